@@ -1,0 +1,156 @@
+package connection
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Default settings, used for every zero field of a Config.
+const (
+	DefaultReadLimit          = 64 << 10
+	DefaultPingInterval       = 25 * time.Second
+	DefaultPongWait           = 20 * time.Second
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultCloseTimeout       = 5 * time.Second
+	DefaultQueueBytes         = 1 << 20
+	DefaultCompressionMinSize = 512
+)
+
+// Policy says what happens to a message offered without waiting (a hub
+// broadcast) when the connection's outbound queue is full. Whatever the
+// policy, the event is counted in Stats.
+type Policy int
+
+const (
+	// PolicyClose closes the connection with CloseSlowConsumer.
+	PolicyClose Policy = iota
+	// PolicyDropOldest drops queued messages, oldest first, until the new
+	// one fits.
+	PolicyDropOldest
+	// PolicyDropNewest drops the new message and keeps the queue as it is.
+	PolicyDropNewest
+)
+
+// Config holds a connection's settings. The zero value of every field means
+// its default, so a zero Config is ready to use.
+type Config struct {
+	// Origins lists the origins allowed to open a connection from a
+	// browser. An entry is a host pattern ("app.example.com",
+	// "*.example.com", "localhost:*") or a full origin with a scheme
+	// ("https://*.example.com"); "*" allows every origin. When empty, only
+	// the request's own host is allowed. Requests without an Origin header
+	// (non-browser clients) are always allowed.
+	Origins []string
+
+	// ReadLimit caps the size of one incoming message, on the wire and
+	// after decompression; a larger one closes the connection with
+	// CloseMessageTooBig. Default DefaultReadLimit.
+	ReadLimit int64
+
+	// PingInterval is the time between server pings; negative disables
+	// keepalive. PongWait is how long after a ping the peer has to show it
+	// is alive (any frame counts). Defaults DefaultPingInterval and
+	// DefaultPongWait. A handler that is not reading never gets a healthy
+	// peer closed: the wait only runs while someone reads.
+	PingInterval time.Duration
+	PongWait     time.Duration
+
+	// WriteTimeout bounds writing one frame to the socket and waiting for
+	// room in a full outbound queue. Default DefaultWriteTimeout.
+	WriteTimeout time.Duration
+
+	// CloseTimeout bounds waiting for the peer's close frame after ours.
+	// Default DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// QueueBytes caps the payload bytes waiting in the outbound queue. A
+	// message larger than the cap is still accepted into an empty queue.
+	// Default DefaultQueueBytes.
+	QueueBytes int
+
+	// SlowConsumer is the policy for messages offered without waiting when
+	// the queue is full. Default PolicyClose.
+	SlowConsumer Policy
+
+	// Compression enables permessage-deflate when the client offers it.
+	// Messages shorter than CompressionMinSize (default
+	// DefaultCompressionMinSize) are sent uncompressed.
+	Compression        bool
+	CompressionMinSize int
+
+	// Subprotocols lists the subprotocols the route speaks, in order of
+	// preference. With RequireSubprotocol, a client that offers none of them
+	// is refused with 400 before the upgrade.
+	Subprotocols       []string
+	RequireSubprotocol bool
+
+	// Upgrader, when set, is used for the handshake instead of the one built
+	// from this Config: its buffer sizes, CheckOrigin, compression and
+	// subprotocols apply. Its Error field is replaced so that refusals use
+	// forge's response format.
+	Upgrader *websocket.Upgrader
+
+	// Logger receives lifecycle and error logs; nil means slog.Default().
+	Logger *slog.Logger
+
+	// Tracker, when set, registers the connection for graceful shutdown.
+	Tracker *Tracker
+}
+
+func (c *Config) readLimit() int64 {
+	if c.ReadLimit > 0 {
+		return c.ReadLimit
+	}
+	return DefaultReadLimit
+}
+
+func (c *Config) pingInterval() time.Duration {
+	if c.PingInterval != 0 {
+		return c.PingInterval
+	}
+	return DefaultPingInterval
+}
+
+func (c *Config) pongWait() time.Duration {
+	if c.PongWait > 0 {
+		return c.PongWait
+	}
+	return DefaultPongWait
+}
+
+func (c *Config) writeTimeout() time.Duration {
+	if c.WriteTimeout > 0 {
+		return c.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}
+
+func (c *Config) closeTimeout() time.Duration {
+	if c.CloseTimeout > 0 {
+		return c.CloseTimeout
+	}
+	return DefaultCloseTimeout
+}
+
+func (c *Config) queueBytes() int {
+	if c.QueueBytes > 0 {
+		return c.QueueBytes
+	}
+	return DefaultQueueBytes
+}
+
+func (c *Config) compressionMinSize() int {
+	if c.CompressionMinSize > 0 {
+		return c.CompressionMinSize
+	}
+	return DefaultCompressionMinSize
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,490 @@
+package connection
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
+
+// Conn is forge's implementation of Connection on gorilla/websocket.
+//
+// Concurrency: one writer goroutine, started when the outbound queue becomes
+// non-empty and gone when it is drained, owns every frame written to the
+// socket, control frames included. One reader at a time owns the read side:
+// the goroutine calling Read, or a short-lived pump goroutine that reads on
+// behalf of a handler that is not reading (to answer pings and notice the
+// peer's close) or of a read with a deadline. An idle connection therefore
+// costs its handler's goroutine and nothing more.
+type Conn struct {
+	ws      *websocket.Conn
+	id      string
+	log     *slog.Logger
+	tracker *Tracker
+	ctx     context.Context
+	cancel  context.CancelFunc
+	remote  string
+	local   string
+
+	readLimit    int64
+	pingInterval time.Duration // <= 0: no keepalive
+	pongWait     time.Duration
+	writeTimeout time.Duration
+	closeTimeout time.Duration
+	queueCap     int
+	policy       Policy
+	compress     bool // compression enabled for the route (negotiation is gorilla's)
+	compressMin  int
+
+	// Read side.
+	rtok    chan struct{} // capacity 1; holding a token means owning ws's reader
+	rmu     sync.Mutex
+	pending *inbound // guarded by rmu; read by the pump, not yet delivered
+	rerr    error    // guarded by rmu; sticky terminal read error
+
+	// Write side.
+	wmu       sync.Mutex
+	queue     []outbound    // guarded by wmu; waiting to be written
+	spare     []outbound    // guarded by wmu; the writer's drained batch, reused
+	qbytes    int           // guarded by wmu; payload bytes in queue and in the writer's hands
+	writing   bool          // guarded by wmu; a writer goroutine is running
+	space     chan struct{} // guarded by wmu; closed when room frees, nil without waiters
+	pong      []byte        // guarded by wmu; payload of the latest unanswered ping
+	pongDue   bool          // guarded by wmu
+	pingDue   bool          // guarded by wmu
+	closing   bool          // guarded by wmu; no more data is accepted
+	slow      bool          // guarded by wmu; closed as a slow consumer
+	closeMsg  []byte        // guarded by wmu; the close frame to send after the queue
+	werr      error         // guarded by wmu; sticky writer failure
+	closeSent chan struct{} // closed once the close frame is written or writing failed
+	closeSentOnce sync.Once
+
+	ending     atomic.Bool // the closing handshake has begun; keepalive stands down
+	peerClosed atomic.Bool // the peer's close frame arrived
+	mustDrain  atomic.Bool // gorilla's reader failed mid-stream; drain the socket before closing
+	canDiscard atomic.Bool // forge refused a message; gorilla's reader still works
+
+	// Goroutines: writer and pump. done stops new ones before wg.Wait.
+	gmu  sync.Mutex
+	done bool // guarded by gmu
+	wg   sync.WaitGroup
+
+	keepalive *time.Timer
+}
+
+var _ Connection = (*Conn)(nil)
+
+type inbound struct {
+	typ  MessageType
+	data []byte
+}
+
+// writeBufferPool lends write buffers to connections only while they write,
+// so an idle connection holds none.
+var writeBufferPool sync.Pool
+
+// Serve upgrades r to a WebSocket connection and runs h on it in the calling
+// goroutine. A refused handshake is answered with an HTTP error before any
+// upgrade (426 for a request that is not a WebSocket handshake, 403 for a
+// foreign origin, 400 for a missing required subprotocol, 503 during
+// shutdown) and h is not called. Serve returns once the connection is over:
+// h returned, the queue was flushed, the closing handshake completed or
+// timed out, and every goroutine of the connection is gone.
+//
+// h's result picks the close code: nil closes with CloseNormal; an error
+// carrying a *CloseError closes with its code; a *DecodeError with
+// CloseInvalidPayload; any other error with CloseInternalError, and it is
+// logged. An error that only reports the end of the connection (the peer
+// closed it, or it dropped) ends it normally. A panic in h is recovered,
+// logged, and closes with CloseInternalError.
+func Serve(w http.ResponseWriter, r *http.Request, cfg *Config, h func(*Conn) error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	c := accept(w, r, cfg)
+	if c == nil {
+		return
+	}
+	defer cfg.Tracker.release()
+	c.serve(h)
+}
+
+// accept checks and upgrades the handshake; it returns nil after answering
+// a refusal.
+func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
+	log := cfg.logger()
+	refuse := func(status int, detail string) *Conn {
+		if cfg.Tracker != nil {
+			cfg.Tracker.refused.Add(1)
+		}
+		log.LogAttrs(r.Context(), slog.LevelDebug, "websocket handshake refused",
+			slog.Int("status", status), slog.String("detail", detail), slog.String("path", r.URL.Path))
+		writeProblem(w, status, detail)
+		return nil
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
+		w.Header().Set("Connection", "Upgrade")
+		return refuse(http.StatusUpgradeRequired,
+			"this route accepts WebSocket connections only: send a GET with Upgrade: websocket and Connection: Upgrade")
+	}
+	up := websocket.Upgrader{
+		WriteBufferPool:   &writeBufferPool,
+		EnableCompression: cfg.Compression,
+		Subprotocols:      cfg.Subprotocols,
+	}
+	if cfg.Upgrader != nil {
+		up = *cfg.Upgrader
+	}
+	if up.CheckOrigin == nil {
+		if !originAllowed(r, cfg.Origins) {
+			return refuse(http.StatusForbidden, fmt.Sprintf("origin %q is not allowed", r.Header.Get("Origin")))
+		}
+		up.CheckOrigin = func(*http.Request) bool { return true }
+	}
+	if cfg.RequireSubprotocol && len(up.Subprotocols) > 0 && !offersAny(r, up.Subprotocols) {
+		return refuse(http.StatusBadRequest, fmt.Sprintf(
+			"this route requires a subprotocol: offer one of %s in Sec-WebSocket-Protocol", strings.Join(up.Subprotocols, ", ")))
+	}
+	if !cfg.Tracker.admit() {
+		w.Header().Set("Retry-After", "1")
+		return refuse(http.StatusServiceUnavailable, "server is shutting down")
+	}
+	up.Error = func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+		if cfg.Tracker != nil {
+			cfg.Tracker.refused.Add(1)
+		}
+		writeProblem(w, status, reason.Error())
+	}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade has answered (or the client spoke too early and the
+		// connection is gone); nothing else to do.
+		cfg.Tracker.release()
+		log.LogAttrs(r.Context(), slog.LevelDebug, "websocket upgrade failed", slog.String("error", err.Error()))
+		return nil
+	}
+	return newConn(ws, r, cfg)
+}
+
+func offersAny(r *http.Request, protos []string) bool {
+	for _, offered := range websocket.Subprotocols(r) {
+		for _, p := range protos {
+			if offered == p {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
+	id := "ws_" + rand.Text()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	c := &Conn{
+		ws:           ws,
+		id:           id,
+		log:          cfg.logger().With(slog.String("conn_id", id)),
+		tracker:      cfg.Tracker,
+		ctx:          ctx,
+		cancel:       cancel,
+		remote:       ws.RemoteAddr().String(),
+		local:        ws.LocalAddr().String(),
+		readLimit:    cfg.readLimit(),
+		pingInterval: cfg.pingInterval(),
+		pongWait:     cfg.pongWait(),
+		writeTimeout: cfg.writeTimeout(),
+		closeTimeout: cfg.closeTimeout(),
+		queueCap:     cfg.queueBytes(),
+		policy:       cfg.SlowConsumer,
+		compressMin:  cfg.compressionMinSize(),
+		rtok:         make(chan struct{}, 1),
+		closeSent:    make(chan struct{}),
+	}
+	// gorilla compresses every message once deflate is negotiated; forge
+	// decides per message (setting it without negotiation is harmless).
+	c.compress = cfg.Compression || (cfg.Upgrader != nil && cfg.Upgrader.EnableCompression)
+	ws.EnableWriteCompression(false)
+	ws.SetReadLimit(c.readLimit)
+	ws.SetPingHandler(c.onPing)
+	ws.SetPongHandler(c.onPong)
+	ws.SetCloseHandler(c.onClose)
+	return c
+}
+
+func (c *Conn) serve(h func(*Conn) error) {
+	c.tracker.add(c)
+	defer c.tracker.remove(c)
+	c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket connected",
+		slog.String("remote_addr", c.remote), slog.String("subprotocol", c.ws.Subprotocol()))
+	if c.pingInterval > 0 {
+		c.keepalive = time.AfterFunc(c.pingInterval, c.tick)
+	}
+	// A pump starts at once so that a handler that never reads still
+	// answers pings and notices the peer's close; a handler that reads at
+	// once just takes the token first, and the pump steps aside.
+	c.startPump()
+
+	err := c.run(h)
+	code, reason := c.closeCodeFor(err)
+	c.finish(code, reason)
+	c.log.LogAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(c.sentCode())))
+}
+
+// run calls h, turning a panic into an error.
+func (c *Conn) run(h func(*Conn) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler panicked",
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			err = &CloseError{Code: CloseInternalError, Reason: "internal error"}
+		}
+	}()
+	return h(c)
+}
+
+// closeCodeFor maps a handler's result to a close code, logging server
+// faults. This is the one place where handler errors become close codes.
+func (c *Conn) closeCodeFor(err error) (StatusCode, string) {
+	if err == nil {
+		return CloseNormal, ""
+	}
+	if c.isEndOfConn(err) {
+		c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket ended", slog.String("reason", err.Error()))
+		return CloseNormal, ""
+	}
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		if ce.Code >= 1011 || ce.Code == CloseInternalError {
+			c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
+		}
+		return ce.Code, ce.Reason
+	}
+	var de *DecodeError
+	if errors.As(err, &de) {
+		c.log.LogAttrs(c.ctx, slog.LevelWarn, "websocket message rejected", slog.String("error", err.Error()))
+		return CloseInvalidPayload, truncateReason(de.Err.Error())
+	}
+	c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
+	return CloseInternalError, "internal error"
+}
+
+// isEndOfConn reports whether err only says that the connection is over:
+// the read side's terminal error, or ErrClosed.
+func (c *Conn) isEndOfConn(err error) bool {
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrSlowConsumer) {
+		return true
+	}
+	c.rmu.Lock()
+	rerr := c.rerr
+	c.rmu.Unlock()
+	return rerr != nil && errors.Is(err, rerr)
+}
+
+// finish runs the closing handshake and releases everything: it flushes the
+// queue and sends the close frame (bounded by the write timeout), waits for
+// the peer's close frame (bounded by the close timeout) so that the peer
+// sees our code rather than a reset, then closes the socket and waits for
+// the connection's goroutines.
+func (c *Conn) finish(code StatusCode, reason string) {
+	c.initiateClose(code, reason, false)
+
+	t := time.NewTimer(c.writeTimeout)
+	select {
+	case <-c.closeSent:
+	case <-t.C:
+		c.abort()
+		<-c.closeSent
+	}
+	t.Stop()
+
+	c.ending.Store(true)
+	netConn := c.ws.NetConn()
+	netConn.SetReadDeadline(time.Now().Add(c.closeTimeout))
+	select {
+	case c.rtok <- struct{}{}:
+	case <-time.After(c.closeTimeout):
+		// A reader re-armed its keepalive deadline just before ending was
+		// set; cut it short.
+		netConn.SetReadDeadline(time.Now())
+		c.rtok <- struct{}{}
+	}
+	c.rmu.Lock()
+	rerr := c.rerr
+	c.rmu.Unlock()
+	switch {
+	case c.peerClosed.Load():
+		// The peer closed first; its close frame has been answered.
+	case rerr == nil || c.canDiscard.Load():
+		// Discard data until the peer's close frame (or the deadline).
+		for {
+			if _, _, err := c.ws.NextReader(); err != nil {
+				break
+			}
+		}
+	case c.mustDrain.Load():
+		// The read side failed mid-message (too big, invalid UTF-8,
+		// protocol error): drain what the peer still sends, so that closing
+		// does not reset the connection before the peer read our close.
+		drain(netConn)
+	}
+	<-c.rtok
+
+	c.gmu.Lock()
+	c.done = true
+	c.gmu.Unlock()
+	if c.keepalive != nil {
+		c.keepalive.Stop()
+	}
+	c.ws.Close()
+	c.cancel()
+	c.wg.Wait()
+}
+
+func drain(r interface{ Read([]byte) (int, error) }) {
+	var buf [512]byte
+	for {
+		if _, err := r.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// abort drops the connection without a closing handshake: every pending and
+// future read and write fails at once.
+func (c *Conn) abort() {
+	c.ending.Store(true)
+	c.ws.NetConn().Close()
+	c.cancel()
+	c.wmu.Lock()
+	c.closing = true
+	if c.werr == nil {
+		c.werr = ErrClosed
+	}
+	c.wakeLocked()
+	writing := c.writing
+	c.wmu.Unlock()
+	if !writing { // a running writer fails on the closed socket and says so
+		c.sentClose(ErrClosed)
+	}
+}
+
+// spawn starts f in a goroutine owned by c, unless c is finished.
+func (c *Conn) spawn(f func()) bool {
+	c.gmu.Lock()
+	defer c.gmu.Unlock()
+	if c.done {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// tick runs every ping interval: it queues a ping and, if nobody is reading,
+// starts a pump so that the pong (or the peer's close) is read.
+func (c *Conn) tick() {
+	if c.ending.Load() {
+		return
+	}
+	c.wmu.Lock()
+	if !c.closing {
+		c.pingDue = true
+		c.kickLocked()
+	}
+	c.wmu.Unlock()
+	c.startPump()
+	c.gmu.Lock()
+	if !c.done {
+		c.keepalive.Reset(c.pingInterval)
+	}
+	c.gmu.Unlock()
+}
+
+// ID implements Connection.
+func (c *Conn) ID() string { return c.id }
+
+// Context implements Connection.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// RemoteAddr implements Connection.
+func (c *Conn) RemoteAddr() string { return c.remote }
+
+// LocalAddr implements Connection.
+func (c *Conn) LocalAddr() string { return c.local }
+
+// Subprotocol implements Connection.
+func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
+
+// Close implements Connection.
+func (c *Conn) Close() error { return c.CloseWith(CloseNormal, "") }
+
+// CloseWith implements Connection. It starts the closing handshake and
+// returns at once; the connection's context is cancelled, queued messages
+// are still flushed before the close frame, and reads return the peer's
+// answer or ErrClosed.
+func (c *Conn) CloseWith(code StatusCode, reason string) error {
+	c.initiateClose(code, reason, false)
+	c.cancel()
+	return nil
+}
+
+// ReadJSON implements Connection.
+func (c *Conn) ReadJSON(v any) error {
+	data, err := c.Read()
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &DecodeError{Err: err}
+	}
+	return nil
+}
+
+// WriteJSON implements Connection.
+func (c *Conn) WriteJSON(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("forge: encode JSON message: %w", err)
+	}
+	return c.enqueue(nil, outbound{typ: TextMessage, data: data})
+}
+
+func truncateReason(s string) string {
+	const max = 123 // RFC 6455: a control frame's payload is at most 125 bytes
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// writeProblem answers a refused handshake with an RFC 9457 problem.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}{"about:blank", http.StatusText(status), status, "forge: " + detail})
+}

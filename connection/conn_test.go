@@ -1,0 +1,554 @@
+package connection
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestEcho(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{}, echo)
+	ws := dial(t, s, nil)
+	for i := range 100 {
+		typ := websocket.TextMessage
+		if i%2 == 1 {
+			typ = websocket.BinaryMessage
+		}
+		want := fmt.Sprintf("message %d", i)
+		if err := ws.WriteMessage(typ, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		gotTyp, got, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotTyp != typ || string(got) != want {
+			t.Fatalf("got %d %q, want %d %q", gotTyp, got, typ, want)
+		}
+	}
+	ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "bye"))
+	if code, _ := readClose(t, ws); code != 1000 {
+		t.Fatalf("close code %d, want 1000 echoed", code)
+	}
+	if err := waitErr(t, s); CloseStatus(err) != CloseNormal {
+		t.Fatalf("handler got %v, want the peer's CloseError 1000", err)
+	}
+}
+
+func TestIDs(t *testing.T) {
+	t.Parallel()
+	ids := make(chan string, 2)
+	s := newServer(t, Config{}, func(c *Conn) error { ids <- c.ID(); return nil })
+	dial(t, s, nil)
+	dial(t, s, nil)
+	a, b := <-ids, <-ids
+	if !strings.HasPrefix(a, "ws_") || len(a) < 3+22 || a == b {
+		t.Fatalf("ids %q and %q: want distinct ws_ + 128 random bits", a, b)
+	}
+}
+
+func TestHandlerResultSetsCloseCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		h        func(*Conn) error
+		code     int
+		reason   string
+	}{
+		{"nil", func(*Conn) error { return nil }, 1000, ""},
+		{"error", func(*Conn) error { return errors.New("db down") }, 1011, "internal error"},
+		{"close error", func(*Conn) error { return fmt.Errorf("auth: %w", &CloseError{Code: 4001, Reason: "token expired"}) }, 4001, "token expired"},
+		{"panic", func(*Conn) error { panic("boom") }, 1011, "internal error"},
+		{"decode error", func(c *Conn) error { var v struct{ A int }; return c.ReadJSON(&v) }, 1007, ""},
+		{"close with", func(c *Conn) error { c.CloseWith(4100, "go away"); return nil }, 4100, "go away"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, Config{}, tt.h)
+			ws := dial(t, s, nil)
+			ws.WriteMessage(websocket.TextMessage, []byte(`{"A":"not a number"}`))
+			code, reason := readClose(t, ws)
+			if code != tt.code {
+				t.Fatalf("close code %d (%s), want %d", code, reason, tt.code)
+			}
+			if tt.reason != "" && reason != tt.reason {
+				t.Fatalf("reason %q, want %q", reason, tt.reason)
+			}
+		})
+	}
+}
+
+func TestReadJSONMalformedKeepsConnection(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{}, func(c *Conn) error {
+		for {
+			var v struct {
+				N int `json:"n"`
+			}
+			err := c.ReadJSON(&v)
+			var de *DecodeError
+			switch {
+			case errors.As(err, &de):
+				c.WriteJSON(map[string]string{"error": err.Error()})
+			case err != nil:
+				return err
+			default:
+				c.WriteJSON(map[string]int{"n": v.N})
+			}
+		}
+	})
+	ws := dial(t, s, nil)
+	ws.WriteMessage(websocket.TextMessage, []byte(`{"n": 1`))
+	_, got, _ := ws.ReadMessage()
+	if !strings.Contains(string(got), "unexpected end of JSON input") {
+		t.Fatalf("got %s, want an error naming the problem", got)
+	}
+	ws.WriteMessage(websocket.TextMessage, []byte(`{"n": 7}`))
+	_, got, _ = ws.ReadMessage()
+	if string(got) != `{"n":7}` {
+		t.Fatalf("got %s after a bad message, want the connection to work", got)
+	}
+}
+
+func TestReadLimit(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{ReadLimit: 1024}, echo)
+	ws := dial(t, s, nil)
+	ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("a"), 1024))
+	if _, got, err := ws.ReadMessage(); err != nil || len(got) != 1024 {
+		t.Fatalf("message at the limit: %d bytes, %v", len(got), err)
+	}
+	ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("a"), 100_000))
+	if code, _ := readClose(t, ws); code != 1009 {
+		t.Fatalf("close code %d, want 1009", code)
+	}
+}
+
+func TestReadLimitDefault(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{}, echo)
+	ws := dial(t, s, nil)
+	ws.WriteMessage(websocket.BinaryMessage, make([]byte, DefaultReadLimit+1))
+	if code, _ := readClose(t, ws); code != 1009 {
+		t.Fatalf("close code %d, want 1009", code)
+	}
+}
+
+func TestInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{}, echo)
+	ws := dial(t, s, nil)
+	ws.WriteMessage(websocket.TextMessage, []byte{'o', 'k', 0xff, 0xfe})
+	if code, _ := readClose(t, ws); code != 1007 {
+		t.Fatalf("close code %d, want 1007", code)
+	}
+}
+
+func TestHandshakeRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		cfg    Config
+		header http.Header
+		protos []string
+		status int
+	}{
+		{"foreign origin", Config{}, http.Header{"Origin": {"https://evil.example"}}, nil, 403},
+		{"origin not in list", Config{Origins: []string{"*.example.com"}}, http.Header{"Origin": {"https://example.org"}}, nil, 403},
+		{"apex is not a subdomain", Config{Origins: []string{"*.example.com"}}, http.Header{"Origin": {"https://example.com"}}, nil, 403},
+		{"scheme mismatch", Config{Origins: []string{"https://app.example.com"}}, http.Header{"Origin": {"http://app.example.com"}}, nil, 403},
+		{"required subprotocol missing", Config{Subprotocols: []string{"chat.v1"}, RequireSubprotocol: true}, nil, []string{"other"}, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			called := make(chan struct{}, 1)
+			s := newServer(t, tt.cfg, func(*Conn) error { called <- struct{}{}; return nil })
+			d := websocket.Dialer{Subprotocols: tt.protos}
+			_, resp, err := d.Dial(s.url(), tt.header)
+			if err == nil {
+				t.Fatal("dial succeeded, want a refusal")
+			}
+			if resp == nil || resp.StatusCode != tt.status {
+				t.Fatalf("resp %v, want status %d", resp, tt.status)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("content type %q", ct)
+			}
+			select {
+			case <-called:
+				t.Fatal("handler ran for a refused handshake")
+			default:
+			}
+			if st := s.tracker.Stats(); st.Refused != 1 {
+				t.Fatalf("refused counter %d, want 1", st.Refused)
+			}
+		})
+	}
+}
+
+func TestOriginsAllowed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		origins []string
+		origin  string
+	}{
+		{"no origin header", nil, ""},
+		{"same host", nil, "SAME"},
+		{"wildcard subdomain", []string{"*.example.com"}, "https://app.example.com"},
+		{"deep subdomain", []string{"*.example.com"}, "https://a.b.example.com"},
+		{"any port", []string{"localhost:*"}, "http://localhost:3000"},
+		{"with scheme", []string{"https://app.example.com"}, "https://app.example.com"},
+		{"star", []string{"*"}, "https://anything.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, Config{Origins: tt.origins}, func(*Conn) error { return nil })
+			h := http.Header{}
+			switch tt.origin {
+			case "":
+			case "SAME":
+				h.Set("Origin", s.URL)
+			default:
+				h.Set("Origin", tt.origin)
+			}
+			ws := dial(t, s, h)
+			if code, _ := readClose(t, ws); code != 1000 {
+				t.Fatalf("close %d", code)
+			}
+		})
+	}
+}
+
+func TestPlainGET(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{}, func(*Conn) error { return nil })
+	resp, err := http.Get(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := new(bytes.Buffer)
+	buf.ReadFrom(resp.Body)
+	if resp.StatusCode != http.StatusUpgradeRequired || !strings.Contains(buf.String(), "WebSocket") {
+		t.Fatalf("status %d body %s, want 426 with a clear body", resp.StatusCode, buf)
+	}
+}
+
+func TestSubprotocolNegotiated(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{Subprotocols: []string{"chat.v2", "chat.v1"}}, func(c *Conn) error {
+		return c.Write([]byte(c.Subprotocol()))
+	})
+	ws := dial(t, s, nil, "chat.v1")
+	if ws.Subprotocol() != "chat.v1" {
+		t.Fatalf("negotiated %q", ws.Subprotocol())
+	}
+	_, got, _ := ws.ReadMessage()
+	if string(got) != "chat.v1" {
+		t.Fatalf("server saw %q", got)
+	}
+	ws2 := dial(t, s, nil)
+	if ws2.Subprotocol() != "" {
+		t.Fatalf("negotiated %q without an offer", ws2.Subprotocol())
+	}
+}
+
+func TestCompression(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("compress me ", 200)
+	s := newServer(t, Config{Compression: true, CompressionMinSize: 100}, func(c *Conn) error {
+		c.Write([]byte("tiny"))
+		c.Write([]byte(big))
+		return echo(c)
+	})
+	d := websocket.Dialer{EnableCompression: true}
+	ws, resp, err := d.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if !strings.Contains(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
+		t.Fatalf("deflate not negotiated: %q", resp.Header.Get("Sec-WebSocket-Extensions"))
+	}
+	for _, want := range []string{"tiny", big} {
+		if _, got, err := ws.ReadMessage(); err != nil || string(got) != want {
+			t.Fatalf("got %d bytes, %v", len(got), err)
+		}
+	}
+	ws.WriteMessage(websocket.TextMessage, []byte(big))
+	if _, got, err := ws.ReadMessage(); err != nil || string(got) != big {
+		t.Fatalf("echo of a compressed message: %d bytes, %v", len(got), err)
+	}
+}
+
+func TestConcurrentWritersWithPingFlood(t *testing.T) {
+	t.Parallel()
+	const writers, perWriter = 8, 500
+	s := newServer(t, Config{}, func(c *Conn) error {
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for i := range perWriter {
+					msg := fmt.Sprintf("w%d-%d-%s", w, i, strings.Repeat("x", i%300))
+					if i%3 == 0 {
+						c.WriteJSON(map[string]string{"m": msg})
+					} else {
+						c.Write([]byte(msg))
+					}
+				}
+			})
+		}
+		wg.Wait()
+		_, err := c.Read()
+		return err
+	})
+	ws := dial(t, s, nil)
+	stop := make(chan struct{})
+	pingerDone := make(chan struct{})
+	go func() {
+		defer close(pingerDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := ws.WriteControl(websocket.PingMessage, []byte("p"), time.Now().Add(time.Second)); err != nil {
+				return
+			}
+		}
+	}()
+	next := make([]int, writers)
+	for range writers * perWriter {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(data)
+		if strings.HasPrefix(s, `{"m":"`) {
+			s = strings.TrimSuffix(strings.TrimPrefix(s, `{"m":"`), `"}`)
+		}
+		var w, i int
+		if _, err := fmt.Sscanf(s, "w%d-%d-", &w, &i); err != nil {
+			t.Fatalf("corrupt message %q", data)
+		}
+		if i != next[w] || !strings.HasSuffix(s, "-"+strings.Repeat("x", i%300)) {
+			t.Fatalf("writer %d: got message %d (%q), want %d intact", w, i, data, next[w])
+		}
+		next[w]++
+	}
+	close(stop)
+	<-pingerDone
+}
+
+func TestBurstLargerThanQueueDeliveredInOrder(t *testing.T) {
+	t.Parallel()
+	const n = 5000
+	s := newServer(t, Config{QueueBytes: 4096}, func(c *Conn) error {
+		for i := range n {
+			if err := c.Write([]byte(fmt.Sprintf("%06d%s", i, strings.Repeat("y", 200)))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ws := dial(t, s, nil)
+	for i := range n {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if string(data[:6]) != fmt.Sprintf("%06d", i) {
+			t.Fatalf("got %s, want %06d", data[:6], i)
+		}
+	}
+	if code, _ := readClose(t, ws); code != 1000 {
+		t.Fatalf("close %d", code)
+	}
+	if st := s.tracker.Stats(); st.SlowConsumers != 0 {
+		t.Fatalf("slow consumers %d", st.SlowConsumers)
+	}
+}
+
+func TestSlowConsumerClosed(t *testing.T) {
+	t.Parallel()
+	result := make(chan error, 1)
+	s := newServer(t, Config{QueueBytes: 16 << 10, WriteTimeout: 300 * time.Millisecond}, func(c *Conn) error {
+		payload := bytes.Repeat([]byte("z"), 8<<10)
+		for {
+			if err := c.Write(payload); err != nil {
+				result <- err
+				return err
+			}
+		}
+	})
+	ws := dial(t, s, nil) // never reads
+	_ = ws
+	select {
+	case err := <-result:
+		if !errors.Is(err, ErrSlowConsumer) {
+			t.Fatalf("write error %v, want ErrSlowConsumer", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("writer to a peer that never reads was not stopped")
+	}
+	if st := s.tracker.Stats(); st.SlowConsumers != 1 {
+		t.Fatalf("slow consumers %d, want 1", st.SlowConsumers)
+	}
+}
+
+func TestWriteMessageTimeoutKeepsConnection(t *testing.T) {
+	t.Parallel()
+	gotErr := make(chan error, 1)
+	s := newServer(t, Config{QueueBytes: 1 << 10, WriteTimeout: 5 * time.Second}, func(c *Conn) error {
+		// Fill queue and socket buffers, then ask for a short wait.
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			err := c.WriteMessage(ctx, BinaryMessage, make([]byte, 1<<10))
+			cancel()
+			if err != nil {
+				gotErr <- err
+				break
+			}
+		}
+		_, err := c.Read()
+		return err
+	})
+	ws := dial(t, s, nil)
+	select {
+	case err := <-gotErr:
+		if !errors.Is(err, ErrWriteTimeout) {
+			t.Fatalf("got %v, want ErrWriteTimeout", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no timeout")
+	}
+	if st := s.tracker.Stats(); st.SlowConsumers != 0 {
+		t.Fatalf("a per-call timeout closed the connection as slow")
+	}
+	ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
+	if code, _ := readClose(t, ws); code != 1000 {
+		t.Fatalf("close %d", code)
+	}
+}
+
+func TestReadMessageTimeout(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{}, func(c *Conn) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, _, err := c.ReadMessage(ctx)
+		cancel()
+		if !errors.Is(err, ErrReadTimeout) {
+			return fmt.Errorf("first read: %v", err)
+		}
+		c.Write([]byte("timed out"))
+		data, err := c.Read() // the message that arrives later is not lost
+		if err != nil {
+			return err
+		}
+		return c.Write(data)
+	})
+	ws := dial(t, s, nil)
+	if _, got, _ := ws.ReadMessage(); string(got) != "timed out" {
+		t.Fatalf("got %q", got)
+	}
+	ws.WriteMessage(websocket.TextMessage, []byte("late"))
+	if _, got, _ := ws.ReadMessage(); string(got) != "late" {
+		t.Fatalf("got %q", got)
+	}
+	if code, reason := readClose(t, ws); code != 1000 {
+		t.Fatalf("close %d %s", code, reason)
+	}
+}
+
+func TestFlushBeforeClose(t *testing.T) {
+	t.Parallel()
+	const n = 2000
+	s := newServer(t, Config{}, func(c *Conn) error {
+		for i := range n {
+			c.Write([]byte(fmt.Sprint(i)))
+		}
+		return &CloseError{Code: 4000, Reason: "done"}
+	})
+	ws := dial(t, s, nil)
+	for i := range n {
+		_, got, err := ws.ReadMessage()
+		if err != nil || string(got) != fmt.Sprint(i) {
+			t.Fatalf("message %d: %q %v", i, got, err)
+		}
+	}
+	if code, _ := readClose(t, ws); code != 4000 {
+		t.Fatalf("close %d", code)
+	}
+}
+
+func TestContextCancelledOnEveryEnd(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		end  func(ws *websocket.Conn, c *Conn, s *server)
+	}{
+		{"peer close", func(ws *websocket.Conn, _ *Conn, _ *server) {
+			ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
+		}},
+		{"tcp drop", func(ws *websocket.Conn, _ *Conn, _ *server) { ws.NetConn().Close() }},
+		{"server close", func(_ *websocket.Conn, c *Conn, _ *server) { c.Close() }},
+		{"shutdown", func(_ *websocket.Conn, _ *Conn, s *server) {
+			go s.tracker.Shutdown(context.Background())
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			conns := make(chan *Conn, 1)
+			ended := make(chan struct{})
+			s := newServer(t, Config{}, func(c *Conn) error {
+				conns <- c
+				// Not reading: the context must still end.
+				<-c.Context().Done()
+				close(ended)
+				return nil
+			})
+			ws := dial(t, s, nil)
+			c := <-conns
+			tt.end(ws, c, s)
+			select {
+			case <-ended:
+			case <-time.After(10 * time.Second):
+				t.Fatal("context not cancelled")
+			}
+		})
+	}
+}
+
+func TestContextKeepsRequestValues(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	got := make(chan any, 1)
+	s := newServer(t, Config{}, func(c *Conn) error {
+		got <- c.Context().Value(key{})
+		return nil
+	})
+	// Wrap the handler to add a value to the request context.
+	inner := s.Config.Handler
+	s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, "principal")))
+	})
+	dial(t, s, nil)
+	if v := <-got; v != "principal" {
+		t.Fatalf("value %v", v)
+	}
+}

@@ -1,0 +1,159 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Connection is one live WebSocket connection as a handler sees it.
+//
+// Every method is safe for concurrent use. Writes never touch the socket
+// directly: they enqueue into the connection's outbound queue, which a single
+// writer goroutine drains. Reads are served by one reader at a time.
+type Connection interface {
+	// ID returns the connection's identifier: "ws_" followed by 128 random
+	// bits, unique across processes and restarts.
+	ID() string
+	// Read returns the payload of the next text or binary message.
+	Read() ([]byte, error)
+	// ReadJSON reads the next message and unmarshals it into v. A payload
+	// that is not valid JSON for v yields a *DecodeError; the connection
+	// stays usable.
+	ReadJSON(v any) error
+	// Write sends data as one text message. It copies data, so the caller may
+	// reuse it once Write returns. While the outbound queue is full, Write
+	// waits for the peer to drain it, up to the write timeout; a peer that
+	// does not is closed as a slow consumer and Write returns ErrSlowConsumer.
+	Write(data []byte) error
+	// WriteJSON marshals v and sends it as one text message, like Write.
+	WriteJSON(v any) error
+	// WriteBinary sends data as one binary message, like Write.
+	WriteBinary(data []byte) error
+	// Close closes the connection with CloseNormal. Messages queued before
+	// Close are flushed (bounded by the write timeout) before the close frame.
+	Close() error
+	// CloseWith closes the connection with the given status code and reason
+	// (at most 123 bytes of UTF-8).
+	CloseWith(code StatusCode, reason string) error
+	// Context returns the connection's context. It carries the upgrade
+	// request's values but not its cancellation, and is cancelled as soon as
+	// the connection ends for any reason.
+	Context() context.Context
+	// RemoteAddr returns the peer's network address.
+	RemoteAddr() string
+	// LocalAddr returns the server's network address.
+	LocalAddr() string
+	// Subprotocol returns the negotiated subprotocol, or "" if none.
+	Subprotocol() string
+
+	// ReadMessage returns the next message and its type. If ctx ends first it
+	// returns ErrReadTimeout (deadline) or ctx.Err(); the message still in
+	// flight is kept for the next read, and the connection stays usable.
+	ReadMessage(ctx context.Context) (MessageType, []byte, error)
+	// WriteMessage enqueues one message of type typ. If ctx ends while it
+	// waits for room in the queue it returns ErrWriteTimeout (deadline) or
+	// ctx.Err(), nothing is sent, and the connection stays usable.
+	WriteMessage(ctx context.Context, typ MessageType, data []byte) error
+	// NewReader returns a reader over the payloads of consecutive incoming
+	// messages, read as one byte stream. It returns io.EOF once the peer
+	// closes the connection normally.
+	NewReader() io.Reader
+	// NewWriter returns a writer that sends each Write call as one message of
+	// type typ.
+	NewWriter(typ MessageType) io.Writer
+	// PeriodicWrite writes get's value now and then every interval, skipping
+	// a value that equals the last one written (reflect.DeepEqual unless a
+	// comparator is given). It returns nil when the connection ends, or the
+	// first error from get or from writing.
+	PeriodicWrite(interval time.Duration, get func() (any, error), same ...func(last, current any) bool) error
+}
+
+// MessageType is the type of a WebSocket data message.
+type MessageType int
+
+// Data message types, as numbered by RFC 6455.
+const (
+	TextMessage   MessageType = websocket.TextMessage
+	BinaryMessage MessageType = websocket.BinaryMessage
+)
+
+// StatusCode is a WebSocket close status code (RFC 6455, section 7.4).
+type StatusCode int
+
+// Close status codes used by forge. CloseSlowConsumer is the code a peer gets
+// when it does not drain its outbound queue within the write timeout.
+const (
+	CloseNormal          StatusCode = 1000
+	CloseGoingAway       StatusCode = 1001
+	CloseProtocolError   StatusCode = 1002
+	CloseUnsupportedData StatusCode = 1003
+	CloseNoStatus        StatusCode = 1005
+	CloseAbnormal        StatusCode = 1006
+	CloseInvalidPayload  StatusCode = 1007
+	ClosePolicyViolation StatusCode = 1008
+	CloseMessageTooBig   StatusCode = 1009
+	CloseInternalError   StatusCode = 1011
+	CloseTryAgainLater   StatusCode = 1013
+
+	// CloseSlowConsumer tells a client that it fell behind: its outbound
+	// queue stayed full for longer than the write timeout. Reconnecting
+	// later is the right response, hence 1013 (Try Again Later).
+	CloseSlowConsumer = CloseTryAgainLater
+)
+
+// CloseError carries a close status code and reason. A handler that returns
+// one (or an error wrapping one) closes its connection with that code; Read
+// returns one when the peer closes the connection.
+type CloseError struct {
+	Code   StatusCode
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	s := "websocket closed with status " + strconv.Itoa(int(e.Code))
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// CloseStatus returns the status code carried by err, or -1 if err carries
+// none.
+func CloseStatus(err error) StatusCode {
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return -1
+}
+
+// DecodeError reports a message that could not be decoded into the value
+// given to ReadJSON. The connection stays usable; a handler that returns the
+// error closes the connection with CloseInvalidPayload.
+type DecodeError struct {
+	Err error
+}
+
+func (e *DecodeError) Error() string { return "forge: decode JSON message: " + e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Errors returned by connection methods.
+var (
+	// ErrClosed is returned by reads and writes on a connection that has been
+	// closed, locally or by the peer.
+	ErrClosed = errors.New("forge: connection closed")
+	// ErrReadTimeout is returned when a read's context deadline passes
+	// before a message arrives.
+	ErrReadTimeout = errors.New("forge: read timeout")
+	// ErrWriteTimeout is returned when a write's context deadline passes
+	// before the outbound queue had room for the message.
+	ErrWriteTimeout = errors.New("forge: write timeout")
+	// ErrSlowConsumer is returned by a write that closed the connection
+	// because the peer did not drain its queue within the write timeout.
+	ErrSlowConsumer = errors.New("forge: slow consumer closed")
+)

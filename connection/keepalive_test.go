@@ -1,0 +1,186 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestKeepaliveClosesUnresponsivePeer(t *testing.T) {
+	t.Parallel()
+	ended := make(chan error, 1)
+	s := newServer(t, Config{PingInterval: 50 * time.Millisecond, PongWait: 100 * time.Millisecond}, func(c *Conn) error {
+		_, err := c.Read()
+		<-c.Context().Done()
+		ended <- err
+		return err
+	})
+	ws := dial(t, s, nil)
+	_ = ws // never reads, so never answers a ping
+	select {
+	case err := <-ended:
+		if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "keepalive") {
+			t.Fatalf("read error %v, want a keepalive ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("unresponsive peer was not closed")
+	}
+}
+
+func TestKeepaliveSparesHealthyPeerOfIdleHandler(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{PingInterval: 20 * time.Millisecond, PongWait: 40 * time.Millisecond}, func(c *Conn) error {
+		time.Sleep(600 * time.Millisecond) // 10× the keepalive window, not reading
+		data, err := c.Read()
+		if err != nil {
+			return err
+		}
+		return c.Write(data)
+	})
+	ws := dial(t, s, nil)
+	ws.WriteMessage(websocket.TextMessage, []byte("still here"))
+	pings := 0
+	ws.SetPingHandler(func(string) error {
+		pings++
+		return ws.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+	})
+	_, got, err := ws.ReadMessage() // reading answers pings
+	if err != nil || string(got) != "still here" {
+		t.Fatalf("got %q, %v: a healthy peer was closed while its handler was busy", got, err)
+	}
+	if pings < 3 {
+		t.Fatalf("saw %d pings, want keepalive running", pings)
+	}
+}
+
+func TestKeepaliveDisabled(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{PingInterval: -1}, echo)
+	ws := dial(t, s, nil)
+	ws.WriteMessage(websocket.TextMessage, []byte("x"))
+	if _, got, err := ws.ReadMessage(); err != nil || string(got) != "x" {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+func TestShutdownClosesWith1001AndWaits(t *testing.T) {
+	t.Parallel()
+	returned := make(chan struct{}, 3)
+	s := newServer(t, Config{}, func(c *Conn) error {
+		defer func() { returned <- struct{}{} }()
+		return echo(c)
+	})
+	var clients []*websocket.Conn
+	for range 3 {
+		clients = append(clients, dial(t, s, nil))
+	}
+	for s.tracker.Stats().Open != 3 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	codes := make(chan int, 3)
+	for _, ws := range clients {
+		go func() { code, _ := readClose(t, ws); codes <- code }()
+	}
+	if err := s.tracker.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if len(returned) != 3 {
+		t.Fatalf("%d handlers returned before Shutdown did, want 3", len(returned))
+	}
+	for range 3 {
+		if code := <-codes; code != 1001 {
+			t.Fatalf("close %d, want 1001", code)
+		}
+	}
+	// After shutdown, upgrades are refused.
+	_, resp, err := websocket.DefaultDialer.Dial(s.url(), nil)
+	if err == nil || resp.StatusCode != 503 {
+		t.Fatalf("upgrade after shutdown: %v %v", err, resp)
+	}
+}
+
+func TestShutdownDeadlineDropsStuckPeers(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{CloseTimeout: time.Minute}, func(c *Conn) error {
+		<-c.Context().Done()
+		return nil
+	})
+	ws := dial(t, s, nil)
+	_ = ws // never answers the close frame
+	for s.tracker.Stats().Open != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := s.tracker.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+}
+
+func TestUpgradeRacingShutdownIsNeverLost(t *testing.T) {
+	t.Parallel()
+	for i := range 20 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, Config{}, echo)
+			done := make(chan error, 1)
+			go func() {
+				ws, resp, err := websocket.DefaultDialer.Dial(s.url(), nil)
+				if err != nil {
+					if resp == nil || resp.StatusCode != 503 {
+						done <- fmt.Errorf("refused without 503: %v", err)
+						return
+					}
+					done <- nil
+					return
+				}
+				defer ws.Close()
+				code, _ := readClose(t, ws)
+				if code != 1001 {
+					done <- fmt.Errorf("served, then closed with %d, want 1001", code)
+					return
+				}
+				done <- nil
+			}()
+			time.Sleep(time.Duration(i) * 100 * time.Microsecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.tracker.Shutdown(ctx)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestPanicDoesNotStopServer(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{}, func(c *Conn) error {
+		data, _ := c.Read()
+		if string(data) == "panic" {
+			panic("handler bug")
+		}
+		return c.Write(data)
+	})
+	a := dial(t, s, nil)
+	a.WriteMessage(websocket.TextMessage, []byte("panic"))
+	if code, _ := readClose(t, a); code != 1011 {
+		t.Fatalf("close %d", code)
+	}
+	b := dial(t, s, nil)
+	b.WriteMessage(websocket.TextMessage, []byte("fine"))
+	if _, got, err := b.ReadMessage(); err != nil || string(got) != "fine" {
+		t.Fatalf("%q %v", got, err)
+	}
+}

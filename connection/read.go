@@ -1,0 +1,232 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
+
+// Read implements Connection.
+func (c *Conn) Read() ([]byte, error) {
+	_, data, err := c.read(nil)
+	return data, err
+}
+
+// ReadMessage implements Connection.
+func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
+	return c.read(ctx)
+}
+
+// read returns the next message. Without a cancellable ctx it reads inline
+// in the caller's goroutine; with one, a pump reads so that the caller can
+// give up waiting while the message in flight is kept for the next read.
+func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	for {
+		if m, err, ok := c.takePending(); ok {
+			return m.typ, m.data, err
+		}
+		select {
+		case c.rtok <- struct{}{}:
+		case <-done:
+			return 0, nil, ctxReadErr(ctx)
+		}
+		if m, err, ok := c.takePending(); ok {
+			<-c.rtok
+			return m.typ, m.data, err
+		}
+		if done == nil {
+			m, err := c.readFrame()
+			<-c.rtok
+			return m.typ, m.data, err
+		}
+		// Hand the token to a pump and wait for the token again (or ctx).
+		if !c.spawn(c.pump) {
+			<-c.rtok
+			return 0, nil, ErrClosed
+		}
+	}
+}
+
+func ctxReadErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ErrReadTimeout
+	}
+	return ctx.Err()
+}
+
+// takePending returns the message a pump left, or the sticky read error.
+func (c *Conn) takePending() (inbound, error, bool) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.pending != nil {
+		m := *c.pending
+		c.pending = nil
+		return m, nil, true
+	}
+	if c.rerr != nil {
+		return inbound{}, c.rerr, true
+	}
+	return inbound{}, nil, false
+}
+
+// startPump starts a pump if nobody is reading and nothing is pending.
+func (c *Conn) startPump() {
+	select {
+	case c.rtok <- struct{}{}:
+	default:
+		return // someone is reading
+	}
+	c.rmu.Lock()
+	idle := c.pending == nil && c.rerr == nil
+	c.rmu.Unlock()
+	if !idle || !c.spawn(c.pump) {
+		<-c.rtok
+	}
+}
+
+// pump reads one message on behalf of whoever reads next. It is started
+// holding the read token and releases it when the message (or the terminal
+// error) is stored.
+func (c *Conn) pump() {
+	m, err := c.readFrame()
+	c.rmu.Lock()
+	if err == nil {
+		c.pending = &m
+	}
+	c.rmu.Unlock()
+	<-c.rtok
+}
+
+// readFrame reads one whole message from the socket. The caller holds the
+// read token. Errors are terminal and sticky.
+func (c *Conn) readFrame() (inbound, error) {
+	c.rmu.Lock()
+	rerr := c.rerr
+	c.rmu.Unlock()
+	if rerr != nil {
+		return inbound{}, rerr
+	}
+	if c.pingInterval > 0 && !c.ending.Load() {
+		c.ws.SetReadDeadline(time.Now().Add(c.pingInterval + c.pongWait))
+	}
+	typ, r, err := c.ws.NextReader()
+	if err != nil {
+		return inbound{}, c.readFailed(err)
+	}
+	data, err := readLimited(r, c.readLimit)
+	if err != nil {
+		return inbound{}, c.readFailed(err)
+	}
+	if typ == websocket.TextMessage && !utf8.Valid(data) {
+		return inbound{}, c.readFailed(errInvalidUTF8)
+	}
+	return inbound{typ: MessageType(typ), data: data}, nil
+}
+
+var (
+	errInvalidUTF8 = errors.New("text message is not valid UTF-8")
+	errTooBig      = errors.New("message exceeds the read limit")
+)
+
+// readLimited reads r whole, failing past limit bytes (which catches a
+// compressed message that inflates beyond the limit).
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	var buf [512]byte
+	n, err := io.ReadFull(r, buf[:])
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		return append([]byte(nil), buf[:n]...), nil
+	case nil:
+	default:
+		return nil, err
+	}
+	data := append(make([]byte, 0, 2*len(buf)), buf[:n]...)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if int64(len(data)) > limit {
+			return nil, errTooBig
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readFailed turns a read error into the connection's terminal read error,
+// starts the closing handshake with the right code, and cancels the
+// connection's context.
+func (c *Conn) readFailed(err error) error {
+	var (
+		wsClose *websocket.CloseError
+		netErr  net.Error
+		rerr    error
+		level   = slog.LevelDebug
+	)
+	switch {
+	case errors.As(err, &wsClose):
+		// The peer closed; onClose has queued the answer.
+		rerr = &CloseError{Code: StatusCode(wsClose.Code), Reason: wsClose.Text}
+	case errors.Is(err, websocket.ErrReadLimit):
+		// gorilla has sent 1009 itself and will not read on.
+		rerr = &CloseError{Code: CloseMessageTooBig, Reason: fmt.Sprintf("message exceeds %d bytes", c.readLimit)}
+		level = slog.LevelWarn
+		c.mustDrain.Store(true)
+	case errors.Is(err, errTooBig):
+		rerr = &CloseError{Code: CloseMessageTooBig, Reason: fmt.Sprintf("message exceeds %d bytes", c.readLimit)}
+		level = slog.LevelWarn
+		c.canDiscard.Store(true)
+	case errors.Is(err, errInvalidUTF8):
+		rerr = &CloseError{Code: CloseInvalidPayload, Reason: errInvalidUTF8.Error()}
+		level = slog.LevelWarn
+		c.canDiscard.Store(true)
+	case errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load():
+		rerr = fmt.Errorf("%w: peer did not answer keepalive within %v", ErrClosed, c.pongWait)
+		c.initiateClose(CloseGoingAway, "keepalive timeout", true)
+	case c.ending.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		rerr = fmt.Errorf("%w: %w", ErrClosed, err)
+	default:
+		// A protocol violation: gorilla has sent 1002 itself.
+		rerr = &CloseError{Code: CloseProtocolError, Reason: err.Error()}
+		level = slog.LevelWarn
+		c.mustDrain.Store(true)
+	}
+	var ce *CloseError
+	if errors.As(rerr, &ce) {
+		c.initiateClose(ce.Code, ce.Reason, false)
+	}
+	c.rmu.Lock()
+	if c.rerr == nil {
+		c.rerr = rerr
+	}
+	rerr = c.rerr
+	c.rmu.Unlock()
+	c.log.LogAttrs(c.ctx, level, "websocket read ended", slog.String("reason", rerr.Error()))
+	c.cancel()
+	return rerr
+}
+
+// onPong extends the keepalive deadline; any frame shows the peer is alive.
+func (c *Conn) onPong(string) error {
+	if c.pingInterval > 0 && !c.ending.Load() {
+		c.ws.SetReadDeadline(time.Now().Add(c.pingInterval + c.pongWait))
+	}
+	return nil
+}

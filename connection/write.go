@@ -1,0 +1,406 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// outbound is one queued message: raw data or a prepared message.
+type outbound struct {
+	typ  MessageType
+	data []byte
+	pm   *websocket.PreparedMessage
+	size int
+}
+
+// PreparedMessage is a message encoded once for many connections (a
+// broadcast). It caches its frames per compression setting.
+type PreparedMessage struct {
+	pm   *websocket.PreparedMessage
+	size int
+}
+
+// NewPreparedMessage prepares data as a message of type typ.
+func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
+	pm, err := websocket.NewPreparedMessage(int(typ), data)
+	if err != nil {
+		return nil, err
+	}
+	return &PreparedMessage{pm: pm, size: len(data)}, nil
+}
+
+// Write implements Connection.
+func (c *Conn) Write(data []byte) error {
+	return c.enqueue(nil, outbound{typ: TextMessage, data: clone(data)})
+}
+
+// WriteBinary implements Connection.
+func (c *Conn) WriteBinary(data []byte) error {
+	return c.enqueue(nil, outbound{typ: BinaryMessage, data: clone(data)})
+}
+
+// WriteMessage implements Connection.
+func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) error {
+	if typ != TextMessage && typ != BinaryMessage {
+		return errors.New("forge: write message: type must be TextMessage or BinaryMessage")
+	}
+	return c.enqueue(ctx, outbound{typ: typ, data: clone(data)})
+}
+
+// WritePrepared queues pm like Write: while the queue is full it waits, up
+// to the write timeout, then closes the slow consumer.
+func (c *Conn) WritePrepared(pm *PreparedMessage) error {
+	return c.enqueue(nil, outbound{pm: pm.pm, size: pm.size})
+}
+
+// Offer queues pm without waiting, for broadcasts. When the queue has no
+// room, the connection's slow-consumer Policy decides: PolicyClose closes
+// the connection with CloseSlowConsumer, PolicyDropOldest drops queued
+// messages until pm fits, PolicyDropNewest drops pm. Offer reports whether
+// pm was queued; every drop and close is counted in the Tracker's Stats.
+func (c *Conn) Offer(pm *PreparedMessage) bool {
+	m := outbound{pm: pm.pm, size: pm.size}
+	c.wmu.Lock()
+	if c.closing || c.werr != nil {
+		c.wmu.Unlock()
+		return false
+	}
+	if c.qbytes > 0 && c.qbytes+m.size > c.queueCap {
+		switch c.policy {
+		case PolicyDropOldest:
+			for len(c.queue) > 0 && c.qbytes+m.size > c.queueCap {
+				c.qbytes -= c.queue[0].size
+				c.queue[0] = outbound{}
+				c.queue = c.queue[1:]
+				c.countDrop()
+			}
+			if c.qbytes > 0 && c.qbytes+m.size > c.queueCap { // the writer holds the rest
+				c.wmu.Unlock()
+				c.countDrop()
+				return false
+			}
+		case PolicyDropNewest:
+			c.wmu.Unlock()
+			c.countDrop()
+			return false
+		default:
+			c.wmu.Unlock()
+			c.slowConsumer()
+			return false
+		}
+	}
+	c.queue = append(c.queue, m)
+	c.qbytes += m.size
+	c.kickLocked()
+	c.wmu.Unlock()
+	return true
+}
+
+func (c *Conn) countDrop() {
+	if c.tracker != nil {
+		c.tracker.dropped.Add(1)
+	}
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}
+
+// enqueue adds m to the queue, waiting while it is full. The wait ends with
+// ErrSlowConsumer (and the connection closed) after the write timeout, or
+// with ErrWriteTimeout / ctx.Err() when ctx ends first, nothing queued.
+func (c *Conn) enqueue(ctx context.Context, m outbound) error {
+	if m.pm == nil {
+		m.size = len(m.data)
+	}
+	var timer *time.Timer
+	c.wmu.Lock()
+	for {
+		if c.werr != nil || c.closing {
+			slow := c.slow
+			c.wmu.Unlock()
+			if slow {
+				return ErrSlowConsumer
+			}
+			return ErrClosed
+		}
+		if c.qbytes == 0 || c.qbytes+m.size <= c.queueCap {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(c.writeTimeout)
+			defer timer.Stop()
+		}
+		if c.space == nil {
+			c.space = make(chan struct{})
+		}
+		room := c.space
+		c.wmu.Unlock()
+		var ctxDone <-chan struct{}
+		if ctx != nil {
+			ctxDone = ctx.Done()
+		}
+		select {
+		case <-room:
+		case <-timer.C:
+			c.slowConsumer()
+			return ErrSlowConsumer
+		case <-ctxDone:
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return ErrWriteTimeout
+			}
+			return ctx.Err()
+		}
+		c.wmu.Lock()
+	}
+	c.queue = append(c.queue, m)
+	c.qbytes += m.size
+	c.kickLocked()
+	c.wmu.Unlock()
+	return nil
+}
+
+// slowConsumer fails a connection whose queue stayed full: queued messages
+// are dropped and the close frame goes next.
+func (c *Conn) slowConsumer() {
+	if !c.markSlow() {
+		return
+	}
+	c.initiateClose(CloseSlowConsumer, "slow consumer", true)
+	c.cancel()
+}
+
+// markSlow records that the peer is a slow consumer, once, and reports
+// whether this call did. A connection already closing for another reason is
+// not counted.
+func (c *Conn) markSlow() bool {
+	c.wmu.Lock()
+	if c.slow || c.werr != nil {
+		c.wmu.Unlock()
+		return false
+	}
+	c.slow = true
+	c.wmu.Unlock()
+	if c.tracker != nil {
+		c.tracker.slowConsumers.Add(1)
+	}
+	c.log.LogAttrs(c.ctx, slog.LevelWarn, "websocket slow consumer closed",
+		slog.Int("queue_bytes", c.queueCap), slog.Duration("write_timeout", c.writeTimeout))
+	return true
+}
+
+// initiateClose stops accepting data and has the writer send a close frame
+// after the queued messages (or instead of them, with discard). The first
+// close wins; later calls change nothing.
+func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closing {
+		return
+	}
+	c.closing = true
+	if discard {
+		for _, m := range c.queue {
+			c.qbytes -= m.size
+		}
+		clear(c.queue)
+		c.queue = c.queue[:0]
+	}
+	c.closeMsg = websocket.FormatCloseMessage(int(code), truncateReason(reason))
+	if code == CloseNoStatus {
+		c.closeMsg = []byte{}
+	}
+	c.wakeLocked()
+	if c.werr != nil {
+		c.sentClose(c.werr)
+		return
+	}
+	c.kickLocked()
+	if !c.writing { // the connection is finished: no writer can start
+		c.sentClose(ErrClosed)
+	}
+}
+
+// sentCode returns the code of the close frame queued or sent.
+func (c *Conn) sentCode() StatusCode {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if len(c.closeMsg) < 2 {
+		return CloseNoStatus
+	}
+	return StatusCode(int(c.closeMsg[0])<<8 | int(c.closeMsg[1]))
+}
+
+// onPing answers a ping through the writer. Only the latest ping is
+// answered, as RFC 6455 allows, so a ping flood cannot grow the queue.
+func (c *Conn) onPing(data string) error {
+	c.wmu.Lock()
+	if !c.closing && c.werr == nil {
+		c.pong = append(c.pong[:0], data...)
+		c.pongDue = true
+		c.kickLocked()
+	}
+	c.wmu.Unlock()
+	return nil
+}
+
+// onClose records the peer's close frame and has the writer answer it with
+// the same code once the queue is flushed.
+func (c *Conn) onClose(code int, _ string) error {
+	c.peerClosed.Store(true)
+	if code == websocket.CloseNoStatusReceived {
+		c.initiateClose(CloseNoStatus, "", false)
+	} else {
+		c.initiateClose(StatusCode(code), "", false)
+	}
+	c.cancel()
+	return nil
+}
+
+// kickLocked starts the writer if it is not running. Caller holds wmu.
+func (c *Conn) kickLocked() {
+	if c.writing {
+		return
+	}
+	if c.spawn(c.writeLoop) {
+		c.writing = true
+	}
+}
+
+// wakeLocked wakes writers waiting for room. Caller holds wmu.
+func (c *Conn) wakeLocked() {
+	if c.space != nil {
+		close(c.space)
+		c.space = nil
+	}
+}
+
+// writeLoop is the connection's only writer. It drains the queue, control
+// frames first, and exits when there is nothing left to write.
+func (c *Conn) writeLoop() {
+	for {
+		c.wmu.Lock()
+		if c.werr != nil {
+			c.writing = false
+			c.wmu.Unlock()
+			c.sentClose(c.werr)
+			return
+		}
+		var pong []byte
+		if c.pongDue {
+			pong, c.pongDue = c.pong, false
+			c.pong = nil
+		}
+		ping := c.pingDue
+		c.pingDue = false
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		var closeMsg []byte
+		if len(batch) == 0 && pong == nil && !ping {
+			if !c.closing || c.closeMsg == nil {
+				c.spare = batch
+				c.writing = false
+				c.wmu.Unlock()
+				return
+			}
+			closeMsg, c.closeMsg = c.closeMsg, nil
+		}
+		c.wmu.Unlock()
+
+		var err error
+		if pong != nil {
+			err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
+		}
+		if ping && err == nil {
+			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
+		}
+		for i := range batch {
+			if err == nil {
+				err = c.writeOne(&batch[i])
+			}
+			c.wmu.Lock()
+			c.qbytes -= batch[i].size
+			c.wakeLocked()
+			c.wmu.Unlock()
+			batch[i] = outbound{}
+		}
+		if closeMsg != nil && err == nil {
+			err = c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(c.writeTimeout))
+			if errors.Is(err, websocket.ErrCloseSent) {
+				err = nil // gorilla sent one itself (read limit, protocol error)
+			}
+			if err == nil {
+				c.sentClose(nil)
+			}
+		}
+
+		c.wmu.Lock()
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		c.wmu.Unlock()
+		if err != nil {
+			c.writeFailed(err)
+			return
+		}
+		if closeMsg != nil {
+			c.wmu.Lock()
+			c.writing = false
+			c.wmu.Unlock()
+			return
+		}
+	}
+}
+
+func (c *Conn) writeOne(m *outbound) error {
+	c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	if m.pm != nil {
+		return c.ws.WritePreparedMessage(m.pm)
+	}
+	if c.compress {
+		c.ws.EnableWriteCompression(len(m.data) >= c.compressMin)
+	}
+	return c.ws.WriteMessage(int(m.typ), m.data)
+}
+
+// sentClose marks the close frame as written (or given up on).
+func (c *Conn) sentClose(error) {
+	c.closeSentOnce.Do(func() { close(c.closeSent) })
+}
+
+// writeFailed makes a write error sticky and drops the connection: a frame
+// that could not be written within the write timeout leaves the stream in
+// an unknown state.
+func (c *Conn) writeFailed(err error) {
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load() {
+		c.markSlow() // the peer did not take one frame within the write timeout
+	}
+	c.wmu.Lock()
+	if c.werr == nil {
+		c.werr = err
+	}
+	c.closing = true
+	c.writing = false
+	for _, m := range c.queue {
+		c.qbytes -= m.size
+	}
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.wakeLocked()
+	c.wmu.Unlock()
+	if !c.ending.Load() {
+		c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket write failed", slog.String("error", err.Error()))
+	}
+	c.ws.NetConn().Close()
+	c.cancel()
+	c.sentClose(err)
+}

@@ -80,7 +80,7 @@ type Conn struct {
 	done bool // guarded by gmu
 	wg   sync.WaitGroup
 
-	keepalive *time.Timer
+	keepalive *time.Timer // guarded by gmu after serve starts
 }
 
 var _ Connection = (*Conn)(nil)
@@ -94,13 +94,19 @@ type inbound struct {
 // so an idle connection holds none.
 var writeBufferPool sync.Pool
 
-// Serve upgrades r to a WebSocket connection and runs h on it in the calling
-// goroutine. A refused handshake is answered with an HTTP error before any
-// upgrade (426 for a request that is not a WebSocket handshake, 403 for a
-// foreign origin, 400 for a missing required subprotocol, 503 during
-// shutdown) and h is not called. Serve returns once the connection is over:
-// h returned, the queue was flushed, the closing handshake completed or
-// timed out, and every goroutine of the connection is gone.
+// Serve upgrades r to a WebSocket connection and runs h on it in a new
+// goroutine, then returns. A refused handshake is answered with an HTTP
+// error before any upgrade (426 for a request that is not a WebSocket
+// handshake, 403 for a foreign origin, 400 for a missing required
+// subprotocol, 503 during shutdown) and h is not called.
+//
+// The request's context ends when Serve returns; h gets the connection's
+// own context (Conn.Context), which keeps the request's values. Anything h
+// needs from a pooled per-request structure (chi's route context) must be
+// copied before Serve is called. The goroutine is owned by cfg.Tracker:
+// Tracker.Shutdown waits for it, and it ends once h returned, the queue was
+// flushed, the closing handshake completed or timed out, and every other
+// goroutine of the connection is gone.
 //
 // h's result picks the close code: nil closes with CloseNormal; an error
 // carrying a *CloseError closes with its code; a *DecodeError with
@@ -116,8 +122,15 @@ func Serve(w http.ResponseWriter, r *http.Request, cfg *Config, h func(*Conn) er
 	if c == nil {
 		return
 	}
-	defer cfg.Tracker.release()
-	c.serve(h)
+	// The connection outlives the HTTP handler: ServeHTTP returns now, so
+	// net/http releases its per-request state (its deep goroutine stack and
+	// write buffer) and an idle connection costs a small goroutine and its
+	// buffers. The goroutine is owned by the Tracker, whose Shutdown waits
+	// for it.
+	go func() {
+		defer cfg.Tracker.release()
+		c.serve(h)
+	}()
 }
 
 // accept checks and upgrades the handshake; it returns nil after answering
@@ -228,13 +241,14 @@ func (c *Conn) serve(h func(*Conn) error) {
 	defer c.tracker.remove(c)
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket connected",
 		slog.String("remote_addr", c.remote), slog.String("subprotocol", c.ws.Subprotocol()))
-	if c.pingInterval > 0 {
-		c.keepalive = time.AfterFunc(c.pingInterval, c.tick)
-	}
-	// A pump starts at once so that a handler that never reads still
-	// answers pings and notices the peer's close; a handler that reads at
-	// once just takes the token first, and the pump steps aside.
-	c.startPump()
+	// The first tick comes soon: if the handler is not reading by then (it
+	// only writes, or waits on the context), a pump starts so that pings
+	// are answered and the peer's close is noticed. A handler that reads
+	// holds the read side already, and the tick leaves it alone; no
+	// goroutine is spent on connections whose handler reads.
+	c.gmu.Lock()
+	c.keepalive = time.AfterFunc(pumpGrace, c.firstTick)
+	c.gmu.Unlock()
 
 	err := c.run(h)
 	code, reason := c.closeCodeFor(err)
@@ -343,10 +357,8 @@ func (c *Conn) finish(code StatusCode, reason string) {
 
 	c.gmu.Lock()
 	c.done = true
+	c.keepalive.Stop()
 	c.gmu.Unlock()
-	if c.keepalive != nil {
-		c.keepalive.Stop()
-	}
 	c.ws.Close()
 	c.cancel()
 	c.wg.Wait()
@@ -393,6 +405,21 @@ func (c *Conn) spawn(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// pumpGrace is how long a new connection's handler has to start reading
+// before a pump reads for it.
+const pumpGrace = 20 * time.Millisecond
+
+// firstTick starts a pump if the handler is not reading, then hands over to
+// the keepalive schedule.
+func (c *Conn) firstTick() {
+	c.startPump()
+	c.gmu.Lock()
+	if !c.done && c.pingInterval > 0 {
+		c.keepalive = time.AfterFunc(max(c.pingInterval-pumpGrace, time.Millisecond), c.tick)
+	}
+	c.gmu.Unlock()
 }
 
 // tick runs every ping interval: it queues a ping and, if nobody is reading,

@@ -3,6 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -161,11 +162,49 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 		}
 		c.wmu.Lock()
 	}
+	if !c.writing && len(c.queue) == 0 && !c.pongDue && !c.pingDue && (ctx == nil || ctx.Done() == nil) {
+		return c.writeInline(&m)
+	}
 	c.queue = append(c.queue, m)
 	c.qbytes += m.size
 	c.kickLocked()
 	c.wmu.Unlock()
 	return nil
+}
+
+// writeInline writes m in the calling goroutine, which takes the writer role
+// because nobody holds it and nothing is queued: the common case of a
+// handler answering its peer costs no goroutine hand-off. Whatever was
+// queued meanwhile is handed to a writer goroutine. Caller holds wmu;
+// writeInline releases it.
+func (c *Conn) writeInline(m *outbound) error {
+	c.writing = true
+	c.qbytes += m.size
+	c.wmu.Unlock()
+	err := c.writeOne(m)
+	c.wmu.Lock()
+	c.qbytes -= m.size
+	c.wakeLocked()
+	if err != nil {
+		c.wmu.Unlock()
+		c.writeFailed(err)
+		if c.isSlow() {
+			return ErrSlowConsumer
+		}
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	c.writing = false
+	if len(c.queue) > 0 || c.pongDue || c.pingDue || (c.closing && c.closeMsg != nil) {
+		c.kickLocked()
+	}
+	c.wmu.Unlock()
+	return nil
+}
+
+func (c *Conn) isSlow() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.slow
 }
 
 // slowConsumer fails a connection whose queue stayed full: queued messages

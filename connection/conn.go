@@ -54,20 +54,20 @@ type Conn struct {
 	rerr    error    // guarded by rmu; sticky terminal read error
 
 	// Write side.
-	wmu       sync.Mutex
-	queue     []outbound    // guarded by wmu; waiting to be written
-	spare     []outbound    // guarded by wmu; the writer's drained batch, reused
-	qbytes    int           // guarded by wmu; payload bytes in queue and in the writer's hands
-	writing   bool          // guarded by wmu; a writer goroutine is running
-	space     chan struct{} // guarded by wmu; closed when room frees, nil without waiters
-	pong      []byte        // guarded by wmu; payload of the latest unanswered ping
-	pongDue   bool          // guarded by wmu
-	pingDue   bool          // guarded by wmu
-	closing   bool          // guarded by wmu; no more data is accepted
-	slow      bool          // guarded by wmu; closed as a slow consumer
-	closeMsg  []byte        // guarded by wmu; the close frame to send after the queue
-	werr      error         // guarded by wmu; sticky writer failure
-	closeSent chan struct{} // closed once the close frame is written or writing failed
+	wmu           sync.Mutex
+	queue         []outbound    // guarded by wmu; waiting to be written
+	spare         []outbound    // guarded by wmu; the writer's drained batch, reused
+	qbytes        int           // guarded by wmu; payload bytes in queue and in the writer's hands
+	writing       bool          // guarded by wmu; a writer goroutine is running
+	space         chan struct{} // guarded by wmu; closed when room frees, nil without waiters
+	pong          []byte        // guarded by wmu; payload of the latest unanswered ping
+	pongDue       bool          // guarded by wmu
+	pingDue       bool          // guarded by wmu
+	closing       bool          // guarded by wmu; no more data is accepted
+	slow          bool          // guarded by wmu; closed as a slow consumer
+	closeMsg      []byte        // guarded by wmu; the close frame to send after the queue
+	werr          error         // guarded by wmu; sticky writer failure
+	closeSent     chan struct{} // closed once the close frame is written or writing failed
 	closeSentOnce sync.Once
 
 	ending     atomic.Bool // the closing handshake has begun; keepalive stands down

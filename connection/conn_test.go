@@ -59,10 +59,10 @@ func TestIDs(t *testing.T) {
 func TestHandlerResultSetsCloseCode(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name     string
-		h        func(*Conn) error
-		code     int
-		reason   string
+		name   string
+		h      func(*Conn) error
+		code   int
+		reason string
 	}{
 		{"nil", func(*Conn) error { return nil }, 1000, ""},
 		{"error", func(*Conn) error { return errors.New("db down") }, 1011, "internal error"},

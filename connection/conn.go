@@ -488,7 +488,7 @@ func (c *Conn) WriteJSON(v any) error {
 	if err != nil {
 		return fmt.Errorf("forge: encode JSON message: %w", err)
 	}
-	return c.enqueue(nil, outbound{typ: TextMessage, data: data})
+	return c.enqueue(context.Background(), outbound{typ: TextMessage, data: data})
 }
 
 func truncateReason(s string) string {

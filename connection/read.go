@@ -15,7 +15,7 @@ import (
 
 // Read implements Connection.
 func (c *Conn) Read() ([]byte, error) {
-	_, data, err := c.read(nil)
+	_, data, err := c.read(context.Background())
 	return data, err
 }
 
@@ -28,10 +28,7 @@ func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
 // in the caller's goroutine; with one, a pump reads so that the caller can
 // give up waiting while the message in flight is kept for the next read.
 func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
+	done := ctx.Done()
 	for {
 		if m, err, ok := c.takePending(); ok {
 			return m.typ, m.data, err

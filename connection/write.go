@@ -37,12 +37,12 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 
 // Write implements Connection.
 func (c *Conn) Write(data []byte) error {
-	return c.enqueue(nil, outbound{typ: TextMessage, data: clone(data)})
+	return c.enqueue(context.Background(), outbound{typ: TextMessage, data: clone(data)})
 }
 
 // WriteBinary implements Connection.
 func (c *Conn) WriteBinary(data []byte) error {
-	return c.enqueue(nil, outbound{typ: BinaryMessage, data: clone(data)})
+	return c.enqueue(context.Background(), outbound{typ: BinaryMessage, data: clone(data)})
 }
 
 // WriteMessage implements Connection.
@@ -56,7 +56,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 // WritePrepared queues pm like Write: while the queue is full it waits, up
 // to the write timeout, then closes the slow consumer.
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
-	return c.enqueue(nil, outbound{pm: pm.pm, size: pm.size})
+	return c.enqueue(context.Background(), outbound{pm: pm.pm, size: pm.size})
 }
 
 // Offer queues pm without waiting, for broadcasts. When the queue has no
@@ -145,16 +145,12 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 		}
 		room := c.space
 		c.wmu.Unlock()
-		var ctxDone <-chan struct{}
-		if ctx != nil {
-			ctxDone = ctx.Done()
-		}
 		select {
 		case <-room:
 		case <-timer.C:
 			c.slowConsumer()
 			return ErrSlowConsumer
-		case <-ctxDone:
+		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return ErrWriteTimeout
 			}
@@ -162,7 +158,7 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 		}
 		c.wmu.Lock()
 	}
-	if !c.writing && len(c.queue) == 0 && !c.pongDue && !c.pingDue && (ctx == nil || ctx.Done() == nil) {
+	if !c.writing && len(c.queue) == 0 && !c.pongDue && !c.pingDue && ctx.Done() == nil {
 		return c.writeInline(&m)
 	}
 	c.queue = append(c.queue, m)

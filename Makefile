@@ -1,0 +1,22 @@
+# One entry point for humans and CI: `make test` runs every check and test.
+# .ci/run calls it; scripts/test.sh installs what the tests need first.
+
+.PHONY: test fmt vet staticcheck unit bench
+
+test:
+	./scripts/test.sh
+
+fmt:
+	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt -s would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+
+staticcheck:
+	go tool -modfile=tools/go.mod staticcheck ./...
+
+unit:
+	go test -race -count=1 ./...
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...

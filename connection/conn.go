@@ -50,8 +50,9 @@ type Conn struct {
 	// Read side.
 	rtok    chan struct{} // capacity 1; holding a token means owning ws's reader
 	rmu     sync.Mutex
-	pending *inbound // guarded by rmu; read by the pump, not yet delivered
-	rerr    error    // guarded by rmu; sticky terminal read error
+	pending *inbound  // guarded by rmu; read by the pump, not yet delivered
+	rerr    error     // guarded by rmu; sticky terminal read error
+	armedAt time.Time // owned by the reader; when the keepalive deadline was last moved
 
 	// Write side.
 	wmu           sync.Mutex
@@ -67,6 +68,7 @@ type Conn struct {
 	slow          bool          // guarded by wmu; closed as a slow consumer
 	closeMsg      []byte        // guarded by wmu; the close frame to send after the queue
 	werr          error         // guarded by wmu; sticky writer failure
+	waiters       atomic.Int32  // writers waiting for room; the writer then frees it message by message
 	closeSent     chan struct{} // closed once the close frame is written or writing failed
 	closeSentOnce sync.Once
 
@@ -180,7 +182,7 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 		}
 		writeProblem(w, status, reason.Error())
 	}
-	ws, err := up.Upgrade(w, r, nil)
+	ws, err := up.Upgrade(&hijacker{ResponseWriter: w}, r, nil)
 	if err != nil {
 		// Upgrade has answered (or the client spoke too early and the
 		// connection is gone); nothing else to do.
@@ -250,14 +252,14 @@ func (c *Conn) serve(h func(*Conn) error) {
 	c.keepalive = time.AfterFunc(pumpGrace, c.firstTick)
 	c.gmu.Unlock()
 
-	err := c.run(h)
+	err := c.runHandler(h)
 	code, reason := c.closeCodeFor(err)
 	c.finish(code, reason)
 	c.log.LogAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(c.sentCode())))
 }
 
-// run calls h, turning a panic into an error.
-func (c *Conn) run(h func(*Conn) error) (err error) {
+// runHandler calls h, turning a panic into an error.
+func (c *Conn) runHandler(h func(*Conn) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler panicked",
@@ -392,19 +394,34 @@ func (c *Conn) abort() {
 	}
 }
 
-// spawn starts f in a goroutine owned by c, unless c is finished.
-func (c *Conn) spawn(f func()) bool {
+// spawn starts the writer or the pump in a goroutine owned by c, unless c
+// is finished. (A method value, not a closure: a broadcast spawns one writer
+// per member, and this keeps that free of allocations.)
+func (c *Conn) spawn(role goroutineRole) bool {
 	c.gmu.Lock()
 	defer c.gmu.Unlock()
 	if c.done {
 		return false
 	}
 	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
+	go c.run(role)
 	return true
+}
+
+type goroutineRole int
+
+const (
+	writerRole goroutineRole = iota
+	pumpRole
+)
+
+func (c *Conn) run(role goroutineRole) {
+	defer c.wg.Done()
+	if role == writerRole {
+		c.writeLoop()
+	} else {
+		c.pump()
+	}
 }
 
 // pumpGrace is how long a new connection's handler has to start reading

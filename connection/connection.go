@@ -66,6 +66,14 @@ type Connection interface {
 	// NewWriter returns a writer that sends each Write call as one message of
 	// type typ.
 	NewWriter(typ MessageType) io.Writer
+	// WritePrepared sends a message prepared once for many connections,
+	// waiting for room in the queue like Write.
+	WritePrepared(pm *PreparedMessage) error
+	// Offer queues a prepared message without ever waiting, for broadcasts.
+	// When the queue is full the route's slow-consumer Policy applies
+	// (close the connection, or drop and count). It reports whether the
+	// message was queued.
+	Offer(pm *PreparedMessage) bool
 	// PeriodicWrite writes get's value now and then every interval, skipping
 	// a value that equals the last one written (reflect.DeepEqual unless a
 	// comparator is given). It returns nil when the connection ends, or the

@@ -48,7 +48,7 @@ func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
 			return m.typ, m.data, err
 		}
 		// Hand the token to a pump and wait for the token again (or ctx).
-		if !c.spawn(c.pump) {
+		if !c.spawn(pumpRole) {
 			<-c.rtok
 			return 0, nil, ErrClosed
 		}
@@ -87,7 +87,7 @@ func (c *Conn) startPump() {
 	c.rmu.Lock()
 	idle := c.pending == nil && c.rerr == nil
 	c.rmu.Unlock()
-	if !idle || !c.spawn(c.pump) {
+	if !idle || !c.spawn(pumpRole) {
 		<-c.rtok
 	}
 }
@@ -114,9 +114,7 @@ func (c *Conn) readFrame() (inbound, error) {
 	if rerr != nil {
 		return inbound{}, rerr
 	}
-	if c.pingInterval > 0 && !c.ending.Load() {
-		c.ws.SetReadDeadline(time.Now().Add(c.pingInterval + c.pongWait))
-	}
+	c.armKeepalive()
 	typ, r, err := c.ws.NextReader()
 	if err != nil {
 		return inbound{}, c.readFailed(err)
@@ -222,8 +220,26 @@ func (c *Conn) readFailed(err error) error {
 
 // onPong extends the keepalive deadline; any frame shows the peer is alive.
 func (c *Conn) onPong(string) error {
-	if c.pingInterval > 0 && !c.ending.Load() {
-		c.ws.SetReadDeadline(time.Now().Add(c.pingInterval + c.pongWait))
-	}
+	c.armKeepalive()
 	return nil
+}
+
+// deadlineSlack is how stale the keepalive deadline may get before it is
+// moved: a busy connection reprograms the runtime's timer at most once per
+// slack, not once per message.
+const deadlineSlack = time.Second
+
+// armKeepalive moves the read deadline to the ping interval plus the pong
+// wait from now. Only the reader calls it (pong handling runs inside reads),
+// so armedAt needs no lock.
+func (c *Conn) armKeepalive() {
+	if c.pingInterval <= 0 || c.ending.Load() {
+		return
+	}
+	now := time.Now()
+	if now.Sub(c.armedAt) < min(deadlineSlack, c.pongWait/4) {
+		return
+	}
+	c.armedAt = now
+	c.ws.SetReadDeadline(now.Add(c.pingInterval + c.pongWait))
 }

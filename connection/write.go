@@ -144,13 +144,17 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 			c.space = make(chan struct{})
 		}
 		room := c.space
+		c.waiters.Add(1)
 		c.wmu.Unlock()
 		select {
 		case <-room:
+			c.waiters.Add(-1)
 		case <-timer.C:
+			c.waiters.Add(-1)
 			c.slowConsumer()
 			return ErrSlowConsumer
 		case <-ctx.Done():
+			c.waiters.Add(-1)
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return ErrWriteTimeout
 			}
@@ -305,7 +309,7 @@ func (c *Conn) kickLocked() {
 	if c.writing {
 		return
 	}
-	if c.spawn(c.writeLoop) {
+	if c.spawn(writerRole) {
 		c.writing = true
 	}
 }
@@ -318,25 +322,34 @@ func (c *Conn) wakeLocked() {
 	}
 }
 
-// writeLoop is the connection's only writer. It drains the queue, control
-// frames first, and exits when there is nothing left to write.
+// writeLoop is the connection's writer goroutine. It drains the queue,
+// control frames first, and exits when there is nothing left to write.
 func (c *Conn) writeLoop() {
+	var (
+		batch    []outbound // the messages being written, taken from the queue
+		released int        // bytes of batch written but still counted in qbytes
+	)
 	for {
 		c.wmu.Lock()
+		c.qbytes -= released
+		released = 0
+		c.wakeLocked()
+		if batch != nil && c.spare == nil {
+			c.spare = batch[:0]
+		}
 		if c.werr != nil {
 			c.writing = false
 			c.wmu.Unlock()
-			c.sentClose(c.werr)
+			c.sentClose(ErrClosed)
 			return
 		}
 		var pong []byte
 		if c.pongDue {
-			pong, c.pongDue = c.pong, false
-			c.pong = nil
+			pong, c.pongDue = append([]byte(nil), c.pong...), false
 		}
 		ping := c.pingDue
 		c.pingDue = false
-		batch := c.queue
+		batch = c.queue
 		c.queue, c.spare = c.spare[:0], nil
 		var closeMsg []byte
 		if len(batch) == 0 && pong == nil && !ping {
@@ -361,32 +374,28 @@ func (c *Conn) writeLoop() {
 			if err == nil {
 				err = c.writeOne(&batch[i])
 			}
-			c.wmu.Lock()
-			c.qbytes -= batch[i].size
-			c.wakeLocked()
-			c.wmu.Unlock()
+			released += batch[i].size
 			batch[i] = outbound{}
+			if c.waiters.Load() > 0 { // give room back message by message
+				c.wmu.Lock()
+				c.qbytes -= released
+				released = 0
+				c.wakeLocked()
+				c.wmu.Unlock()
+			}
 		}
 		if closeMsg != nil && err == nil {
 			err = c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(c.writeTimeout))
 			if errors.Is(err, websocket.ErrCloseSent) {
 				err = nil // gorilla sent one itself (read limit, protocol error)
 			}
-			if err == nil {
-				c.sentClose(nil)
-			}
 		}
-
-		c.wmu.Lock()
-		if c.spare == nil {
-			c.spare = batch[:0]
-		}
-		c.wmu.Unlock()
 		if err != nil {
 			c.writeFailed(err)
 			return
 		}
 		if closeMsg != nil {
+			c.sentClose(nil)
 			c.wmu.Lock()
 			c.writing = false
 			c.wmu.Unlock()

@@ -1,0 +1,98 @@
+package connection
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gorilla/websocket"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestLogging(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		h         func(*Conn) error
+		client    func(*websocket.Conn)
+		wantError bool
+	}{
+		{
+			name: "peer closes normally: not an error",
+			h:    echo,
+			client: func(ws *websocket.Conn) {
+				ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
+				readClose(t, ws)
+			},
+		},
+		{
+			name:   "peer drops: not an error",
+			h:      echo,
+			client: func(ws *websocket.Conn) { ws.NetConn().Close() },
+		},
+		{
+			name:      "handler fails: logged as an error with the connection id",
+			h:         func(*Conn) error { return errors.New("database unavailable") },
+			client:    func(ws *websocket.Conn) { readClose(t, ws) },
+			wantError: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs syncBuffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			ids := make(chan string, 1)
+			s := newServer(t, Config{Logger: logger}, func(c *Conn) error {
+				ids <- c.ID()
+				return tt.h(c)
+			})
+			tt.client(dial(t, s, nil))
+			id := <-ids
+			waitErr(t, s)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			s.tracker.Shutdown(ctx) // waits for the connection to finish
+			out := logs.String()
+			hasError := strings.Contains(out, "level=ERROR")
+			if hasError != tt.wantError {
+				t.Fatalf("error logged: %v, want %v\n%s", hasError, tt.wantError, out)
+			}
+			if tt.wantError && !strings.Contains(out, "conn_id="+id) {
+				t.Fatalf("error log lacks conn_id=%s:\n%s", id, out)
+			}
+		})
+	}
+}
+
+func TestCustomUpgrader(t *testing.T) {
+	t.Parallel()
+	up := &websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, Subprotocols: []string{"x.v1"}}
+	s := newServer(t, Config{Upgrader: up}, func(c *Conn) error { return c.Write([]byte(c.Subprotocol())) })
+	ws := dial(t, s, http.Header{"Origin": {"https://elsewhere.example"}}, "x.v1")
+	if _, got, err := ws.ReadMessage(); err != nil || string(got) != "x.v1" {
+		t.Fatalf("got %q %v: the custom upgrader's origin check and subprotocols must apply", got, err)
+	}
+}

@@ -67,10 +67,12 @@ type Conn struct {
 	closing       bool          // guarded by wmu; no more data is accepted
 	slow          bool          // guarded by wmu; closed as a slow consumer
 	closeMsg      []byte        // guarded by wmu; the close frame to send after the queue
+	closeCode     StatusCode    // guarded by wmu; the code of the close frame, once chosen
 	werr          error         // guarded by wmu; sticky writer failure
 	waiters       atomic.Int32  // writers waiting for room; the writer then frees it message by message
 	closeSent     chan struct{} // closed once the close frame is written or writing failed
 	closeSentOnce sync.Once
+	closeFailed   bool // set once, before closeSent is closed
 
 	ending     atomic.Bool // the closing handshake has begun; keepalive stands down
 	peerClosed atomic.Bool // the peer's close frame arrived
@@ -182,7 +184,7 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 		}
 		writeProblem(w, status, reason.Error())
 	}
-	ws, err := up.Upgrade(&hijacker{ResponseWriter: w}, r, nil)
+	ws, err := up.Upgrade(&hijacker{ResponseWriter: w, slack: min(deadlineSlack, cfg.writeTimeout()/4)}, r, nil)
 	if err != nil {
 		// Upgrade has answered (or the client spoke too early and the
 		// connection is gone); nothing else to do.

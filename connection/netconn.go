@@ -11,7 +11,7 @@ import (
 // connection's write deadlines go through deadlineConn.
 type hijacker struct {
 	http.ResponseWriter
-	conn *deadlineConn // set by Hijack
+	slack time.Duration // for deadlineConn
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -19,27 +19,27 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &deadlineConn{Conn: c}
-	return h.conn, brw, nil
+	return &deadlineConn{Conn: c, slack: h.slack}, brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.
 func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // deadlineConn passes a write deadline down to the socket only when it
-// moved by more than deadlineSlack (or was cleared). gorilla sets the write
-// deadline before every frame, and every change reprograms a runtime timer;
-// forge moves it with every frame, so without this each message would pay
-// for a timer. A deadline may thus fire up to deadlineSlack before the one
-// asked for. gorilla calls SetWriteDeadline under its write lock, which
-// guards wd.
+// moved by more than slack (or was cleared). gorilla sets the write deadline
+// before every frame, and every change reprograms a runtime timer; forge
+// moves it with every frame, so without this each message would pay for a
+// timer. A deadline may thus fire up to slack before the one asked for;
+// slack is at most a quarter of the write timeout. gorilla calls
+// SetWriteDeadline under its write lock, which guards wd.
 type deadlineConn struct {
 	net.Conn
-	wd time.Time // the write deadline the socket has
+	slack time.Duration
+	wd    time.Time // the write deadline the socket has
 }
 
 func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
-	if !t.IsZero() && !c.wd.IsZero() && t.After(c.wd) && t.Sub(c.wd) < deadlineSlack {
+	if !t.IsZero() && !c.wd.IsZero() && t.After(c.wd) && t.Sub(c.wd) < c.slack {
 		return nil
 	}
 	c.wd = t

@@ -176,6 +176,9 @@ func (c *Conn) readFailed(err error) error {
 		level   = slog.LevelDebug
 	)
 	switch {
+	case errors.As(err, &wsClose) && wsClose.Code == websocket.CloseAbnormalClosure:
+		// gorilla's name for a connection that ended without a close frame.
+		rerr = fmt.Errorf("%w: %w", ErrClosed, err)
 	case errors.As(err, &wsClose):
 		// The peer closed; onClose has queued the answer.
 		rerr = &CloseError{Code: StatusCode(wsClose.Code), Reason: wsClose.Text}

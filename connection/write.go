@@ -253,6 +253,7 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 		clear(c.queue)
 		c.queue = c.queue[:0]
 	}
+	c.closeCode = code
 	c.closeMsg = websocket.FormatCloseMessage(int(code), truncateReason(reason))
 	if code == CloseNoStatus {
 		c.closeMsg = []byte{}
@@ -268,14 +269,15 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 	}
 }
 
-// sentCode returns the code of the close frame queued or sent.
+// sentCode returns the code of the close frame sent, or CloseAbnormal if
+// none could be. Call it once closeSent is closed.
 func (c *Conn) sentCode() StatusCode {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if len(c.closeMsg) < 2 {
-		return CloseNoStatus
+	if c.closeFailed || c.closeCode == 0 {
+		return CloseAbnormal
 	}
-	return StatusCode(int(c.closeMsg[0])<<8 | int(c.closeMsg[1]))
+	return c.closeCode
 }
 
 // onPing answers a ping through the writer. Only the latest ping is
@@ -415,9 +417,12 @@ func (c *Conn) writeOne(m *outbound) error {
 	return c.ws.WriteMessage(int(m.typ), m.data)
 }
 
-// sentClose marks the close frame as written (or given up on).
-func (c *Conn) sentClose(error) {
-	c.closeSentOnce.Do(func() { close(c.closeSent) })
+// sentClose marks the close frame as written (err == nil) or given up on.
+func (c *Conn) sentClose(err error) {
+	c.closeSentOnce.Do(func() {
+		c.closeFailed = err != nil
+		close(c.closeSent)
+	})
 }
 
 // writeFailed makes a write error sticky and drops the connection: a frame

@@ -1,0 +1,80 @@
+// Package forge is a Go framework in which WebSocket routes live on the same
+// router as REST routes.
+//
+// An [App] holds a chi-backed router. REST handlers take a [Context] and
+// return an error; WebSocket handlers also get the [Connection], after the
+// upgrade:
+//
+//	app := forge.New(forge.WithAppName("chat-server"))
+//	r := app.Router()
+//	r.GET("/healthz", func(ctx forge.Context) error {
+//		return ctx.String(http.StatusOK, "ok")
+//	})
+//	r.WebSocket("/ws/chat/:room", func(ctx forge.Context, conn forge.Connection) error {
+//		for {
+//			var m ChatMessage
+//			if err := conn.ReadJSON(&m); err != nil {
+//				return err
+//			}
+//			m.Room = ctx.Param("room")
+//			if err := conn.WriteJSON(m); err != nil {
+//				return err
+//			}
+//		}
+//	}, forge.WithSummary("Chat room"), forge.WithWebSocketMessages(&ChatMessage{}, &ChatMessage{}))
+//	if err := app.Run(); err != nil {
+//		log.Fatal(err)
+//	}
+//
+// # Routes
+//
+// Paths take parameters as ":name" or as chi's "{name}" and "{name:regexp}";
+// both are read with [Context.Param]. Routes are grouped with
+// [Router.Group] and [Router.Route]: a group's prefix, options and middleware
+// apply to its routes. [Router.Mount] attaches any http.Handler under a path.
+// Mistakes in a registration, such as a route registered twice or an
+// option that cannot apply to the route, panic with a "forge: " message, so
+// they show the first time the program starts.
+//
+// # Route options
+//
+// One set of [RouteOption] values describes routes: [WithName],
+// [WithSummary], [WithDescription], [WithTags] and [WithDeprecated] for the
+// documents, [WithMiddleware] for route middleware, [WithBodyLimit] for the
+// bodies [Context.Bind] reads, [WithWebSocketMessages] for a WebSocket
+// route's message types, and the WebSocket connection
+// settings ([WithOrigins], [WithReadLimit], [WithKeepalive],
+// [WithWriteTimeout], [WithCloseTimeout], [WithQueueBytes],
+// [WithSlowConsumerPolicy], [WithCompression], [WithSubprotocols],
+// [WithRequiredSubprotocol], [WithUpgrader]). The same options apply to a
+// route, to a group, and through [WithRouteDefaults] to every route of the
+// app; the most specific wins.
+//
+// # Middleware
+//
+// Middleware is func(http.Handler) http.Handler, so chi's and net/http's
+// middleware fit. It runs in this order: the app router's Use (before
+// routing, for every request), WithMiddleware given to WithRouteDefaults,
+// each enclosing group's WithMiddleware then Use, outermost first, and last
+// the route's WithMiddleware. Values that middleware
+// stores in the request context reach REST and WebSocket handlers through
+// [Context.Context]; in a WebSocket handler that context is the
+// connection's, which ends when the connection does.
+//
+// # Errors
+//
+// A REST handler's error becomes an RFC 9457 application/problem+json
+// response: an [HTTPError] (see [NewHTTPError]) with its status and
+// message, any other error with 500 and a generic body, logged. A
+// WebSocket handler's error closes the connection with 1011, or with the
+// code of a [CloseError] it carries.
+//
+// # Serving and shutdown
+//
+// [App.Run] listens on the address from [WithAddr] (else ":$PORT", else
+// ":8080") and shuts down gracefully on SIGINT or SIGTERM. [App.Serve]
+// serves on a listener of one's own, and [App.Handler] returns the app as an
+// http.Handler for any server. [App.Shutdown] stops every server started by
+// Run or Serve and closes every WebSocket connection with 1001 (going away),
+// waiting for the handlers to return.
+package forge

@@ -1,0 +1,231 @@
+package forge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/router"
+)
+
+// App is a forge application: a router for REST and WebSocket routes, and
+// the servers and connections that serve it. Create it with New; its
+// methods are safe for concurrent use.
+type App struct {
+	name, version   string
+	addr            string
+	logger          *slog.Logger
+	shutdownTimeout time.Duration
+	err             error // invalid options, returned by Run and Serve
+
+	mux     *router.Mux
+	tracker connection.Tracker
+
+	mu       sync.Mutex // guards servers and closing
+	servers  map[*http.Server]struct{}
+	closing  bool          // Shutdown has been called
+	closed   chan struct{} // closed when the first Shutdown returns
+	doneOnce sync.Once
+}
+
+// New returns an App configured by opts. It never fails: an invalid option
+// is reported by Run and Serve, and meanwhile the App works as if the
+// option had not been given.
+func New(opts ...Option) *App {
+	c := config{shutdownTimeout: DefaultShutdownTimeout}
+	for _, o := range opts {
+		if o == nil {
+			c.fail(errors.New("forge: nil Option"))
+			continue
+		}
+		o(&c)
+	}
+	if !c.addrSet {
+		c.addr = DefaultAddr
+		if port := os.Getenv("PORT"); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				c.fail(fmt.Errorf("forge: PORT environment variable %q is not a port number", port))
+			} else {
+				c.addr = ":" + port
+			}
+		}
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	a := &App{
+		name:            c.name,
+		version:         c.version,
+		addr:            c.addr,
+		logger:          c.logger,
+		shutdownTimeout: c.shutdownTimeout,
+		servers:         make(map[*http.Server]struct{}),
+		closed:          make(chan struct{}),
+	}
+	rc := router.Config{Logger: a.logger, Tracker: &a.tracker, Defaults: c.routeDefaults}
+	mux, err := router.New(rc)
+	if err != nil {
+		c.fail(err)
+		rc.Defaults = nil
+		mux, _ = router.New(rc)
+	}
+	a.mux = mux
+	a.err = errors.Join(c.errs...)
+	return a
+}
+
+// Name returns the name set by WithAppName.
+func (a *App) Name() string { return a.name }
+
+// Version returns the version set by WithVersion.
+func (a *App) Version() string { return a.version }
+
+// Router returns the application's router, to register routes on before
+// serving.
+func (a *App) Router() Router { return a.mux }
+
+// Handler returns the application as an http.Handler, for serving it with
+// a server of one's own. Its WebSocket connections are still closed by
+// Shutdown. If an option was invalid, every request gets 500 and the error
+// is logged.
+func (a *App) Handler() http.Handler {
+	if a.err != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.logger.LogAttrs(r.Context(), slog.LevelError, "forge app misconfigured", slog.Any("error", a.err))
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		})
+	}
+	return a.mux
+}
+
+// Stats returns a snapshot of the WebSocket connection counters.
+func (a *App) Stats() connection.Stats { return a.tracker.Stats() }
+
+// Serve serves the application on l until Shutdown, then returns nil once
+// the shutdown is complete. It always closes l. Serve fails at once with an
+// option's error, and with http.ErrServerClosed after Shutdown was called.
+func (a *App) Serve(l net.Listener) error {
+	if a.err != nil {
+		_ = l.Close()
+		return a.err
+	}
+	srv := &http.Server{
+		Handler:           a.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	a.mu.Lock()
+	if a.closing {
+		a.mu.Unlock()
+		_ = l.Close()
+		return http.ErrServerClosed
+	}
+	a.servers[srv] = struct{}{}
+	a.mu.Unlock()
+
+	err := srv.Serve(l)
+	if !errors.Is(err, http.ErrServerClosed) {
+		a.mu.Lock()
+		delete(a.servers, srv)
+		a.mu.Unlock()
+		return err
+	}
+	// srv.Serve returns as soon as Shutdown starts; wait for it to finish.
+	<-a.closed
+	return nil
+}
+
+// Run listens on the configured address and serves the application until
+// SIGINT or SIGTERM, then shuts down gracefully within the shutdown timeout.
+// It returns nil after a clean shutdown, including one started by calling
+// Shutdown.
+func (a *App) Run() error {
+	if a.err != nil {
+		return a.err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	l, err := net.Listen("tcp", a.addr)
+	if err != nil {
+		return fmt.Errorf("forge: listen: %w", err)
+	}
+	a.logger.LogAttrs(ctx, slog.LevelInfo, "listening",
+		slog.String("app", a.name), slog.String("version", a.version), slog.String("addr", l.Addr().String()))
+
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(l) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	stop() // a second signal now ends the process at once
+	a.logger.LogAttrs(context.Background(), slog.LevelInfo, "shutting down",
+		slog.Duration("timeout", a.shutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout)
+	defer cancel()
+	err = a.Shutdown(sctx)
+	return errors.Join(err, <-served)
+}
+
+// Shutdown stops the application gracefully: its servers stop accepting and
+// finish their requests, and every WebSocket connection, including those
+// served through Handler, is closed with 1001 (going away) and its handler
+// waited for. When ctx ends first, the remaining connections are dropped
+// and ctx's error is returned. After Shutdown, Serve and Run fail with
+// http.ErrServerClosed.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.mu.Lock()
+	a.closing = true
+	servers := make([]*http.Server, 0, len(a.servers))
+	for srv := range a.servers {
+		servers = append(servers, srv)
+	}
+	a.mu.Unlock()
+	defer a.doneOnce.Do(func() { close(a.closed) })
+
+	// Servers and connections shut down together: a REST request that takes
+	// its time must not delay closing the WebSockets. The tracker refuses
+	// upgrades from the start, so none slips through.
+	var (
+		wg   sync.WaitGroup
+		emu  sync.Mutex // guards errs
+		errs []error
+	)
+	record := func(err error) {
+		if err != nil {
+			emu.Lock()
+			errs = append(errs, err)
+			emu.Unlock()
+		}
+	}
+	for _, srv := range servers {
+		wg.Go(func() {
+			err := srv.Shutdown(ctx)
+			if err != nil {
+				_ = srv.Close() // drop the requests that did not finish in time
+			}
+			record(err)
+		})
+	}
+	wg.Go(func() { record(a.tracker.Shutdown(ctx)) })
+	wg.Wait()
+	if len(errs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}

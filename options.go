@@ -1,0 +1,83 @@
+package forge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"time"
+)
+
+// Option configures an App. Invalid options do not stop New: the error is
+// returned by Run and Serve.
+type Option func(*config)
+
+// Default settings of an App.
+const (
+	DefaultAddr            = ":8080"
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
+type config struct {
+	name, version   string
+	addr            string
+	addrSet         bool
+	logger          *slog.Logger
+	shutdownTimeout time.Duration
+	routeDefaults   []RouteOption
+	errs            []error
+}
+
+func (c *config) fail(err error) { c.errs = append(c.errs, err) }
+
+// WithAppName sets the application's name, as shown in logs and documents.
+func WithAppName(name string) Option {
+	return func(c *config) { c.name = name }
+}
+
+// WithVersion sets the application's version, as shown in logs and
+// documents.
+func WithVersion(version string) Option {
+	return func(c *config) { c.version = version }
+}
+
+// WithAddr sets the TCP address Run listens on, "host:port". Without it, Run
+// listens on ":$PORT" when the PORT environment variable is set, and on
+// DefaultAddr otherwise.
+func WithAddr(addr string) Option {
+	return func(c *config) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			c.fail(fmt.Errorf("forge: WithAddr %q: %w", addr, err))
+			return
+		}
+		c.addr, c.addrSet = addr, true
+	}
+}
+
+// WithLogger sets the logger of the application and its connections; nil
+// means slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithShutdownTimeout bounds the graceful shutdown that Run performs on
+// SIGINT or SIGTERM. Default DefaultShutdownTimeout.
+func WithShutdownTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail(errors.New("forge: WithShutdownTimeout: timeout must be positive"))
+			return
+		}
+		c.shutdownTimeout = d
+	}
+}
+
+// WithRouteDefaults sets route options for every route of the application,
+// such as WebSocket settings; groups and routes override them.
+// WebSocket-only options here apply to WebSocket routes only. WithName
+// cannot be a default.
+func WithRouteDefaults(opts ...RouteOption) Option {
+	opts = slices.Clone(opts)
+	return func(c *config) { c.routeDefaults = append(c.routeDefaults, opts...) }
+}

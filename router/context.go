@@ -1,0 +1,251 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/forgekit/forge/connection"
+)
+
+// DefaultBodyLimit is the request body size, in bytes, above which
+// Context.Bind fails with 413 unless WithBodyLimit says otherwise.
+const DefaultBodyLimit = 1 << 20
+
+// Context is what a handler gets for one request: its parameters, its body,
+// and ways to respond.
+//
+// In a WebSocket handler the response belongs to the connection: JSON,
+// String and NoContent return an error wrapping http.ErrHijacked. There,
+// Context and Request().Context() return the connection's context, which
+// carries the request's values and ends with the connection.
+//
+// Param, Query, Header, Request and Context are safe for concurrent use, and
+// Param keeps working after the handler returns.
+type Context interface {
+	// Param returns the value of the path parameter name, from ":name" or
+	// "{name}" in the route path, or "" if there is none.
+	Param(name string) string
+	// Query returns the first value of the query parameter name, or "".
+	Query(name string) string
+	// Header returns the first value of the request header name, or "".
+	Header(name string) string
+	// Request returns the request being served.
+	Request() *http.Request
+	// Context returns the request's context, with every value middleware
+	// stored in it. In a WebSocket handler it is the connection's context:
+	// the same values, cancelled when the connection ends.
+	Context() context.Context
+	// ResponseWriter returns the writer for the response.
+	ResponseWriter() http.ResponseWriter
+	// JSON writes v as a JSON response with the given status.
+	JSON(status int, v any) error
+	// String writes s as a plain text response with the given status.
+	String(status int, s string) error
+	// NoContent writes a response with the given status and no body.
+	NoContent(status int) error
+	// Bind decodes the request's JSON body into v. It fails with an
+	// *HTTPError, ready to be returned by the handler: 415 when the
+	// Content-Type is not JSON, 413 when the body exceeds the route's limit,
+	// 400 when the body is empty or is not one valid JSON value for v.
+	Bind(v any) error
+}
+
+// reqContext is the Context of one request.
+type reqContext struct {
+	w         http.ResponseWriter // what handlers write to
+	raw       http.ResponseWriter // the writer the router was given
+	r         *http.Request
+	params    []string // key, value pairs copied from chi's route context
+	bodyLimit int64
+
+	queryOnce sync.Once
+	query     url.Values // set by queryOnce
+
+	// conn is the WebSocket connection; nil for REST. Set, like r's
+	// context, before the handler runs and never changed.
+	conn *connection.Conn
+}
+
+func newContext(w, raw http.ResponseWriter, r *http.Request, bodyLimit int64) *reqContext {
+	c := &reqContext{w: w, raw: raw, r: r, bodyLimit: bodyLimit}
+	// chi pools its route context and reuses it once ServeHTTP returns, so
+	// the parameters are copied for handlers that outlive the request.
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		keys, values := rctx.URLParams.Keys, rctx.URLParams.Values
+		c.params = make([]string, 0, 2*len(keys))
+		for i := range keys {
+			if i < len(values) {
+				c.params = append(c.params, keys[i], values[i])
+			}
+		}
+	}
+	return c
+}
+
+func (c *reqContext) Param(name string) string {
+	// The last match wins, as in chi, for parameters repeated by mounts.
+	for i := len(c.params) - 2; i >= 0; i -= 2 {
+		if c.params[i] == name {
+			return c.params[i+1]
+		}
+	}
+	return ""
+}
+
+func (c *reqContext) Query(name string) string {
+	c.queryOnce.Do(func() { c.query = c.r.URL.Query() })
+	return c.query.Get(name)
+}
+
+func (c *reqContext) Header(name string) string { return c.r.Header.Get(name) }
+
+func (c *reqContext) Request() *http.Request { return c.r }
+
+func (c *reqContext) Context() context.Context { return c.r.Context() }
+
+func (c *reqContext) ResponseWriter() http.ResponseWriter { return c.w }
+
+func (c *reqContext) JSON(status int, v any) error {
+	if c.conn != nil {
+		return fmt.Errorf("write JSON response: %w", http.ErrHijacked)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode JSON response: %w", err)
+	}
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.WriteHeader(status)
+	_, err = c.w.Write(append(b, '\n'))
+	return err
+}
+
+func (c *reqContext) String(status int, s string) error {
+	if c.conn != nil {
+		return fmt.Errorf("write string response: %w", http.ErrHijacked)
+	}
+	c.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	c.w.WriteHeader(status)
+	_, err := io.WriteString(c.w, s)
+	return err
+}
+
+func (c *reqContext) NoContent(status int) error {
+	if c.conn != nil {
+		return fmt.Errorf("write empty response: %w", http.ErrHijacked)
+	}
+	c.w.WriteHeader(status)
+	return nil
+}
+
+func (c *reqContext) Bind(v any) error {
+	ct := c.r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return &HTTPError{
+			Status:  http.StatusUnsupportedMediaType,
+			Message: "Content-Type must be application/json",
+			err:     err,
+		}
+	}
+	limit := c.bodyLimit
+	if limit <= 0 {
+		limit = DefaultBodyLimit
+	}
+	body := c.r.Body
+	if body == nil {
+		body = http.NoBody
+	}
+	// MaxBytesReader wants the server's own writer to close the connection
+	// after an oversized body.
+	dec := json.NewDecoder(http.MaxBytesReader(c.raw, body, limit))
+	if err := dec.Decode(v); err != nil {
+		return bindError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return bindError(err)
+		}
+		return &HTTPError{Status: http.StatusBadRequest, Message: "request body must hold a single JSON value", err: err}
+	}
+	return nil
+}
+
+// bindError turns a JSON decoding failure into the client error it is, or
+// returns it as is when the handler is at fault (v not a pointer).
+func bindError(err error) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+		ie  *json.InvalidUnmarshalError
+	)
+	switch {
+	case errors.As(err, &ie):
+		return fmt.Errorf("bind request body: %w", err)
+	case errors.As(err, &mbe):
+		return &HTTPError{
+			Status:  http.StatusRequestEntityTooLarge,
+			Message: "request body exceeds " + strconv.FormatInt(mbe.Limit, 10) + " bytes",
+			err:     err,
+		}
+	case err == io.EOF:
+		return &HTTPError{Status: http.StatusBadRequest, Message: "request body is empty", err: err}
+	case errors.As(err, &se):
+		return &HTTPError{
+			Status:  http.StatusBadRequest,
+			Message: "malformed JSON at byte " + strconv.FormatInt(se.Offset, 10) + ": " + se.Error(),
+			err:     err,
+		}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &HTTPError{Status: http.StatusBadRequest, Message: "malformed JSON: unexpected end of body", err: err}
+	case errors.As(err, &te):
+		msg := "JSON value of type " + te.Value + " cannot be stored in a Go value of type " + te.Type.String()
+		if te.Field != "" {
+			msg = "field " + strconv.Quote(te.Field) + ": " + msg
+		}
+		return &HTTPError{Status: http.StatusBadRequest, Message: msg, err: err}
+	default:
+		return &HTTPError{Status: http.StatusBadRequest, Message: "could not read request body", err: err}
+	}
+}
+
+// responseWriter records whether a REST handler has started its response,
+// so that a later error is logged instead of written over it. Unwrap lets
+// http.ResponseController reach the server's writer.
+type responseWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *responseWriter) WriteHeader(status int) {
+	if status >= 200 {
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data to the client, for streaming responses.
+func (w *responseWriter) Flush() {
+	w.wrote = true
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap returns the writer that w wraps.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

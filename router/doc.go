@@ -1,0 +1,30 @@
+// Package router is forge's chi-backed router, where WebSocket routes sit
+// next to REST routes.
+//
+// A [Mux] registers routes through the [Router] methods and serves them as
+// an http.Handler. Every route is also recorded as a [RouteInfo], in
+// registration order, for the documents that forge builds from
+// [Mux.Routes].
+//
+// # Paths
+//
+// A path segment ":name" is a parameter, the same as chi's "{name}"; chi's
+// "{name:regexp}" and a trailing "*" work too. Registration panics with a
+// "forge: " message on an invalid path, on a route whose method and path
+// were already registered (whatever its parameter names), and on an option
+// that does not apply to the route.
+//
+// # Handlers and errors
+//
+// A [Handler] returns an error, which becomes the response in one place: an
+// [HTTPError] keeps its status and message, any other error gives 500 and is
+// logged; both as RFC 9457 application/problem+json. Unrouted requests get
+// 404 and 405 in the same format.
+//
+// A [WebSocketHandler] runs once the request is upgraded, in the
+// connection's own goroutine, through [connection.Serve] with the route's
+// merged [connection.Config]. Route middleware wraps the handshake: it runs
+// before the upgrade (and may refuse it) and returns once the connection is
+// handed over; [Context.Context] in the handler is the connection's context,
+// which keeps every value middleware stored and ends with the connection.
+package router

@@ -1,0 +1,368 @@
+package router
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/connection"
+)
+
+// RouteOption configures routes. The same options apply to a single route,
+// to every route of a group (Group, Route) and to every route of an
+// application (Config.Defaults); a route's own options win over its group's,
+// which win over the defaults. Tags and middleware accumulate instead.
+//
+// Options that only make sense for WebSocket routes (WithWebSocketMessages,
+// WithOrigins and the other connection settings) panic at registration when
+// given directly to a REST route; given to a group or as defaults they apply
+// to the WebSocket routes only. WithBodyLimit likewise belongs to REST routes.
+type RouteOption func(*settings)
+
+// level is where a set of options is applied.
+type level int
+
+const (
+	levelDefaults level = iota
+	levelGroup
+	levelRoute
+)
+
+// settings is what a chain of RouteOptions builds for one route.
+type settings struct {
+	level     level // where the options being applied were given
+	layer     int   // counts the option lists applied, most specific last
+	websocket bool  // the route being built is a WebSocket route
+	err       error // first misuse found while applying options
+
+	// The handshake options that an Upgrader overrides: the last layer
+	// that set one, and its name.
+	handshakeLayer  int
+	handshakeOption string
+
+	name, summary, description string
+	tags                       []string
+	deprecated                 bool
+	middleware                 []Middleware
+	bodyLimit                  int64
+
+	clientToServer, serverToClient any
+	hasMessages                    bool
+
+	conn connection.Config // Logger and Tracker are filled in by the Mux
+}
+
+func (s *settings) apply(lv level, opts []RouteOption) {
+	s.level = lv
+	s.layer++
+	for _, o := range opts {
+		if o == nil {
+			s.fail("nil RouteOption")
+			continue
+		}
+		o(s)
+	}
+}
+
+func (s *settings) fail(format string, args ...any) {
+	if s.err == nil {
+		s.err = fmt.Errorf(format, args...)
+	}
+}
+
+// wsOnly reports whether a WebSocket-only option may be applied, recording
+// an error when it is given directly to a REST route.
+func (s *settings) wsOnly(option string) bool {
+	if s.level == levelRoute && !s.websocket {
+		s.fail("%s applies to WebSocket routes only", option)
+		return false
+	}
+	return true
+}
+
+// handshake reports whether an option that WithUpgrader overrides may be
+// applied: not once an Upgrader is set, whose own settings would win.
+func (s *settings) handshake(option string) bool {
+	if !s.wsOnly(option) {
+		return false
+	}
+	if s.conn.Upgrader != nil {
+		s.fail("%s cannot be combined with WithUpgrader; configure the Upgrader instead", option)
+		return false
+	}
+	s.handshakeLayer, s.handshakeOption = s.layer, option
+	return true
+}
+
+// restOnly is wsOnly's counterpart for options of REST routes.
+func (s *settings) restOnly(option string) bool {
+	if s.level == levelRoute && s.websocket {
+		s.fail("%s applies to REST routes only", option)
+		return false
+	}
+	return true
+}
+
+// checkOptions applies opts to a scratch settings at level lv, so that a
+// misuse panics where the group is declared rather than at its first route.
+func checkOptions(lv level, opts []RouteOption) error {
+	var s settings
+	s.apply(lv, opts)
+	return s.err
+}
+
+// WithName names a route; the documents use it as the operation ID. Names
+// are unique within a router, and WithName applies to single routes only.
+func WithName(name string) RouteOption {
+	if name == "" {
+		panic("forge: WithName: empty name")
+	}
+	return func(s *settings) {
+		if s.level != levelRoute {
+			s.fail("WithName applies to single routes, not to groups or defaults")
+			return
+		}
+		s.name = name
+	}
+}
+
+// WithSummary sets a route's one-line summary in the documents.
+func WithSummary(summary string) RouteOption {
+	return func(s *settings) { s.summary = summary }
+}
+
+// WithDescription sets a route's longer description in the documents.
+func WithDescription(description string) RouteOption {
+	return func(s *settings) { s.description = description }
+}
+
+// WithTags adds tags that group routes in the documents. Tags accumulate
+// from the defaults, the groups and the route, without duplicates.
+func WithTags(tags ...string) RouteOption {
+	if slices.Contains(tags, "") {
+		panic("forge: WithTags: empty tag")
+	}
+	tags = slices.Clone(tags)
+	return func(s *settings) {
+		for _, t := range tags {
+			if !slices.Contains(s.tags, t) {
+				s.tags = append(s.tags, t)
+			}
+		}
+	}
+}
+
+// WithDeprecated marks routes as deprecated in the documents.
+func WithDeprecated() RouteOption {
+	return func(s *settings) { s.deprecated = true }
+}
+
+// WithMiddleware adds middleware around the route handlers, in the order
+// given. It runs after the middleware added with Use on the application and
+// on enclosing groups, so it sees the values they stored in the request
+// context.
+func WithMiddleware(mw ...Middleware) RouteOption {
+	if slices.ContainsFunc(mw, isNil) {
+		panic("forge: WithMiddleware: nil middleware")
+	}
+	mw = slices.Clone(mw)
+	return func(s *settings) { s.middleware = append(s.middleware, mw...) }
+}
+
+// WithBodyLimit caps the request bodies that Context.Bind reads, in bytes.
+// The default is DefaultBodyLimit. It applies to REST routes only.
+func WithBodyLimit(n int64) RouteOption {
+	if n <= 0 {
+		panic("forge: WithBodyLimit: limit must be positive")
+	}
+	return func(s *settings) {
+		if s.restOnly("WithBodyLimit") {
+			s.bodyLimit = n
+		}
+	}
+}
+
+// WithWebSocketMessages declares the messages of a WebSocket route: a value
+// of the type the client sends and one of the type the server sends, such as
+// &ChatMessage{}. A nil value means no messages in that direction. The
+// documents describe the route with them.
+func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
+	if clientToServer == nil && serverToClient == nil {
+		panic("forge: WithWebSocketMessages: both message types are nil")
+	}
+	return func(s *settings) {
+		if s.wsOnly("WithWebSocketMessages") {
+			s.clientToServer, s.serverToClient, s.hasMessages = clientToServer, serverToClient, true
+		}
+	}
+}
+
+// WithSubprotocols lists the WebSocket subprotocols a route speaks, in order
+// of preference; the handshake picks the first one the client offers.
+func WithSubprotocols(protos ...string) RouteOption {
+	if len(protos) == 0 || slices.Contains(protos, "") {
+		panic("forge: WithSubprotocols: need at least one non-empty subprotocol")
+	}
+	protos = slices.Clone(protos)
+	return func(s *settings) {
+		if s.handshake("WithSubprotocols") {
+			s.conn.Subprotocols = protos
+		}
+	}
+}
+
+// WithRequiredSubprotocol refuses, with 400 and before the upgrade, clients
+// that offer none of the route's subprotocols.
+func WithRequiredSubprotocol() RouteOption {
+	return func(s *settings) {
+		if s.wsOnly("WithRequiredSubprotocol") {
+			s.conn.RequireSubprotocol = true
+		}
+	}
+}
+
+// WithOrigins sets the origins allowed to open WebSocket connections from a
+// browser, replacing the default of the request's own host. See
+// connection.Config.Origins for the patterns.
+func WithOrigins(patterns ...string) RouteOption {
+	if len(patterns) == 0 || slices.Contains(patterns, "") {
+		panic("forge: WithOrigins: need at least one non-empty pattern")
+	}
+	patterns = slices.Clone(patterns)
+	return func(s *settings) {
+		if s.handshake("WithOrigins") {
+			s.conn.Origins = patterns
+		}
+	}
+}
+
+// WithReadLimit caps the size of one incoming WebSocket message, in bytes.
+func WithReadLimit(n int64) RouteOption {
+	if n <= 0 {
+		panic("forge: WithReadLimit: limit must be positive")
+	}
+	return func(s *settings) {
+		if s.wsOnly("WithReadLimit") {
+			s.conn.ReadLimit = n
+		}
+	}
+}
+
+// WithKeepalive sets the interval between server pings and how long the
+// peer has to answer one. A negative pingInterval disables keepalive.
+func WithKeepalive(pingInterval, pongWait time.Duration) RouteOption {
+	switch {
+	case pingInterval == 0:
+		panic("forge: WithKeepalive: ping interval must be positive, or negative to disable keepalive")
+	case pingInterval > 0 && pongWait <= 0:
+		panic("forge: WithKeepalive: pong wait must be positive")
+	case pingInterval < 0:
+		pingInterval, pongWait = -1, 0
+	}
+	return func(s *settings) {
+		if s.wsOnly("WithKeepalive") {
+			s.conn.PingInterval, s.conn.PongWait = pingInterval, pongWait
+		}
+	}
+}
+
+// WithWriteTimeout bounds writing one WebSocket frame, and waiting for room
+// in a full outbound queue.
+func WithWriteTimeout(d time.Duration) RouteOption {
+	if d <= 0 {
+		panic("forge: WithWriteTimeout: timeout must be positive")
+	}
+	return func(s *settings) {
+		if s.wsOnly("WithWriteTimeout") {
+			s.conn.WriteTimeout = d
+		}
+	}
+}
+
+// WithCloseTimeout bounds waiting for the peer's close frame after the
+// server's.
+func WithCloseTimeout(d time.Duration) RouteOption {
+	if d <= 0 {
+		panic("forge: WithCloseTimeout: timeout must be positive")
+	}
+	return func(s *settings) {
+		if s.wsOnly("WithCloseTimeout") {
+			s.conn.CloseTimeout = d
+		}
+	}
+}
+
+// WithQueueBytes caps the payload bytes waiting in a connection's outbound
+// queue.
+func WithQueueBytes(n int) RouteOption {
+	if n <= 0 {
+		panic("forge: WithQueueBytes: size must be positive")
+	}
+	return func(s *settings) {
+		if s.wsOnly("WithQueueBytes") {
+			s.conn.QueueBytes = n
+		}
+	}
+}
+
+// WithSlowConsumerPolicy sets what happens to a message offered without
+// waiting, such as a broadcast, when the outbound queue is full.
+func WithSlowConsumerPolicy(p connection.Policy) RouteOption {
+	if p < connection.PolicyClose || p > connection.PolicyDropNewest {
+		panic(fmt.Sprintf("forge: WithSlowConsumerPolicy: unknown policy %d", p))
+	}
+	return func(s *settings) {
+		if s.wsOnly("WithSlowConsumerPolicy") {
+			s.conn.SlowConsumer = p
+		}
+	}
+}
+
+// WithCompression enables permessage-deflate for clients that offer it.
+// Messages shorter than minSize bytes are sent uncompressed; 0 means
+// connection.DefaultCompressionMinSize.
+func WithCompression(minSize int) RouteOption {
+	if minSize < 0 {
+		panic("forge: WithCompression: negative minimum size")
+	}
+	return func(s *settings) {
+		if s.handshake("WithCompression") {
+			s.conn.Compression, s.conn.CompressionMinSize = true, minSize
+		}
+	}
+}
+
+// WithUpgrader performs the handshake with u instead of an upgrader built
+// from the other options. Its origin check, compression and subprotocols
+// apply: it replaces WithOrigins, WithCompression and WithSubprotocols
+// inherited from groups or defaults, and cannot be combined with them in
+// the same option list or below.
+func WithUpgrader(u *websocket.Upgrader) RouteOption {
+	if u == nil {
+		panic("forge: WithUpgrader: nil upgrader")
+	}
+	return func(s *settings) {
+		if !s.wsOnly("WithUpgrader") {
+			return
+		}
+		if s.handshakeLayer == s.layer {
+			s.fail("WithUpgrader cannot be combined with %s; configure the Upgrader instead", s.handshakeOption)
+			return
+		}
+		s.conn.Origins, s.conn.Subprotocols = nil, nil
+		s.conn.Compression, s.conn.CompressionMinSize = false, 0
+		s.conn.Upgrader = u
+	}
+}
+
+// checkWebSocket reports contradictions that only show once a WebSocket
+// route's options are merged.
+func (s *settings) checkWebSocket() error {
+	c := &s.conn
+	if c.RequireSubprotocol && len(c.Subprotocols) == 0 && (c.Upgrader == nil || len(c.Upgrader.Subprotocols) == 0) {
+		return fmt.Errorf("WithRequiredSubprotocol needs WithSubprotocols")
+	}
+	return nil
+}

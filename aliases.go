@@ -28,6 +28,9 @@ type (
 	// HTTPError is an error answered with its HTTP status; see
 	// router.HTTPError.
 	HTTPError = router.HTTPError
+	// Message describes a WebSocket message for the documents; see
+	// router.Message.
+	Message = router.Message
 
 	// Connection is a WebSocket connection; see connection.Connection.
 	Connection = connection.Connection
@@ -36,6 +39,12 @@ type (
 	CloseError = connection.CloseError
 	// StatusCode is a WebSocket close status code.
 	StatusCode = connection.StatusCode
+)
+
+// Message directions, for Message.Direction.
+const (
+	ClientToServer = router.ClientToServer
+	ServerToClient = router.ServerToClient
 )
 
 // WebSocket close codes that handlers commonly use; connection lists them
@@ -91,6 +100,9 @@ func WithBodyLimit(n int64) RouteOption { return router.WithBodyLimit(n) }
 func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 	return router.WithWebSocketMessages(clientToServer, serverToClient)
 }
+
+// WithMessages declares any number of messages of a WebSocket route.
+func WithMessages(msgs ...Message) RouteOption { return router.WithMessages(msgs...) }
 
 // WithSubprotocols lists a WebSocket route's subprotocols.
 func WithSubprotocols(protos ...string) RouteOption { return router.WithSubprotocols(protos...) }

@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -48,8 +49,7 @@ type settings struct {
 	middleware                 []Middleware
 	bodyLimit                  int64
 
-	clientToServer, serverToClient any
-	hasMessages                    bool
+	messages []Message // WithWebSocketMessages, WithMessages
 
 	conn connection.Config // Logger and Tracker are filled in by the Mux
 }
@@ -187,14 +187,88 @@ func WithBodyLimit(n int64) RouteOption {
 // WithWebSocketMessages declares the messages of a WebSocket route: a value
 // of the type the client sends and one of the type the server sends, such as
 // &ChatMessage{}. A nil value means no messages in that direction. The
-// documents describe the route with them.
+// documents describe the route with them. It is shorthand for WithMessages
+// with one message per direction.
 func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 	if clientToServer == nil && serverToClient == nil {
 		panic("forge: WithWebSocketMessages: both message types are nil")
 	}
+	var msgs []Message
+	if clientToServer != nil {
+		msgs = append(msgs, Message{Direction: ClientToServer, Payload: clientToServer})
+	}
+	if serverToClient != nil {
+		msgs = append(msgs, Message{Direction: ServerToClient, Payload: serverToClient})
+	}
+	return withMessages("WithWebSocketMessages", msgs)
+}
+
+// Direction says which way a WebSocket message travels.
+type Direction int
+
+// Message directions.
+const (
+	ClientToServer Direction = iota + 1
+	ServerToClient
+)
+
+func (d Direction) String() string {
+	switch d {
+	case ClientToServer:
+		return "client-to-server"
+	case ServerToClient:
+		return "server-to-client"
+	}
+	return "Direction(" + strconv.Itoa(int(d)) + ")"
+}
+
+// Message describes one kind of message a WebSocket route exchanges, for the
+// documents. A route may declare any number per direction; the event layer
+// declares one per registered event.
+type Message struct {
+	// Name identifies the message in the documents. For an event it is the
+	// event name; when empty, the payload's Go type name is used.
+	Name string
+	// Direction is which way the message travels.
+	Direction Direction
+	// Payload is a value of the payload's type, such as &ChatMessage{}.
+	Payload any
+	// Event reports that the payload travels in forge's event envelope,
+	// {"event": Name, "id": "...", "payload": ...}, where id is optional
+	// and present when a reply is expected.
+	Event bool
+	// Reply, when set, is the message sent back for this one, carrying the
+	// same envelope id (an acknowledgement). It travels the other way.
+	Reply *Message
+	// Summary and Description document the message.
+	Summary     string
+	Description string
+}
+
+// WithMessages declares messages of a WebSocket route, adding to any
+// declared before (by the route, its groups or WithWebSocketMessages).
+func WithMessages(msgs ...Message) RouteOption {
+	for i, m := range msgs {
+		if m.Direction != ClientToServer && m.Direction != ServerToClient {
+			panic(fmt.Sprintf("forge: WithMessages: message %d (%q) has no direction", i, m.Name))
+		}
+		if m.Payload == nil {
+			panic(fmt.Sprintf("forge: WithMessages: message %d (%q) has no payload type", i, m.Name))
+		}
+		if m.Event && m.Name == "" {
+			panic(fmt.Sprintf("forge: WithMessages: event message %d needs a name", i))
+		}
+		if m.Reply != nil && m.Reply.Direction == m.Direction {
+			panic(fmt.Sprintf("forge: WithMessages: the reply to %q must travel the other way", m.Name))
+		}
+	}
+	return withMessages("WithMessages", slices.Clone(msgs))
+}
+
+func withMessages(name string, msgs []Message) RouteOption {
 	return func(s *settings) {
-		if s.wsOnly("WithWebSocketMessages") {
-			s.clientToServer, s.serverToClient, s.hasMessages = clientToServer, serverToClient, true
+		if s.wsOnly(name) {
+			s.messages = append(slices.Clip(s.messages), msgs...)
 		}
 	}
 }

@@ -75,10 +75,9 @@ type RouteInfo struct {
 	// WebSocket reports a WebSocket route; the fields below apply to
 	// WebSocket routes only.
 	WebSocket bool
-	// ClientToServer and ServerToClient are the values given to
-	// WithWebSocketMessages (nil when not declared).
-	ClientToServer any
-	ServerToClient any
+	// Messages are the messages the route declared, in declaration order
+	// (WithWebSocketMessages, WithMessages, the event layer).
+	Messages []Message
 	// Subprotocols lists the route's subprotocols in order of preference.
 	Subprotocols       []string
 	RequireSubprotocol bool
@@ -380,7 +379,7 @@ func (g *group) register(method, path string, s *settings, opts []RouteOption, h
 		WebSocket:   s.websocket,
 	}
 	if s.websocket {
-		info.ClientToServer, info.ServerToClient = s.clientToServer, s.serverToClient
+		info.Messages = slices.Clone(s.messages)
 		info.Subprotocols, info.RequireSubprotocol = s.conn.Subprotocols, s.conn.RequireSubprotocol
 		if u := s.conn.Upgrader; u != nil {
 			info.Subprotocols = slices.Clone(u.Subprotocols)

@@ -279,12 +279,16 @@ func TestRoutes(t *testing.T) {
 			Method: "GET", Path: "/api/ws/chat/{room}", Pattern: "/api/ws/chat/{room}",
 			Params: []router.PathParam{{Name: "room"}}, Name: "chat", Summary: "Chat room",
 			Tags: []string{"all", "api", "chat"}, Deprecated: true, WebSocket: true,
-			ClientToServer: &chatIn{}, ServerToClient: &chatOut{},
+			Messages: []router.Message{
+				{Direction: router.ClientToServer, Payload: &chatIn{}},
+				{Direction: router.ServerToClient, Payload: &chatOut{}},
+			},
 			Subprotocols: []string{"chat.v2", "chat.v1"}, RequireSubprotocol: true,
 		},
 		{
 			Method: "GET", Path: "/ws/feed", Pattern: "/ws/feed", Tags: []string{"all"}, WebSocket: true,
-			ServerToClient: &chatOut{}, Subprotocols: []string{"default.v1"},
+			Messages:     []router.Message{{Direction: router.ServerToClient, Payload: &chatOut{}}},
+			Subprotocols: []string{"default.v1"},
 		},
 	}
 	got := m.Routes()

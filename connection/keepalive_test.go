@@ -184,3 +184,29 @@ func TestPanicDoesNotStopServer(t *testing.T) {
 		t.Fatalf("%q %v", got, err)
 	}
 }
+
+func TestShutdownFlushesBefore1001(t *testing.T) {
+	t.Parallel()
+	const n = 500
+	queued := make(chan struct{})
+	s := newServer(t, Config{}, func(c *Conn) error {
+		for i := range n {
+			c.Write([]byte(fmt.Sprint(i)))
+		}
+		close(queued)
+		<-c.Context().Done()
+		return nil
+	})
+	ws := dial(t, s, nil)
+	<-queued
+	go s.tracker.Shutdown(context.Background())
+	for i := range n {
+		_, got, err := ws.ReadMessage()
+		if err != nil || string(got) != fmt.Sprint(i) {
+			t.Fatalf("message %d: %q %v: queued messages must arrive before the close", i, got, err)
+		}
+	}
+	if code, _ := readClose(t, ws); code != 1001 {
+		t.Fatalf("close %d, want 1001", code)
+	}
+}

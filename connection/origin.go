@@ -30,6 +30,16 @@ func originAllowed(r *http.Request, patterns []string) bool {
 	return false
 }
 
+// parseOrigin returns the host[:port] of an origin that originAllowed
+// accepts as well-formed.
+func parseOrigin(origin string) (string, error) {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return "", err
+	}
+	return u.Host, nil
+}
+
 // matchOrigin matches one Config.Origins pattern against an origin's scheme
 // and host[:port].
 func matchOrigin(pattern, scheme, host string) bool {

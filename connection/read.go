@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -134,30 +135,35 @@ var (
 	errTooBig      = errors.New("message exceeds the read limit")
 )
 
+// readBufs holds scratch buffers for reading messages whole; the message is
+// then copied out at its exact size, so a read costs one allocation.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledReadBuf bounds the scratch buffers kept for reuse.
+const maxPooledReadBuf = 64 << 10
+
 // readLimited reads r whole, failing past limit bytes (which catches a
 // compressed message that inflates beyond the limit).
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	var buf [512]byte
-	n, err := io.ReadFull(r, buf[:])
-	switch err {
-	case io.EOF, io.ErrUnexpectedEOF:
-		return append([]byte(nil), buf[:n]...), nil
-	case nil:
-	default:
-		return nil, err
-	}
-	data := append(make([]byte, 0, 2*len(buf)), buf[:n]...)
-	for {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
+	bp := readBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= maxPooledReadBuf {
+			*bp = buf[:0]
+			readBufs.Put(bp)
 		}
-		n, err := r.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if int64(len(data)) > limit {
+	}()
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
 			return nil, errTooBig
 		}
 		if err == io.EOF {
-			return data, nil
+			return append([]byte(nil), buf...), nil
 		}
 		if err != nil {
 			return nil, err

@@ -97,6 +97,16 @@ type Config struct {
 
 	// Tracker, when set, registers the connection for graceful shutdown.
 	Tracker *Tracker
+
+	// MessageRate limits the messages a peer may send, per second, with
+	// bursts of up to MessageBurst (at least 1); zero means no limit. A
+	// message over the limit is dropped, counted in Stats.RateLimited, and
+	// answered with an error event ({"event":"error","payload":{"code":
+	// "rate_limited",...}}), or, with RateLimitClose, closes the connection
+	// with ClosePolicyViolation.
+	MessageRate    float64
+	MessageBurst   int
+	RateLimitClose bool
 }
 
 func (c *Config) readLimit() int64 {

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Conn is forge's implementation of Connection on gorilla/websocket.
@@ -48,11 +49,18 @@ type Conn struct {
 	compressMin  int
 
 	// Read side.
-	rtok    chan struct{} // capacity 1; holding a token means owning ws's reader
-	rmu     sync.Mutex
-	pending *inbound  // guarded by rmu; read by the pump, not yet delivered
-	rerr    error     // guarded by rmu; sticky terminal read error
-	armedAt time.Time // owned by the reader; when the keepalive deadline was last moved
+	rtok              chan struct{} // capacity 1; holding a token means owning ws's reader
+	rmu               sync.Mutex
+	pending           *inbound      // guarded by rmu; read by the pump, not yet delivered
+	rerr              error         // guarded by rmu; sticky terminal read error
+	armedAt           time.Time     // owned by the reader; when the keepalive deadline was last moved
+	limiter           *rate.Limiter // nil without a MessageRate; used by the reader
+	rateClose         bool
+	msgsIn, bytesIn   uint64 // owned by the reader
+	msgsOut, bytesOut uint64 // owned by the writer role
+	observers         []func(SessionInfo)
+	start             time.Time
+	closeReason       string // guarded by wmu
 
 	// Write side.
 	wmu           sync.Mutex
@@ -233,6 +241,12 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	// decides per message (setting it without negotiation is harmless).
 	c.compress = cfg.Compression || (cfg.Upgrader != nil && cfg.Upgrader.EnableCompression)
 	ws.EnableWriteCompression(false)
+	if cfg.MessageRate > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.MessageRate), max(cfg.MessageBurst, 1))
+		c.rateClose = cfg.RateLimitClose
+	}
+	c.observers = observersFrom(r.Context())
+	c.start = time.Now()
 	ws.SetReadLimit(c.readLimit)
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(c.onPong)
@@ -257,7 +271,11 @@ func (c *Conn) serve(h func(*Conn) error) {
 	err := c.runHandler(h)
 	code, reason := c.closeCodeFor(err)
 	c.finish(code, reason)
-	c.log.LogAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(c.sentCode())))
+	info := c.sessionInfo()
+	c.log.LogAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(info.Code)))
+	for i := len(c.observers) - 1; i >= 0; i-- {
+		c.observers[i](info)
+	}
 }
 
 // runHandler calls h, turning a panic into an error.

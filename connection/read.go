@@ -115,24 +115,57 @@ func (c *Conn) readFrame() (inbound, error) {
 	if rerr != nil {
 		return inbound{}, rerr
 	}
-	c.armKeepalive()
-	typ, r, err := c.ws.NextReader()
-	if err != nil {
-		return inbound{}, c.readFailed(err)
+	for {
+		c.armKeepalive()
+		typ, r, err := c.ws.NextReader()
+		if err != nil {
+			return inbound{}, c.readFailed(err)
+		}
+		data, err := readLimited(r, c.readLimit)
+		if err != nil {
+			return inbound{}, c.readFailed(err)
+		}
+		if typ == websocket.TextMessage && !utf8.Valid(data) {
+			return inbound{}, c.readFailed(errInvalidUTF8)
+		}
+		c.msgsIn++
+		c.bytesIn += uint64(len(data))
+		if c.limiter != nil && !c.limiter.Allow() {
+			if err := c.rateLimited(); err != nil {
+				return inbound{}, err
+			}
+			continue // dropped; read the next one
+		}
+		return inbound{typ: MessageType(typ), data: data}, nil
 	}
-	data, err := readLimited(r, c.readLimit)
-	if err != nil {
-		return inbound{}, c.readFailed(err)
+}
+
+// rateLimitedEvent is the error event a peer gets for a message over its
+// MessageRate; its shape is the event layer's error event.
+var rateLimitedEvent = []byte(`{"event":"error","payload":{"code":"rate_limited","message":"message rate exceeded; the message was dropped"}}`)
+
+// rateLimited counts a message over the rate and answers it: with an error
+// event (the message is dropped, nil is returned), or by failing the
+// connection with ClosePolicyViolation.
+func (c *Conn) rateLimited() error {
+	if c.tracker != nil {
+		c.tracker.rateLimited.Add(1)
 	}
-	if typ == websocket.TextMessage && !utf8.Valid(data) {
-		return inbound{}, c.readFailed(errInvalidUTF8)
+	if c.rateClose {
+		return c.readFailed(errRateLimited)
 	}
-	return inbound{typ: MessageType(typ), data: data}, nil
+	c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket message over the rate limit dropped")
+	// Queue the error without waiting: the reader must not block on a
+	// peer that floods and does not read.
+	pm, _ := NewPreparedMessage(TextMessage, rateLimitedEvent)
+	c.Offer(pm)
+	return nil
 }
 
 var (
 	errInvalidUTF8 = errors.New("text message is not valid UTF-8")
 	errTooBig      = errors.New("message exceeds the read limit")
+	errRateLimited = errors.New("message rate exceeded")
 )
 
 // readBufs holds scratch buffers for reading messages whole; the message is
@@ -199,6 +232,10 @@ func (c *Conn) readFailed(err error) error {
 		c.canDiscard.Store(true)
 	case errors.Is(err, errInvalidUTF8):
 		rerr = &CloseError{Code: CloseInvalidPayload, Reason: errInvalidUTF8.Error()}
+		level = slog.LevelWarn
+		c.canDiscard.Store(true)
+	case errors.Is(err, errRateLimited):
+		rerr = &CloseError{Code: ClosePolicyViolation, Reason: errRateLimited.Error()}
 		level = slog.LevelWarn
 		c.canDiscard.Store(true)
 	case errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load():

@@ -23,6 +23,7 @@ type Tracker struct {
 	slowConsumers atomic.Uint64
 	dropped       atomic.Uint64
 	refused       atomic.Uint64
+	rateLimited   atomic.Uint64
 }
 
 // Stats is a snapshot of a Tracker's counters.
@@ -32,6 +33,7 @@ type Stats struct {
 	Refused       uint64 // handshakes refused (origin, subprotocol, shutdown, bad request)
 	SlowConsumers uint64 // connections closed because their queue stayed full
 	Dropped       uint64 // messages dropped by a PolicyDropOldest/PolicyDropNewest queue
+	RateLimited   uint64 // incoming messages over a connection's MessageRate
 }
 
 // Stats returns a snapshot of the counters.
@@ -45,6 +47,7 @@ func (t *Tracker) Stats() Stats {
 		Refused:       t.refused.Load(),
 		SlowConsumers: t.slowConsumers.Load(),
 		Dropped:       t.dropped.Load(),
+		RateLimited:   t.rateLimited.Load(),
 	}
 }
 

@@ -253,7 +253,7 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 		clear(c.queue)
 		c.queue = c.queue[:0]
 	}
-	c.closeCode = code
+	c.closeCode, c.closeReason = code, reason
 	c.closeMsg = websocket.FormatCloseMessage(int(code), truncateReason(reason))
 	if code == CloseNoStatus {
 		c.closeMsg = []byte{}
@@ -407,6 +407,8 @@ func (c *Conn) writeLoop() {
 }
 
 func (c *Conn) writeOne(m *outbound) error {
+	c.msgsOut++
+	c.bytesOut += uint64(m.size)
 	c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 	if m.pm != nil {
 		return c.ws.WritePreparedMessage(m.pm)

@@ -1,0 +1,197 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/forgekit/forge/internal/problem"
+)
+
+// Provider authenticates requests with one kind of credential. forge runs
+// a route's providers before its handler and, for WebSocket routes, before
+// the upgrade.
+type Provider interface {
+	// Authenticate returns the request's principal. When the request
+	// carries none of the provider's credentials it returns an error
+	// wrapping ErrNoCredentials; for credentials that are present but not
+	// valid, an *AuthError.
+	Authenticate(r *http.Request) (*Principal, error)
+	// Challenge returns the WWW-Authenticate challenge a 401 carries for
+	// this provider, e.g. `Bearer realm="api"`.
+	Challenge() string
+	// Schemes describes, for the API documents, every way the provider
+	// accepts credentials.
+	Schemes() []SecurityScheme
+}
+
+// SecurityScheme describes one way of presenting a credential, in terms
+// both OpenAPI and AsyncAPI documents can express.
+type SecurityScheme struct {
+	// Suffix tells a provider's schemes apart: the document key is the
+	// provider's name, plus "_" and Suffix when Suffix is set.
+	Suffix string
+	// Type is "http" (Authorization header) or "apiKey" (a named header,
+	// query parameter or cookie).
+	Type string
+	// Scheme is the HTTP scheme for Type "http": "bearer" or "basic".
+	Scheme string
+	// BearerFormat hints at the bearer token's format, e.g. "JWT".
+	BearerFormat string
+	// In and Name locate an apiKey: In is "header", "query" or "cookie".
+	In   string
+	Name string
+	// Description explains the scheme to the reader.
+	Description string
+}
+
+// ErrNoCredentials reports a request that carries no credential for a
+// provider; another provider of the route may still accept it.
+var ErrNoCredentials = errors.New("forge: no credentials")
+
+// AuthError reports credentials that are present but not acceptable. Its
+// message is safe to show to the client: it never contains the credential.
+type AuthError struct {
+	// Code is the RFC 6750 error code: "invalid_token" or
+	// "invalid_request".
+	Code string
+	// Description says what is wrong, e.g. "token has expired".
+	Description string
+	// Err is the underlying cause, for logs and errors.Is.
+	Err error
+}
+
+func (e *AuthError) Error() string {
+	if e.Description == "" {
+		return "forge: " + e.Code
+	}
+	return "forge: " + e.Code + ": " + e.Description
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+func invalid(desc string, err error) *AuthError {
+	return &AuthError{Code: "invalid_token", Description: desc, Err: err}
+}
+
+// NamedProvider is a provider with the name it is registered under.
+type NamedProvider struct {
+	Name     string
+	Provider Provider
+}
+
+// RequireAuth returns middleware that admits a request when one of
+// providers authenticates it (tried in order) and the principal holds every
+// scope in scopes. It answers 401 with a WWW-Authenticate challenge per
+// provider when credentials are missing or invalid, and 403 when a scope is
+// lacking, both as problem+json; for a WebSocket route that happens before
+// the upgrade. The principal goes into the request context (PrincipalFrom).
+// Credentials never reach the logs.
+func RequireAuth(providers []NamedProvider, scopes []string, logger *slog.Logger) func(http.Handler) http.Handler {
+	if len(providers) == 0 {
+		panic("forge: RequireAuth: no providers")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var bad *AuthError
+			for _, np := range providers {
+				p, err := np.Provider.Authenticate(r)
+				if err == nil && p != nil {
+					p.Provider = np.Name
+					if missing := missingScopes(p, scopes); len(missing) > 0 {
+						forbid(w, r, providers, missing, logger, p)
+						return
+					}
+					next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+					return
+				}
+				if errors.Is(err, ErrNoCredentials) || err == nil {
+					continue
+				}
+				if bad == nil {
+					if !errors.As(err, &bad) {
+						bad = &AuthError{Code: "invalid_token", Description: "credentials rejected", Err: err}
+					}
+				}
+			}
+			unauthorized(w, r, providers, bad, logger)
+		})
+	}
+}
+
+func missingScopes(p *Principal, scopes []string) []string {
+	var missing []string
+	for _, s := range scopes {
+		if !p.HasScope(s) {
+			missing = append(missing, s)
+		}
+	}
+	return missing
+}
+
+func unauthorized(w http.ResponseWriter, r *http.Request, providers []NamedProvider, bad *AuthError, logger *slog.Logger) {
+	for _, np := range providers {
+		ch := np.Provider.Challenge()
+		if ch == "" {
+			continue
+		}
+		if bad != nil && strings.HasPrefix(ch, "Bearer") {
+			ch += fmt.Sprintf(`, error=%q, error_description=%q`, bad.Code, bad.Description)
+		}
+		w.Header().Add("WWW-Authenticate", ch)
+	}
+	detail := "authentication required: " + describe(providers)
+	if bad != nil {
+		detail = "invalid credentials: " + bad.Description
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request refused: invalid credentials",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", bad.Error()))
+	}
+	problem.Write(w, http.StatusUnauthorized, detail)
+}
+
+func forbid(w http.ResponseWriter, r *http.Request, providers []NamedProvider, missing []string, logger *slog.Logger, p *Principal) {
+	scope := strings.Join(missing, " ")
+	for _, np := range providers {
+		if ch := np.Provider.Challenge(); strings.HasPrefix(ch, "Bearer") {
+			w.Header().Add("WWW-Authenticate", ch+fmt.Sprintf(`, error="insufficient_scope", scope=%q`, scope))
+		}
+	}
+	logger.LogAttrs(r.Context(), slog.LevelInfo, "request refused: missing scope",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("subject", p.Subject), slog.String("missing_scopes", scope))
+	problem.Write(w, http.StatusForbidden, "missing scope: "+scope)
+}
+
+// describe lists how credentials may be sent, for the 401 detail.
+func describe(providers []NamedProvider) string {
+	var ways []string
+	for _, np := range providers {
+		for _, s := range np.Provider.Schemes() {
+			switch s.Type {
+			case "http":
+				ways = append(ways, "Authorization: "+titleScheme(s.Scheme))
+			case "apiKey":
+				ways = append(ways, s.In+" "+s.Name)
+			}
+		}
+	}
+	if len(ways) == 0 {
+		return "send credentials"
+	}
+	return "send one of: " + strings.Join(ways, ", ")
+}
+
+func titleScheme(s string) string {
+	switch s {
+	case "bearer":
+		return "Bearer <token>"
+	case "basic":
+		return "Basic <credentials>"
+	}
+	return s
+}

@@ -1,0 +1,35 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+)
+
+// FuncProvider adapts a function to Provider, for credentials forge has no
+// provider for. Create it with Func.
+type FuncProvider struct {
+	fn        func(*http.Request) (*Principal, error)
+	challenge string
+	schemes   []SecurityScheme
+}
+
+// Func returns a provider calling fn, which follows Provider.Authenticate's
+// contract (ErrNoCredentials when absent, an *AuthError when wrong).
+// challenge goes into WWW-Authenticate on 401 and schemes describe the
+// credential in the documents; at least one scheme is required, so that
+// the documents never hide an enforced requirement.
+func Func(fn func(*http.Request) (*Principal, error), challenge string, schemes ...SecurityScheme) (*FuncProvider, error) {
+	if fn == nil || len(schemes) == 0 {
+		return nil, errors.New("forge: Func provider needs a function and at least one security scheme")
+	}
+	return &FuncProvider{fn: fn, challenge: challenge, schemes: schemes}, nil
+}
+
+// Authenticate implements Provider.
+func (p *FuncProvider) Authenticate(r *http.Request) (*Principal, error) { return p.fn(r) }
+
+// Challenge implements Provider.
+func (p *FuncProvider) Challenge() string { return p.challenge }
+
+// Schemes implements Provider.
+func (p *FuncProvider) Schemes() []SecurityScheme { return p.schemes }

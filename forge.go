@@ -31,6 +31,11 @@ type App struct {
 	mux     *router.Mux
 	tracker connection.Tracker
 
+	docCfg    docConfig
+	docCache  docCache
+	startOnce sync.Once
+	startErr  error // from start: the document routes could not be installed
+
 	mu       sync.Mutex // guards servers and closing
 	servers  map[*http.Server]struct{}
 	closing  bool          // Shutdown has been called
@@ -42,7 +47,9 @@ type App struct {
 // is reported by Run and Serve, and meanwhile the App works as if the
 // option had not been given.
 func New(opts ...Option) *App {
-	c := config{shutdownTimeout: DefaultShutdownTimeout}
+	c := config{shutdownTimeout: DefaultShutdownTimeout, docs: docConfig{
+		openapiPath: DefaultOpenAPIPath, asyncapiPath: DefaultAsyncAPIPath, uiPath: DefaultDocsPath,
+	}}
 	for _, o := range opts {
 		if o == nil {
 			c.fail(errors.New("forge: nil Option"))
@@ -71,8 +78,10 @@ func New(opts ...Option) *App {
 		shutdownTimeout: c.shutdownTimeout,
 		servers:         make(map[*http.Server]struct{}),
 		closed:          make(chan struct{}),
+		docCfg:          c.docConfig(),
+		docCache:        docCache{count: -1},
 	}
-	rc := router.Config{Logger: a.logger, Tracker: &a.tracker, Defaults: c.routeDefaults}
+	rc := router.Config{Logger: a.logger, Tracker: &a.tracker, Defaults: c.routeDefaults, Auth: c.auth}
 	mux, err := router.New(rc)
 	if err != nil {
 		c.fail(err)
@@ -99,9 +108,9 @@ func (a *App) Router() Router { return a.mux }
 // Shutdown. If an option was invalid, every request gets 500 and the error
 // is logged.
 func (a *App) Handler() http.Handler {
-	if a.err != nil {
+	if err := errors.Join(a.err, a.start()); err != nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			a.logger.LogAttrs(r.Context(), slog.LevelError, "forge app misconfigured", slog.Any("error", a.err))
+			a.logger.LogAttrs(r.Context(), slog.LevelError, "forge app misconfigured", slog.Any("error", err))
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		})
 	}
@@ -115,9 +124,9 @@ func (a *App) Stats() connection.Stats { return a.tracker.Stats() }
 // the shutdown is complete. It always closes l. Serve fails at once with an
 // option's error, and with http.ErrServerClosed after Shutdown was called.
 func (a *App) Serve(l net.Listener) error {
-	if a.err != nil {
+	if err := errors.Join(a.err, a.start()); err != nil {
 		_ = l.Close()
-		return a.err
+		return err
 	}
 	srv := &http.Server{
 		Handler:           a.mux,
@@ -148,10 +157,15 @@ func (a *App) Serve(l net.Listener) error {
 // Run listens on the configured address and serves the application until
 // SIGINT or SIGTERM, then shuts down gracefully within the shutdown timeout.
 // It returns nil after a clean shutdown, including one started by calling
-// Shutdown.
+// Shutdown. When the environment variable FORGE_WRITE_DOCS names a
+// directory, Run writes the documents there instead (see WriteDocuments)
+// and returns without serving.
 func (a *App) Run() error {
 	if a.err != nil {
 		return a.err
+	}
+	if ok, err := a.writeDocsFromEnv(); ok {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

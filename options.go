@@ -3,6 +3,7 @@ package forge
 import (
 	"errors"
 	"fmt"
+	"github.com/forgekit/forge/middleware"
 	"log/slog"
 	"net"
 	"slices"
@@ -26,6 +27,8 @@ type config struct {
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
 	routeDefaults   []RouteOption
+	docs            docConfig
+	auth            map[string]middleware.Provider
 	errs            []error
 }
 

@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -177,14 +176,13 @@ func parseJWK(raw json.RawMessage) (string, jwk, error) {
 		return k.Kid, jwk{key: &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, alg: k.Alg}, nil
 	case "EC":
 		var curve elliptic.Curve
-		var dh ecdh.Curve
 		switch k.Crv {
 		case "P-256":
-			curve, dh = elliptic.P256(), ecdh.P256()
+			curve = elliptic.P256()
 		case "P-384":
-			curve, dh = elliptic.P384(), ecdh.P384()
+			curve = elliptic.P384()
 		case "P-521":
-			curve, dh = elliptic.P521(), ecdh.P521()
+			curve = elliptic.P521()
 		default:
 			return "", jwk{}, errors.New("unsupported curve")
 		}
@@ -194,11 +192,12 @@ func parseJWK(raw json.RawMessage) (string, jwk, error) {
 		if errors.Join(err1, err2) != nil || len(x) != size || len(y) != size {
 			return "", jwk{}, errors.New("bad EC key")
 		}
-		// Let crypto/ecdh check that the point is on the curve.
-		if _, err := dh.NewPublicKey(append(append([]byte{4}, x...), y...)); err != nil {
+		// ParseUncompressedPublicKey checks that the point is on the curve.
+		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+		if err != nil {
 			return "", jwk{}, err
 		}
-		return k.Kid, jwk{key: &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, alg: k.Alg}, nil
+		return k.Kid, jwk{key: pub, alg: k.Alg}, nil
 	case "OKP":
 		x, err := b(k.X)
 		if k.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {

@@ -10,13 +10,28 @@ import (
 
 // HTTPError is an error with the HTTP status a REST handler's failure should
 // be answered with. A handler that returns one (or an error wrapping one)
-// gets a problem+json response with Status and, as its detail, Message;
-// every other error is answered with 500 and a generic body.
+// gets a problem+json response with Status, Message as its detail and
+// Errors; every other error is answered with 500 and a generic body.
 type HTTPError struct {
 	Status  int    // HTTP status code, 4xx or 5xx
 	Message string // shown to the client as the problem's detail; may be empty
+	// Errors says what was wrong with each part of the request, for input
+	// that failed validation; shown as the problem's "errors".
+	Errors []FieldError
 
 	err error // cause, for errors.Is and errors.As
+}
+
+// FieldError is one reason why a request's input was refused.
+type FieldError struct {
+	// Location is where the input is: "path.id", "query.limit",
+	// "header.X-Request-Id", "body.items[0].name" ("body" for the body as a
+	// whole).
+	Location string `json:"location" description:"Where the refused input is: path.NAME, query.NAME, header.NAME, cookie.NAME, or body followed by the path to the value."`
+	// Message says what is wrong with it.
+	Message string `json:"message" description:"What is wrong with the input."`
+	// Value is the refused value of a parameter, as sent.
+	Value string `json:"value,omitempty" description:"The refused value of a parameter, as sent."`
 }
 
 // NewHTTPError returns an HTTPError with the given status and message.
@@ -35,21 +50,24 @@ func (e *HTTPError) Error() string {
 // Unwrap returns the error that caused e, if any.
 func (e *HTTPError) Unwrap() error { return e.err }
 
-// problem is an RFC 9457 problem details object.
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
+// Problem is the RFC 9457 problem details object that every error
+// response carries, as application/problem+json. The documents describe
+// error responses with it.
+type Problem struct {
+	Type   string       `json:"type" description:"A URI reference that identifies the problem type; about:blank when the status says it all." example:"about:blank"`
+	Title  string       `json:"title" description:"The status text." example:"Unprocessable Entity"`
+	Status int          `json:"status" description:"The HTTP status code." example:"422"`
+	Detail string       `json:"detail,omitempty" description:"What went wrong with this request."`
+	Errors []FieldError `json:"errors,omitempty" description:"What was wrong with each part of the request, when its input failed validation."`
 }
 
 // writeProblem answers with an RFC 9457 problem+json body.
-func writeProblem(w http.ResponseWriter, status int, detail string) {
+func writeProblem(w http.ResponseWriter, status int, detail string, errs ...FieldError) {
 	title := http.StatusText(status)
 	if title == "" {
 		title = "Error"
 	}
-	b, _ := json.Marshal(problem{Type: "about:blank", Title: title, Status: status, Detail: detail})
+	b, _ := json.Marshal(Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Errors: errs})
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -64,9 +82,10 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 // after the handler already wrote its response.
 func (m *Mux) handleError(w *responseWriter, r *http.Request, pattern string, err error) {
 	status, detail := http.StatusInternalServerError, ""
+	var fields []FieldError
 	var he *HTTPError
 	if errors.As(err, &he) && he.Status >= 400 && he.Status <= 599 {
-		status, detail = he.Status, he.Message
+		status, detail, fields = he.Status, he.Message, he.Errors
 	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
@@ -84,7 +103,7 @@ func (m *Mux) handleError(w *responseWriter, r *http.Request, pattern string, er
 	default:
 		m.logger.LogAttrs(r.Context(), slog.LevelDebug, "handler error", attrs...)
 	}
-	writeProblem(w, status, detail)
+	writeProblem(w, status, detail, fields...)
 }
 
 // notFound and methodNotAllowed answer unrouted requests in the same

@@ -51,6 +51,18 @@ type settings struct {
 
 	messages []Message // WithWebSocketMessages, WithMessages
 
+	auth    []string // WithAuth: provider names, any of which admits
+	scopes  []string // WithScopes: all required
+	routeMW int      // index in middleware where the route's own WithMiddleware start
+
+	// Documents: WithHidden, WithRequest, WithResponse, WithStatus, and
+	// the typed handler registering the route.
+	hidden    bool
+	request   any
+	responses []Response
+	status    int
+	typed     *typedRoute
+
 	conn connection.Config // Logger and Tracker are filled in by the Mux
 }
 

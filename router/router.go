@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/middleware"
 )
 
 // Handler handles a REST request. A returned error becomes the response:
@@ -71,6 +73,22 @@ type RouteInfo struct {
 	Description string
 	Tags        []string
 	Deprecated  bool
+	// Hidden reports a route that the documents leave out (WithHidden).
+	Hidden bool
+	// Auth names the auth providers of the route (WithAuth), any of which
+	// may admit a request; Scopes are required of the principal
+	// (WithScopes). Empty Auth: the route is public.
+	Auth   []string
+	Scopes []string
+	// Request is a value of the route's request type, nil when unknown: a
+	// typed handler's input, or the type given with WithRequest. Its
+	// fields tagged path, query, header, cookie and json describe the
+	// request.
+	Request any
+	// Responses are the documented responses of a REST route: a typed
+	// handler's success and error responses and those of WithResponse, by
+	// status (the default response, Status 0, last).
+	Responses []Response
 
 	// WebSocket reports a WebSocket route; the fields below apply to
 	// WebSocket routes only.
@@ -94,12 +112,15 @@ type Config struct {
 	// Defaults are route options applied to every route, before those of
 	// its groups and its own.
 	Defaults []RouteOption
+	// Auth holds the auth providers WithAuth may name, by name.
+	Auth map[string]middleware.Provider
 }
 
 // Mux is the chi-backed Router and the http.Handler that serves its routes.
 // Create it with New. Registration must happen before serving; Routes and
 // ServeHTTP are safe for concurrent use.
 type Mux struct {
+	auth     map[string]middleware.Provider // WithAuth's providers, by name
 	chi      *chi.Mux
 	logger   *slog.Logger
 	tracker  *connection.Tracker
@@ -110,6 +131,13 @@ type Mux struct {
 	routes []RouteInfo       // in registration order
 	keys   map[string]string // conflict key of each method and path → its path
 	names  map[string]string // route name → "METHOD path"
+	mounts []mount           // Muxes mounted on this one, in mount order
+}
+
+// mount is a Mux mounted under a path, whose routes Routes lists.
+type mount struct {
+	at  parsedPath
+	mux *Mux
 }
 
 var (
@@ -131,6 +159,7 @@ func New(cfg Config) (*Mux, error) {
 		defaults: slices.Clone(cfg.Defaults),
 		keys:     make(map[string]string),
 		names:    make(map[string]string),
+		auth:     maps.Clone(cfg.Auth),
 	}
 	if m.logger == nil {
 		m.logger = slog.Default()
@@ -144,19 +173,44 @@ func New(cfg Config) (*Mux, error) {
 // ServeHTTP routes the request to its handler.
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.chi.ServeHTTP(w, r) }
 
-// Routes returns the registered routes in registration order. Mounted
-// handlers are not listed.
+// Routes returns the registered routes in registration order, followed by
+// those of every Mux mounted on m (with the mount path as prefix). Other
+// mounted handlers are not listed.
 func (m *Mux) Routes() []RouteInfo {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	out := make([]RouteInfo, len(m.routes))
 	for i, ri := range m.routes {
 		ri.Params = slices.Clone(ri.Params)
 		ri.Tags = slices.Clone(ri.Tags)
 		ri.Subprotocols = slices.Clone(ri.Subprotocols)
+		ri.Responses = slices.Clone(ri.Responses)
 		out[i] = ri
 	}
+	mounts := slices.Clone(m.mounts)
+	m.mu.Unlock()
+	for _, mt := range mounts {
+		for _, ri := range mt.mux.Routes() {
+			ri.Path = strings.TrimSuffix(mt.at.template, "/") + ri.Path
+			ri.Pattern = strings.TrimSuffix(mt.at.pattern, "/") + ri.Pattern
+			ri.Params = append(slices.Clip(mt.at.params), ri.Params...)
+			out = append(out, ri)
+		}
+	}
 	return out
+}
+
+// RouteCount returns the number of routes that Routes lists. It only
+// grows, so a cache of what was built from Routes is stale when the count
+// changed.
+func (m *Mux) RouteCount() int {
+	m.mu.Lock()
+	n := len(m.routes)
+	mounts := slices.Clone(m.mounts)
+	m.mu.Unlock()
+	for _, mt := range mounts {
+		n += mt.mux.RouteCount()
+	}
+	return n
 }
 
 // The Router methods of the root router.
@@ -290,6 +344,9 @@ func (g *group) Mount(path string, h http.Handler) {
 	defer m.mu.Unlock()
 	g.seal()
 	chiCall(func() { m.chi.Mount(pp.pattern, chain(mws, h)) })
+	if sub, ok := h.(*Mux); ok && sub != m {
+		m.mounts = append(m.mounts, mount{at: pp, mux: sub})
+	}
 }
 
 // merge applies the defaults, the options of g and its enclosing
@@ -309,6 +366,7 @@ func (g *group) merge(s *settings, opts []RouteOption) []Middleware {
 		s.middleware = append(s.middleware, p.mws...)
 	}
 	g.mux.mu.Unlock()
+	s.routeMW = len(s.middleware)
 	s.apply(levelRoute, opts)
 	return s.middleware
 }
@@ -359,8 +417,12 @@ func (g *group) register(method, path string, s *settings, opts []RouteOption, h
 		panic(fmt.Sprintf("forge: %v (%s)", err, kind))
 	}
 	mws := g.merge(s, opts)
+	mws = g.mux.insertAuth(s, mws)
 	if s.err == nil && s.websocket {
 		s.err = s.checkWebSocket()
+	}
+	if s.err == nil {
+		s.err = s.checkDocs(method, pp)
 	}
 	if s.err != nil {
 		panic(fmt.Sprintf("forge: %v (%s %s)", s.err, kind, full))
@@ -376,6 +438,11 @@ func (g *group) register(method, path string, s *settings, opts []RouteOption, h
 		Description: s.description,
 		Tags:        s.tags,
 		Deprecated:  s.deprecated,
+		Hidden:      s.hidden,
+		Request:     s.request,
+		Responses:   s.documentedResponses(),
+		Auth:        slices.Clone(s.auth),
+		Scopes:      slices.Clone(s.scopes),
 		WebSocket:   s.websocket,
 	}
 	if s.websocket {

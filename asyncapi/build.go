@@ -1,0 +1,588 @@
+package asyncapi
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/swaggest/jsonschema-go"
+
+	"github.com/forgekit/forge/internal/schemaname"
+)
+
+// Spec is what a Document is built from: the application's metadata, its
+// servers and one ChannelSpec per WebSocket route.
+type Spec struct {
+	Info    Info
+	Servers map[string]*Server
+	// Channels are described in this order; when two would get the same
+	// id, the later one gets a suffix.
+	Channels []ChannelSpec
+	// SecuritySchemes are the ways of presenting credentials that channels
+	// may require, by key; the document lists those they do.
+	SecuritySchemes map[string]*SecurityScheme
+}
+
+// ChannelSpec describes a WebSocket route.
+type ChannelSpec struct {
+	// ID is the preferred channel id, such as the route's name. When empty
+	// it is derived from Address ("/ws/chat/{room}" gives "ws-chat-room").
+	ID string
+	// Address is the route's path, with parameters written "{name}".
+	Address string
+	// Params are the parameters of Address, in order.
+	Params []ParamSpec
+
+	Summary     string
+	Description string
+	Tags        []string
+	Deprecated  bool
+
+	// Handshake, when not nil, is a value of a struct type whose fields
+	// tagged `path:"name"`, `query:"name"` and `header:"Name"` describe the
+	// upgrade request, with the constraint tags of swaggest/jsonschema-go
+	// (description, enum, required, ...).
+	Handshake any
+	// Subprotocols the route speaks, and whether a client must offer one.
+	Subprotocols       []string
+	RequireSubprotocol bool
+	// Security names the Spec.SecuritySchemes of which the upgrade
+	// request must satisfy one; every operation of the channel says so.
+	Security []string
+
+	Messages []MessageSpec
+}
+
+// ParamSpec is a parameter of a channel address. Pattern is the regular
+// expression its value must match, "" for any value.
+type ParamSpec struct {
+	Name    string
+	Pattern string
+}
+
+// MessageSpec describes one kind of message of a channel.
+type MessageSpec struct {
+	// Name names the message (the event name for events); when empty the
+	// payload type's name is used.
+	Name string
+	// Action is ActionReceive for messages that clients send to the
+	// application and ActionSend for those it sends them.
+	Action string
+	// Payload is a value of the payload's type, such as &ChatMessage{}.
+	Payload any
+	// Event reports that the payload travels in the event envelope
+	// {"event": Name, "id": "...", "payload": ...}.
+	Event bool
+	// Reply is the message that answers this one, travelling the other
+	// way with the same envelope id.
+	Reply *MessageSpec
+
+	Summary     string
+	Description string
+}
+
+// Exampler is implemented by payload types that provide examples. Each
+// value Examples returns becomes an example of the messages carrying the
+// type, wrapped in the envelope for events.
+type Exampler interface {
+	Examples() []any
+}
+
+const (
+	schemasPrefix  = "#/components/schemas/"
+	messagesPrefix = "#/components/messages/"
+	idLocation     = "$message.payload#/id"
+)
+
+var placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
+
+// Build builds the document that spec describes. It fails when a channel
+// contradicts itself: an address with a query or fragment, placeholders
+// and parameters that differ, a payload type that cannot be described.
+func Build(spec Spec) (*Document, error) {
+	b := &builder{
+		doc: &Document{
+			AsyncAPI:           Version,
+			Info:               spec.Info,
+			DefaultContentType: "application/json",
+		},
+		schemas:  make(map[string]*jsonschema.Schema),
+		messages: make(map[string]*Message),
+		msgJSON:  make(map[string][]byte),
+		channels: make(map[string]bool),
+		ops:      make(map[string]bool),
+	}
+	if b.doc.Info.Title == "" {
+		b.doc.Info.Title = "forge application"
+	}
+	if b.doc.Info.Version == "" {
+		b.doc.Info.Version = "0.0.0"
+	}
+	if len(spec.Servers) > 0 {
+		b.doc.Servers = spec.Servers
+	}
+	b.nameTypes(spec.Channels)
+	// Channels named by their route keep their name as id; the others get
+	// one derived from their address, with a suffix when it is taken.
+	ids := make([]string, len(spec.Channels))
+	for i, c := range spec.Channels {
+		if id := sanitizeKey(c.ID); id != "" {
+			ids[i] = unique(b.channels, id)
+		}
+	}
+	for i, c := range spec.Channels {
+		if ids[i] == "" {
+			ids[i] = unique(b.channels, slug(c.Address))
+		}
+	}
+	security := make(map[string]*SecurityScheme)
+	for i := range spec.Channels {
+		c := &spec.Channels[i]
+		for _, key := range c.Security {
+			ss, ok := spec.SecuritySchemes[key]
+			if !ok {
+				return nil, fmt.Errorf("asyncapi: channel %q: no security scheme %q", c.Address, key)
+			}
+			if len(c.Messages) > 0 { // else no operation refers to it
+				security[key] = ss
+			}
+		}
+		if err := b.channel(ids[i], c); err != nil {
+			return nil, fmt.Errorf("asyncapi: channel %q: %w", c.Address, err)
+		}
+	}
+	if len(b.schemas) > 0 || len(b.messages) > 0 || len(security) > 0 {
+		b.doc.Components = &Components{}
+		if len(b.schemas) > 0 {
+			b.doc.Components.Schemas = b.schemas
+		}
+		if len(b.messages) > 0 {
+			b.doc.Components.Messages = b.messages
+		}
+		if len(security) > 0 {
+			b.doc.Components.SecuritySchemes = security
+		}
+	}
+	return b.doc, nil
+}
+
+type builder struct {
+	doc      *Document
+	namer    schemaname.Namer
+	refl     jsonschema.Reflector
+	schemas  map[string]*jsonschema.Schema
+	messages map[string]*Message
+	msgJSON  map[string][]byte // encoded messages, to tell equal ones from clashes
+	channels map[string]bool   // channel ids in use
+	ops      map[string]bool   // operation ids in use
+}
+
+// nameTypes learns the named types the document may hold, so that their
+// names do not depend on the order they are met in.
+func (b *builder) nameTypes(channels []ChannelSpec) {
+	for _, c := range channels {
+		for _, m := range c.Messages {
+			for p := &m; p != nil; p = p.Reply {
+				if p.Payload != nil {
+					b.namer.AddTree(reflect.TypeOf(p.Payload))
+				}
+			}
+		}
+	}
+	b.refl.DefaultOptions = append(b.refl.DefaultOptions,
+		jsonschema.InterceptDefName(func(t reflect.Type, _ string) string { return b.namer.Name(t) }))
+}
+
+// payloadSchema returns the schema of a payload type: a reference to its
+// component schema for named types, the schema itself for the others.
+func (b *builder) payloadSchema(v any) (*jsonschema.Schema, error) {
+	s, err := b.refl.Reflect(v,
+		jsonschema.RootRef,
+		jsonschema.DefinitionsPrefix(schemasPrefix),
+		jsonschema.CollectDefinitions(func(name string, s jsonschema.Schema) {
+			if _, ok := b.schemas[name]; !ok {
+				b.schemas[name] = &s
+			}
+		}))
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (b *builder) channel(id string, c *ChannelSpec) error {
+	if strings.ContainsAny(c.Address, "?#") {
+		return errors.New("address must not hold a query or fragment")
+	}
+	if c.Address == "" {
+		return errors.New("empty address")
+	}
+	ch := &Channel{
+		Address:     c.Address,
+		Summary:     c.Summary,
+		Description: c.Description,
+		Deprecated:  c.Deprecated,
+	}
+	for _, t := range c.Tags {
+		ch.Tags = append(ch.Tags, Tag{Name: t})
+	}
+	if err := b.parameters(ch, c); err != nil {
+		return err
+	}
+	binding, err := b.binding(c)
+	if err != nil {
+		return err
+	}
+	ch.Bindings = &ChannelBindings{WS: binding}
+
+	chRef := Reference{Ref: "#/channels/" + id}
+	var security []Reference
+	for _, key := range c.Security {
+		security = append(security, Reference{Ref: "#/components/securitySchemes/" + key})
+	}
+	for _, m := range c.Messages {
+		if m.Action != ActionSend && m.Action != ActionReceive {
+			return fmt.Errorf("message %q: action %q is neither send nor receive", m.Name, m.Action)
+		}
+		key, err := b.message(&m, false)
+		if err != nil {
+			return err
+		}
+		addChannelMessage(ch, key)
+		op := &Operation{
+			Action:      m.Action,
+			Channel:     chRef,
+			Summary:     cmp.Or(m.Summary, c.Summary),
+			Description: cmp.Or(m.Description, c.Description),
+			Messages:    []Reference{{Ref: chRef.Ref + "/messages/" + key}},
+			Tags:        ch.Tags,
+			Security:    security,
+			Deprecated:  c.Deprecated,
+		}
+		if m.Reply != nil {
+			if m.Reply.Action == m.Action {
+				return fmt.Errorf("message %q: its reply travels the same way", m.Name)
+			}
+			rkey, err := b.message(m.Reply, true)
+			if err != nil {
+				return err
+			}
+			addChannelMessage(ch, rkey)
+			op.Reply = &OperationReply{
+				Channel:  &Reference{Ref: chRef.Ref},
+				Messages: []Reference{{Ref: chRef.Ref + "/messages/" + rkey}},
+			}
+		}
+		opID := id + "." + m.Action + "." + key
+		if b.ops[opID] && b.sameOperation(opID, op) {
+			continue // declared twice: one operation
+		}
+		opID = unique(b.ops, opID)
+		if b.doc.Operations == nil {
+			b.doc.Operations = make(map[string]*Operation)
+		}
+		b.doc.Operations[opID] = op
+	}
+	if b.doc.Channels == nil {
+		b.doc.Channels = make(map[string]*Channel)
+	}
+	b.doc.Channels[id] = ch
+	return nil
+}
+
+func (b *builder) sameOperation(id string, op *Operation) bool {
+	prev, ok := b.doc.Operations[id]
+	if !ok {
+		return false
+	}
+	x, _ := json.Marshal(prev)
+	y, _ := json.Marshal(op)
+	return bytes.Equal(x, y)
+}
+
+func addChannelMessage(ch *Channel, key string) {
+	if ch.Messages == nil {
+		ch.Messages = make(map[string]Reference)
+	}
+	ch.Messages[key] = Reference{Ref: messagesPrefix + key}
+}
+
+// parameters declares the parameters of the channel's address, checking
+// that they are the address's placeholders.
+func (b *builder) parameters(ch *Channel, c *ChannelSpec) error {
+	declared := make(map[string]ParamSpec)
+	for _, p := range c.Params {
+		if p.Name == "*" {
+			continue // a trailing wildcard, written as such in the address
+		}
+		declared[p.Name] = p
+	}
+	var inAddress []string
+	for _, m := range placeholder.FindAllStringSubmatch(c.Address, -1) {
+		inAddress = append(inAddress, m[1])
+	}
+	for _, name := range inAddress {
+		if _, ok := declared[name]; !ok {
+			return fmt.Errorf("address placeholder {%s} has no parameter", name)
+		}
+	}
+	for name := range declared {
+		if !slices.Contains(inAddress, name) {
+			return fmt.Errorf("parameter %q is not in the address", name)
+		}
+	}
+	if len(declared) == 0 {
+		return nil
+	}
+	var fields map[string]jsonschema.SchemaOrBool
+	if c.Handshake != nil {
+		s, err := b.handshakeSchema(c.Handshake, "path")
+		if err != nil {
+			return err
+		}
+		fields = s.Properties
+		for name := range fields {
+			if _, ok := declared[name]; !ok {
+				return fmt.Errorf("handshake type %T has path parameter %q, which the address lacks", c.Handshake, name)
+			}
+		}
+	}
+	ch.Parameters = make(map[string]*Parameter, len(declared))
+	for name, p := range declared {
+		param := &Parameter{}
+		if f, ok := fields[name]; ok && f.TypeObject != nil {
+			s := f.TypeObject
+			if s.Description != nil {
+				param.Description = *s.Description
+			}
+			for _, e := range s.Enum {
+				param.Enum = append(param.Enum, scalarString(e))
+			}
+			if s.Default != nil {
+				param.Default = scalarString(*s.Default)
+			}
+			for _, e := range s.Examples {
+				param.Examples = append(param.Examples, scalarString(e))
+			}
+		}
+		if p.Pattern != "" {
+			param.Description = strings.TrimSpace(param.Description + "\n\nMatches the regular expression `" + p.Pattern + "`.")
+		}
+		ch.Parameters[name] = param
+	}
+	return nil
+}
+
+// binding describes the upgrade request: GET, with the query and headers
+// of the handshake type and the subprotocol header.
+func (b *builder) binding(c *ChannelSpec) (*WebSocketsChannelBinding, error) {
+	ws := &WebSocketsChannelBinding{Method: "GET", BindingVersion: WebSocketsBindingVersion}
+	if c.Handshake != nil {
+		q, err := b.handshakeSchema(c.Handshake, "query")
+		if err != nil {
+			return nil, err
+		}
+		if len(q.Properties) > 0 {
+			ws.Query = q
+		}
+		h, err := b.handshakeSchema(c.Handshake, "header")
+		if err != nil {
+			return nil, err
+		}
+		if len(h.Properties) > 0 {
+			ws.Headers = h
+		}
+	}
+	if len(c.Subprotocols) > 0 {
+		if ws.Headers == nil {
+			ws.Headers = (&jsonschema.Schema{}).WithType(jsonschema.Object.Type())
+		}
+		p := (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).
+			WithDescription("The subprotocols the client offers. The server speaks " +
+				strings.Join(c.Subprotocols, ", ") + " (in its order of preference) and picks the first it speaks.").
+			WithExamples(c.Subprotocols[0])
+		ws.Headers.WithPropertiesItem("Sec-WebSocket-Protocol", p.ToSchemaOrBool())
+		if c.RequireSubprotocol {
+			ws.Headers.Required = append(ws.Headers.Required, "Sec-WebSocket-Protocol")
+		}
+	}
+	return ws, nil
+}
+
+// handshakeSchema is the object schema of the handshake fields tagged tag,
+// with every reference inlined and no null types: request parameters are
+// absent or have a value.
+func (b *builder) handshakeSchema(v any, tag string) (*jsonschema.Schema, error) {
+	var r jsonschema.Reflector
+	s, err := r.Reflect(v, jsonschema.PropertyNameTag(tag), jsonschema.InlineRefs)
+	if err != nil {
+		return nil, fmt.Errorf("handshake type %T: %w", v, err)
+	}
+	if !s.HasType(jsonschema.Object) {
+		return nil, fmt.Errorf("handshake type %T is not a struct", v)
+	}
+	for name, p := range s.Properties {
+		if p.TypeObject != nil {
+			p.TypeObject.RemoveType(jsonschema.Null)
+			s.Properties[name] = p
+		}
+	}
+	s.Type = nil
+	s.WithType(jsonschema.Object.Type())
+	if s.Properties == nil {
+		s.Properties = map[string]jsonschema.SchemaOrBool{}
+	}
+	return &s, nil
+}
+
+// message adds the component message of m, or finds an equal one, and
+// returns its key. isReply marks a message sent as a reply, whose envelope
+// always carries the id.
+func (b *builder) message(m *MessageSpec, isReply bool) (string, error) {
+	if m.Payload == nil {
+		return "", fmt.Errorf("message %q has no payload", m.Name)
+	}
+	if m.Event && m.Name == "" {
+		return "", errors.New("an event message needs a name")
+	}
+	payload, err := b.payloadSchema(m.Payload)
+	if err != nil {
+		return "", fmt.Errorf("message %q: payload %T: %w", m.Name, m.Payload, err)
+	}
+	typeName := ""
+	if payload.Ref != nil {
+		typeName = strings.TrimPrefix(*payload.Ref, schemasPrefix)
+	}
+	msg := &Message{
+		Name:        cmp.Or(m.Name, typeName),
+		Summary:     m.Summary,
+		Description: m.Description,
+		Payload:     payload,
+	}
+	examples := examplesOf(m.Payload)
+	if m.Event {
+		msg.Payload = envelope(m.Name, payload, isReply)
+		if isReply || m.Reply != nil {
+			msg.CorrelationID = &CorrelationID{
+				Description: "The envelope id, which a reply carries back.",
+				Location:    idLocation,
+			}
+		}
+		for i, ex := range examples {
+			examples[i] = map[string]any{"event": m.Name, "payload": ex}
+		}
+	}
+	for _, ex := range examples {
+		msg.Examples = append(msg.Examples, MessageExample{Payload: ex})
+	}
+	enc, err := json.Marshal(msg)
+	if err != nil {
+		return "", fmt.Errorf("message %q: %w", m.Name, err)
+	}
+
+	key := sanitizeKey(msg.Name)
+	if key == "" {
+		key = "Message"
+	}
+	base := key
+	for n := 2; ; n++ {
+		prev, ok := b.msgJSON[key]
+		if !ok {
+			break
+		}
+		if bytes.Equal(prev, enc) {
+			return key, nil
+		}
+		key = base + "_" + strconv.Itoa(n)
+	}
+	b.msgJSON[key] = enc
+	b.messages[key] = msg
+	return key, nil
+}
+
+// envelope is the schema of forge's event envelope carrying payload.
+func envelope(event string, payload *jsonschema.Schema, idRequired bool) *jsonschema.Schema {
+	s := (&jsonschema.Schema{}).WithType(jsonschema.Object.Type())
+	s.WithPropertiesItem("event", (&jsonschema.Schema{}).
+		WithType(jsonschema.String.Type()).WithConst(event).ToSchemaOrBool())
+	id := (&jsonschema.Schema{}).WithType(jsonschema.String.Type())
+	if idRequired {
+		id.WithDescription("The id of the message this one answers.")
+		s.WithRequired("event", "id", "payload")
+	} else {
+		id.WithDescription("Set by a sender that wants a reply, which carries the same id.")
+		s.WithRequired("event", "payload")
+	}
+	s.WithPropertiesItem("id", id.ToSchemaOrBool())
+	s.WithPropertiesItem("payload", payload.ToSchemaOrBool())
+	return s
+}
+
+// examplesOf returns the examples a payload type provides, if any.
+func examplesOf(v any) []any {
+	ex, ok := v.(Exampler)
+	if !ok {
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.Pointer {
+			p := reflect.New(rv.Type())
+			p.Elem().Set(rv)
+			ex, ok = p.Interface().(Exampler)
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return slices.Clone(ex.Examples())
+}
+
+// slug derives a channel id from an address: "/ws/chat/{room}" gives
+// "ws-chat-room", "/" gives "root".
+func slug(address string) string {
+	var parts []string
+	for seg := range strings.SplitSeq(strings.Trim(address, "/"), "/") {
+		seg = strings.NewReplacer("{", "", "}", "", "*", "all").Replace(seg)
+		if s := sanitizeKey(seg); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return "root"
+	}
+	return strings.Join(parts, "-")
+}
+
+// sanitizeKey keeps the characters that component and channel keys allow.
+func sanitizeKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// unique returns key, or key with the first free suffix, and marks it used.
+func unique(used map[string]bool, key string) string {
+	k := key
+	for n := 2; used[k]; n++ {
+		k = key + "-" + strconv.Itoa(n)
+	}
+	used[k] = true
+	return k
+}
+
+func scalarString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,55 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/router"
+)
+
+// Principal is who a request or connection acts for; see
+// middleware.Principal.
+type Principal = middleware.Principal
+
+// AuthProvider authenticates one kind of credential; the providers in
+// package middleware (JWT, API key, basic, Func) implement it.
+type AuthProvider = middleware.Provider
+
+// WithAuthProvider registers an auth provider under name, for WithAuth to
+// name. Registering two providers under one name is an error.
+func WithAuthProvider(name string, p AuthProvider) Option {
+	return func(c *config) {
+		switch {
+		case name == "" || p == nil:
+			c.fail(fmt.Errorf("forge: WithAuthProvider(%q): need a name and a provider", name))
+			return
+		case c.auth[name] != nil:
+			c.fail(fmt.Errorf("forge: WithAuthProvider: two providers named %q", name))
+			return
+		}
+		if c.auth == nil {
+			c.auth = make(map[string]middleware.Provider)
+		}
+		c.auth[name] = p
+	}
+}
+
+// WithAuth requires authentication by one of the named providers; see
+// router.WithAuth.
+func WithAuth(providers ...string) RouteOption { return router.WithAuth(providers...) }
+
+// WithScopes requires the principal to hold every scope; see
+// router.WithScopes.
+func WithScopes(scopes ...string) RouteOption { return router.WithScopes(scopes...) }
+
+// PrincipalFrom returns the authenticated principal of a request or
+// WebSocket connection: pass ctx.Context() from a handler, or a
+// connection's Context().
+func PrincipalFrom(ctx context.Context) (*Principal, bool) { return middleware.PrincipalFrom(ctx) }
+
+// WithMessageRateLimit limits the messages a client may send on a
+// WebSocket route; see router.WithMessageRateLimit.
+func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) RouteOption {
+	return router.WithMessageRateLimit(perSecond, burst, closeOnExceed)
+}

@@ -1,0 +1,94 @@
+package forge
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/forgekit/forge/middleware"
+)
+
+// docConfig is what the document options set.
+type docConfig struct {
+	off, uiOff   bool
+	openapiPath  string
+	asyncapiPath string
+	uiPath       string
+	publicURL    *url.URL
+	description  string
+	auth         map[string]middleware.Provider // WithAuthProvider's, for the security schemes
+}
+
+// docConfig returns the document settings of c.
+func (c *config) docConfig() docConfig {
+	d := c.docs
+	d.auth = c.auth
+	return d
+}
+
+// WithDocumentPaths serves the OpenAPI and AsyncAPI documents at the given
+// paths instead of DefaultOpenAPIPath and DefaultAsyncAPIPath. Both must
+// end in ".json"; the YAML forms are served at the same paths ending in
+// ".yaml".
+func WithDocumentPaths(openapiJSON, asyncapiJSON string) Option {
+	return func(c *config) {
+		for _, p := range []string{openapiJSON, asyncapiJSON} {
+			if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, ".json") || strings.ContainsAny(p, "{}*:") {
+				c.fail(fmt.Errorf("forge: WithDocumentPaths: %q must start with '/', end in \".json\" and hold no parameters", p))
+				return
+			}
+		}
+		if openapiJSON == asyncapiJSON {
+			c.fail(fmt.Errorf("forge: WithDocumentPaths: both documents at %q", openapiJSON))
+			return
+		}
+		c.docs.openapiPath, c.docs.asyncapiPath = openapiJSON, asyncapiJSON
+	}
+}
+
+// WithDocsPath serves the docs UI (REST and WebSocket references, with a
+// live WebSocket console) under path instead of DefaultDocsPath.
+func WithDocsPath(path string) Option {
+	return func(c *config) {
+		path = strings.TrimSuffix(path, "/")
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "{}*:") {
+			c.fail(fmt.Errorf("forge: WithDocsPath: %q must start with '/', not be the root, and hold no parameters", path))
+			return
+		}
+		c.docs.uiPath = path
+	}
+}
+
+// WithoutDocs serves neither the documents nor the docs UI. WriteDocuments
+// and FORGE_WRITE_DOCS still produce the documents.
+func WithoutDocs() Option {
+	return func(c *config) { c.docs.off = true }
+}
+
+// WithoutDocsUI keeps serving the documents but not the docs UI.
+func WithoutDocsUI() Option {
+	return func(c *config) { c.docs.uiOff = true }
+}
+
+// WithPublicURL sets the URL clients reach the application at, such as
+// "https://api.example.com", for the documents' servers: the OpenAPI
+// server is that URL, the AsyncAPI server its host with protocol wss (ws
+// for http). Without it the servers are derived from the listen address,
+// for local development: http://localhost:8080 and ws://localhost:8080.
+func WithPublicURL(publicURL string) Option {
+	return func(c *config) {
+		u, err := url.Parse(publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			c.fail(fmt.Errorf("forge: WithPublicURL %q: want an http or https URL without query", publicURL))
+			return
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		c.docs.publicURL = u
+	}
+}
+
+// WithAppDescription sets the description of the application in both
+// documents.
+func WithAppDescription(description string) Option {
+	return func(c *config) { c.docs.description = description }
+}

@@ -1,0 +1,21 @@
+// Package openapi builds OpenAPI 3.1 documents of REST routes with
+// swaggest/openapi-go. It knows nothing of forge's router: the root package
+// translates routes into a [Spec], and [Build] turns it into a [Document].
+//
+// Request types follow openapi-go's conventions, which forge's typed
+// handlers bind by: fields tagged path, query, header or cookie are
+// parameters, fields tagged json make the JSON body, and the constraint tags
+// of swaggest/jsonschema-go (required, enum, minimum, maxLength, pattern,
+// default, example, description, ...) become the schemas. Path parameters
+// that the request type does not declare are documented as strings.
+//
+// Named types become components.schemas entries named after the type, the
+// same names the AsyncAPI document uses; types of different packages that
+// share a name are qualified by their package path. A request or response
+// type with an Examples() []any method ([Exampler]) gives its media type
+// examples. Responses that several operations document alike (the error
+// responses of typed handlers) are shared as components.responses entries.
+// Operations list their security requirements, alternatives of
+// Spec.SecuritySchemes keys with scopes. The same Spec always encodes to
+// the same bytes.
+package openapi

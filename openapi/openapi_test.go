@@ -1,0 +1,199 @@
+package openapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/openapi"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type Item struct {
+	Name  string `json:"name" required:"true" minLength:"1"`
+	Price int    `json:"price" minimum:"0"`
+}
+
+func (Item) Examples() []any { return []any{Item{Name: "pen", Price: 2}} }
+
+type createIn struct {
+	Shop string `path:"shop"`
+	Item
+}
+
+type Problem struct {
+	Detail string `json:"detail"`
+}
+
+func spec() openapi.Spec {
+	return openapi.Spec{
+		Info:    openapi.Info{Title: "shop", Version: "1.0.0", Description: "Sells things."},
+		Servers: []openapi.Server{{URL: "https://shop.example"}},
+		Operations: []openapi.Operation{
+			{
+				Method: "POST", Path: "/shops/{shop}/items", Params: []openapi.PathParam{{Name: "shop"}},
+				ID: "createItem", Summary: "Create an item", Description: "Adds an item.", Tags: []string{"items"},
+				Request: &createIn{},
+				Responses: []openapi.Response{
+					{Status: 201, Body: &Item{}, Description: "Created"},
+					{Status: 0, Body: &Problem{}, ContentType: "application/problem+json"},
+				},
+			},
+			{
+				Method: "GET", Path: "/items/{id}/*", Params: []openapi.PathParam{{Name: "id", Pattern: "[0-9]+"}, {Name: "*"}},
+				Deprecated: true,
+				Responses:  []openapi.Response{{Status: 204}},
+			},
+		},
+	}
+}
+
+func build(t *testing.T, s openapi.Spec) (map[string]any, []byte) {
+	t.Helper()
+	d, err := openapi.Build(s)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	j, err := d.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spectest.OpenAPI(t, j)
+	y, err := d.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spectest.OpenAPI(t, y)
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m, j
+}
+
+func get(v any, path string) any {
+	for k := range strings.SplitSeq(path, "/") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[strings.ReplaceAll(k, "~1", "/")]
+		case []any:
+			i := int(k[0] - '0')
+			if i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestBuild(t *testing.T) {
+	t.Parallel()
+	m, j := build(t, spec())
+	create := "paths/~1shops~1{shop}~1items/post"
+	checks := []struct{ path, want string }{
+		{"openapi", `"3.1.0"`},
+		{"info", `{"description":"Sells things.","title":"shop","version":"1.0.0"}`},
+		{"servers", `[{"url":"https://shop.example"}]`},
+		{create + "/operationId", `"createItem"`},
+		{create + "/summary", `"Create an item"`},
+		{create + "/description", `"Adds an item."`},
+		{create + "/tags", `["items"]`},
+		{create + "/parameters", `[{"in":"path","name":"shop","required":true,"schema":{"type":"string"}}]`},
+		{create + "/requestBody/required", `true`},
+		{create + "/requestBody/content/application~1json/schema", `{"$ref":"#/components/schemas/CreateIn"}`},
+		{create + "/requestBody/content/application~1json/examples/example1/value", `{"name":"pen","price":2}`},
+		{create + "/responses/201/content/application~1json/schema", `{"$ref":"#/components/schemas/Item"}`},
+		{create + "/responses/201/content/application~1json/examples/example1/value", `{"name":"pen","price":2}`},
+		{create + "/responses/default/content/application~1problem+json/schema", `{"$ref":"#/components/schemas/Problem"}`},
+		{create + "/responses/default/description", `"Error"`},
+		{"components/schemas/Item/properties/price", `{"minimum":0,"type":"integer"}`},
+		{"paths/~1items~1{id}~1*/get/parameters", `[{"in":"path","name":"id","required":true,"schema":{"pattern":"^(?:[0-9]+)$","type":"string"}}]`},
+		{"paths/~1items~1{id}~1*/get/deprecated", `true`},
+		{"paths/~1items~1{id}~1*/get/responses/204", `{"description":"No Content"}`},
+	}
+	for _, c := range checks {
+		if got := jsonOf(get(m, c.path)); got != c.want {
+			t.Errorf("%s = %s, want %s", c.path, got, c.want)
+		}
+	}
+	_, again := build(t, spec())
+	if !bytes.Equal(j, again) {
+		t.Error("same spec, different bytes")
+	}
+}
+
+func TestBuildRejects(t *testing.T) {
+	t.Parallel()
+	op := openapi.Operation{Method: "GET", Path: "/x", ID: "x", Responses: []openapi.Response{{Status: 200}}}
+	tests := []struct {
+		name string
+		ops  []openapi.Operation
+		want string
+	}{
+		{"operationId twice", []openapi.Operation{op, {Method: "POST", Path: "/y", ID: "x"}}, `operationId "x" is used by GET /x and POST /y`},
+		{"operation twice", []openapi.Operation{op, {Method: "GET", Path: "/x"}}, "operation already exists"},
+		{"bad method", []openapi.Operation{{Method: "BREW", Path: "/x"}}, "unexpected http method"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := openapi.Build(openapi.Spec{Operations: tt.ops})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildEmpty(t *testing.T) {
+	t.Parallel()
+	m, _ := build(t, openapi.Spec{})
+	if got := jsonOf(m); got != `{"info":{"title":"forge application","version":"0.0.0"},"openapi":"3.1.0","paths":{}}` {
+		t.Fatalf("empty document %s", got)
+	}
+}
+
+func TestSecurity(t *testing.T) {
+	t.Parallel()
+	s := openapi.Spec{
+		SecuritySchemes: map[string]openapi.SecurityScheme{
+			"jwt":  {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+			"key":  {Type: "apiKey", In: "header", Name: "X-Key", Description: "A key."},
+			"user": {Type: "http", Scheme: "basic"},
+		},
+		Operations: []openapi.Operation{{Method: "GET", Path: "/x", Responses: []openapi.Response{{Status: 204}},
+			Security: []map[string][]string{{"jwt": {"read"}}, {"key": nil}}}},
+	}
+	m, _ := build(t, s)
+	for _, c := range []struct{ path, want string }{
+		{"paths/~1x/get/security", `[{"jwt":["read"]},{"key":[]}]`},
+		{"components/securitySchemes/jwt", `{"bearerFormat":"JWT","scheme":"bearer","type":"http"}`},
+		{"components/securitySchemes/key", `{"description":"A key.","in":"header","name":"X-Key","type":"apiKey"}`},
+		{"components/securitySchemes/user", `{"scheme":"basic","type":"http"}`},
+	} {
+		if got := jsonOf(get(m, c.path)); got != c.want {
+			t.Errorf("%s = %s, want %s", c.path, got, c.want)
+		}
+	}
+	s.Operations[0].Security = []map[string][]string{{"nope": nil}}
+	if _, err := openapi.Build(s); err == nil || !strings.Contains(err.Error(), `no security scheme "nope"`) {
+		t.Errorf("unknown scheme: %v", err)
+	}
+	s.SecuritySchemes["odd"] = openapi.SecurityScheme{Type: "oauth2"}
+	if _, err := openapi.Build(s); err == nil || !strings.Contains(err.Error(), "neither http nor apiKey") {
+		t.Errorf("unknown type: %v", err)
+	}
+}

@@ -1,0 +1,57 @@
+package forge
+
+import "github.com/forgekit/forge/router"
+
+// Typed handlers bind and validate their input and become OpenAPI
+// operations with their input and output types; see router.Post.
+type (
+	// TypedHandler handles a request with a bound, validated input; see
+	// router.TypedHandler.
+	TypedHandler[In, Out any] = router.TypedHandler[In, Out]
+	// Problem is the RFC 9457 body of every error response; see
+	// router.Problem.
+	Problem = router.Problem
+	// FieldError is one invalid input value of a refused request; see
+	// router.FieldError.
+	FieldError = router.FieldError
+)
+
+// Get registers a typed GET handler; see router.Post.
+func Get[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+	router.Get(r, path, h, opts...)
+}
+
+// Post registers a typed POST handler; see router.Post.
+func Post[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+	router.Post(r, path, h, opts...)
+}
+
+// Put registers a typed PUT handler; see router.Post.
+func Put[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+	router.Put(r, path, h, opts...)
+}
+
+// Patch registers a typed PATCH handler; see router.Post.
+func Patch[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+	router.Patch(r, path, h, opts...)
+}
+
+// Delete registers a typed DELETE handler; see router.Post.
+func Delete[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+	router.Delete(r, path, h, opts...)
+}
+
+// WithHidden keeps routes out of the documents.
+func WithHidden() RouteOption { return router.WithHidden() }
+
+// WithRequest documents the request of a handler that reads its input
+// itself.
+func WithRequest(v any) RouteOption { return router.WithRequest(v) }
+
+// WithResponse documents a response of a REST route.
+func WithResponse(status int, body any, description string) RouteOption {
+	return router.WithResponse(status, body, description)
+}
+
+// WithStatus sets a typed handler's success status.
+func WithStatus(status int) RouteOption { return router.WithStatus(status) }

@@ -53,3 +53,11 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) { return middleware.P
 func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) RouteOption {
 	return router.WithMessageRateLimit(perSecond, burst, closeOnExceed)
 }
+
+// WithAuthExpiry closes a WebSocket connection with code 4401 when its
+// credentials expire; see router.WithAuthExpiry.
+func WithAuthExpiry() RouteOption { return router.WithAuthExpiry() }
+
+// RefreshAuth accepts a fresh token sent in-band on a WebSocket connection;
+// see router.RefreshAuth.
+func RefreshAuth(ctx Context, token string) (*Principal, error) { return router.RefreshAuth(ctx, token) }

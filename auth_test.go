@@ -245,3 +245,58 @@ func TestMessageRateLimitRouteOption(t *testing.T) {
 		t.Fatalf("rate limited %d, want 1", got)
 	}
 }
+
+func TestAuthExpiryAndInBandRefresh(t *testing.T) {
+	jwtp, err := middleware.JWT(middleware.JWTHMAC(authSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := forge.New(forge.WithLogger(slog.New(slog.DiscardHandler)), forge.WithAuthProvider("jwt", jwtp))
+	app.Router().WebSocket("/ws", func(ctx forge.Context, conn forge.Connection) error {
+		for {
+			var msg struct{ Refresh, Say string }
+			if err := conn.ReadJSON(&msg); err != nil {
+				return err
+			}
+			if msg.Refresh != "" {
+				if _, err := forge.RefreshAuth(ctx, msg.Refresh); err != nil {
+					conn.WriteJSON(map[string]string{"error": err.Error()})
+					continue
+				}
+			}
+			p, _ := forge.PrincipalFrom(conn.Context())
+			conn.WriteJSON(map[string]string{"sub": p.Subject, "say": msg.Say})
+		}
+	}, forge.WithAuth("jwt"), forge.WithAuthExpiry())
+	srv := forgetest.Start(t, app)
+	soon := func(sub string, d time.Duration) string {
+		return token(t, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(d).Unix()})
+	}
+
+	t.Run("closed with 4401 at expiry", func(t *testing.T) {
+		ws := srv.Dial(t, "/ws", http.Header{"Authorization": {"Bearer " + soon("ann", 2*time.Second)}})
+		if reason := ws.ExpectClose(4401); reason != "token expired" {
+			t.Fatalf("reason %q", reason)
+		}
+	})
+	t.Run("refreshed in-band", func(t *testing.T) {
+		ws := srv.Dial(t, "/ws", http.Header{"Authorization": {"Bearer " + soon("ann", 2*time.Second)}})
+		ws.SendJSON(map[string]string{"refresh": "garbage"})
+		var got map[string]string
+		ws.ReadJSON(&got)
+		if !strings.Contains(got["error"], "malformed") {
+			t.Fatalf("bad refresh: %v", got)
+		}
+		ws.SendJSON(map[string]string{"refresh": soon("ann2", time.Hour)})
+		ws.ReadJSON(&got)
+		if got["sub"] != "ann2" {
+			t.Fatalf("after refresh: %v", got)
+		}
+		time.Sleep(3 * time.Second) // past the first token's expiry
+		ws.SendJSON(map[string]string{"say": "still here"})
+		ws.ReadJSON(&got)
+		if got["say"] != "still here" {
+			t.Fatalf("got %v", got)
+		}
+	})
+}

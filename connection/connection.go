@@ -112,6 +112,11 @@ const (
 	// queue stayed full for longer than the write timeout. Reconnecting
 	// later is the right response, hence 1013 (Try Again Later).
 	CloseSlowConsumer = CloseTryAgainLater
+
+	// CloseTokenExpired closes a connection whose credentials expired, on
+	// routes that ask for it (forge.WithAuthExpiry). A client reconnects
+	// with a fresh token.
+	CloseTokenExpired StatusCode = 4401
 )
 
 // CloseError carries a close status code and reason. A handler that returns

@@ -2,7 +2,11 @@ package middleware
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,15 +35,57 @@ type principalKey struct{}
 
 func (principalKey) String() string { return "forge principal" }
 
+// principalCell holds a context's principal; a WebSocket connection may
+// replace it when the client refreshes its credentials in-band.
+type principalCell struct{ p atomic.Pointer[Principal] }
+
 // WithPrincipal returns a copy of ctx carrying p.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	cell := &principalCell{}
+	cell.p.Store(p)
+	return context.WithValue(ctx, principalKey{}, cell)
 }
 
 // PrincipalFrom returns the principal an auth provider attached to ctx: the
 // request's context in a REST handler, the connection's context in a
 // WebSocket handler (both keep it).
 func PrincipalFrom(ctx context.Context) (*Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(*Principal)
-	return p, ok && p != nil
+	cell, ok := ctx.Value(principalKey{}).(*principalCell)
+	if !ok {
+		return nil, false
+	}
+	p := cell.p.Load()
+	return p, p != nil
+}
+
+// Reauthenticate checks a fresh credential sent in-band on a WebSocket
+// connection (a refreshed token) with providers, as the handshake did with
+// the Authorization header, requires scopes, and makes the new principal
+// the one PrincipalFrom(ctx) returns. ctx must carry a principal already.
+// The principal is unchanged when it fails.
+func Reauthenticate(ctx context.Context, r *http.Request, providers []NamedProvider, scopes []string, token string) (*Principal, error) {
+	cell, ok := ctx.Value(principalKey{}).(*principalCell)
+	if !ok {
+		return nil, errors.New("forge: reauthenticate: the connection was not authenticated")
+	}
+	req := r.Clone(ctx)
+	req.Header = req.Header.Clone()
+	req.Header.Set("Authorization", "Bearer "+token)
+	var bad error = ErrNoCredentials
+	for _, np := range providers {
+		p, err := np.Provider.Authenticate(req)
+		if err != nil || p == nil {
+			if !errors.Is(err, ErrNoCredentials) {
+				bad = err
+			}
+			continue
+		}
+		if missing := missingScopes(p, scopes); len(missing) > 0 {
+			return nil, &AuthError{Code: "insufficient_scope", Description: "missing scope: " + strings.Join(missing, " ")}
+		}
+		p.Provider = np.Name
+		cell.p.Store(p)
+		return p, nil
+	}
+	return nil, bad
 }

@@ -1,8 +1,13 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
+
+	"github.com/forgekit/forge/connection"
 
 	"github.com/forgekit/forge/middleware"
 )
@@ -44,6 +49,9 @@ func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
 		if len(s.scopes) > 0 && s.err == nil {
 			s.err = fmt.Errorf("WithScopes %v needs WithAuth", s.scopes)
 		}
+		if s.authExpiry && s.err == nil {
+			s.err = fmt.Errorf("WithAuthExpiry needs WithAuth")
+		}
 		return mws
 	}
 	named := make([]middleware.NamedProvider, 0, len(s.auth))
@@ -57,9 +65,87 @@ func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
 		}
 		named = append(named, middleware.NamedProvider{Name: name, Provider: p})
 	}
+	s.authNamed = named
 	at := min(s.routeMW, len(mws))
 	out := make([]Middleware, 0, len(mws)+1)
 	out = append(out, mws[:at]...)
 	out = append(out, middleware.RequireAuth(named, s.scopes, m.logger))
 	return append(out, mws[at:]...)
+}
+
+// WithAuthExpiry closes a WebSocket connection with
+// connection.CloseTokenExpired (4401) when the credentials it was opened
+// with expire (the principal's ExpiresAt), unless the handler refreshed them
+// in-band with RefreshAuth. It needs WithAuth.
+func WithAuthExpiry() RouteOption {
+	return func(s *settings) {
+		if s.wsOnly("WithAuthExpiry") {
+			s.authExpiry = true
+		}
+	}
+}
+
+// authSession enforces a WebSocket connection's credential expiry and
+// lets its handler refresh them.
+type authSession struct {
+	providers []middleware.NamedProvider
+	scopes    []string
+	expiry    bool
+
+	mu    sync.Mutex  // guards timer
+	timer *time.Timer // closes the connection at expiry; nil without one
+}
+
+// watch arms the expiry timer for the connection's principal.
+func (a *authSession) watch(conn *connection.Conn) {
+	if a == nil || !a.expiry {
+		return
+	}
+	p, ok := middleware.PrincipalFrom(conn.Context())
+	if !ok || p.ExpiresAt.IsZero() {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.timer = time.AfterFunc(time.Until(p.ExpiresAt), func() {
+		conn.CloseWith(connection.CloseTokenExpired, "token expired")
+	})
+}
+
+func (a *authSession) stop() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+}
+
+// ErrNoAuth is returned by RefreshAuth on a route without WithAuth.
+var ErrNoAuth = errors.New("forge: refresh auth: the route has no WithAuth")
+
+// RefreshAuth lets a WebSocket handler accept a fresh token sent in-band
+// (in a message) by a client whose credentials are about to expire: token
+// is checked by the route's providers as if sent in the Authorization
+// header, the route's scopes are required, and on success the new principal
+// is what PrincipalFrom returns and the expiry timer (WithAuthExpiry) moves
+// to the new expiry. On failure nothing changes and an error safe to show
+// the client is returned.
+func RefreshAuth(ctx Context, token string) (*middleware.Principal, error) {
+	c, ok := ctx.(*reqContext)
+	if !ok || c.auth == nil || c.conn == nil {
+		return nil, ErrNoAuth
+	}
+	p, err := middleware.Reauthenticate(c.conn.Context(), c.r, c.auth.providers, c.auth.scopes, token)
+	if err != nil {
+		return nil, err
+	}
+	c.auth.mu.Lock()
+	if c.auth.timer != nil && !p.ExpiresAt.IsZero() {
+		c.auth.timer.Reset(time.Until(p.ExpiresAt))
+	}
+	c.auth.mu.Unlock()
+	return p, nil
 }

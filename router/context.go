@@ -75,6 +75,7 @@ type reqContext struct {
 	// conn is the WebSocket connection; nil for REST. Set, like r's
 	// context, before the handler runs and never changed.
 	conn *connection.Conn
+	auth *authSession // WebSocket routes with WithAuth; nil otherwise
 }
 
 func newContext(w, raw http.ResponseWriter, r *http.Request, bodyLimit int64) *reqContext {

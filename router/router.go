@@ -397,7 +397,7 @@ func (g *group) WebSocket(path string, h WebSocketHandler, opts ...RouteOption) 
 		cfg := s.conn
 		cfg.Logger = g.mux.logger.With(slog.String("route", pattern))
 		cfg.Tracker = g.mux.tracker
-		return g.mux.webSocketHandler(h, &cfg)
+		return g.mux.webSocketHandler(h, &cfg, &s)
 	})
 }
 
@@ -531,14 +531,20 @@ func (m *Mux) restHandler(h Handler, pattern string, bodyLimit int64) http.Handl
 // webSocketHandler upgrades the request; connection.Serve runs the handler
 // in the connection's own goroutine. The Context copied the path parameters
 // already, so chi may reuse its route context once ServeHTTP returns.
-func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config) http.Handler {
+func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *settings) http.Handler {
+	providers, scopes, expiry := s.authNamed, s.scopes, s.authExpiry
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := newContext(w, w, r, 0)
+		if len(providers) > 0 {
+			c.auth = &authSession{providers: providers, scopes: scopes, expiry: expiry}
+		}
 		connection.Serve(w, r, cfg, func(conn *connection.Conn) error {
 			// The request's own context is no use once the connection is
 			// hijacked: the handler gets the connection's, with the same
 			// values and the connection's lifetime.
 			c.conn, c.r = conn, r.WithContext(conn.Context())
+			c.auth.watch(conn)
+			defer c.auth.stop()
 			return h(c, conn)
 		})
 	})

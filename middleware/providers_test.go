@@ -1,0 +1,123 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/forgekit/forge/middleware"
+)
+
+func TestAPIKeyPlaces(t *testing.T) {
+	t.Parallel()
+	keys := map[string]middleware.Principal{"k1": {Subject: "svc"}}
+	tests := []struct {
+		in   string
+		req  func() *http.Request
+		want string // "ok", "missing", "invalid"
+	}{
+		{"header", func() *http.Request { return withHeader("X-Key", "k1") }, "ok"},
+		{"header", func() *http.Request { return httptest.NewRequest("GET", "/?X-Key=k1", nil) }, "missing"},
+		{"query", func() *http.Request { return httptest.NewRequest("GET", "/?key=k1", nil) }, "ok"},
+		{"query", func() *http.Request { return httptest.NewRequest("GET", "/?key=k2", nil) }, "invalid"},
+		{"cookie", func() *http.Request { return withHeader("Cookie", "key=k1") }, "ok"},
+		{"cookie", func() *http.Request { return withHeader("X-Key", "k1") }, "missing"},
+	}
+	for _, tt := range tests {
+		name := map[string]string{"header": "X-Key", "query": "key", "cookie": "key"}[tt.in]
+		p, err := middleware.StaticAPIKeys(tt.in, name, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := p.Authenticate(tt.req())
+		var ae *middleware.AuthError
+		switch {
+		case tt.want == "ok" && (err != nil || pr.Subject != "svc"):
+			t.Errorf("%s: %v %v", tt.in, pr, err)
+		case tt.want == "missing" && !errors.Is(err, middleware.ErrNoCredentials):
+			t.Errorf("%s: err %v, want ErrNoCredentials", tt.in, err)
+		case tt.want == "invalid" && !errors.As(err, &ae):
+			t.Errorf("%s: err %v, want an AuthError", tt.in, err)
+		}
+	}
+	if _, err := middleware.APIKey("body", "k", nil); err == nil {
+		t.Error("APIKey accepted a bad location")
+	}
+}
+
+func TestBasic(t *testing.T) {
+	t.Parallel()
+	p, err := middleware.Basic("admin", func(_ context.Context, user, pass string) (*middleware.Principal, error) {
+		if user == "ann" && pass == "s3cret" {
+			return &middleware.Principal{Scopes: []string{"admin"}}, nil
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("ann", "s3cret")
+	if pr, err := p.Authenticate(r); err != nil || pr.Subject != "ann" || !pr.HasScope("admin") {
+		t.Fatalf("good credentials: %v %v", pr, err)
+	}
+	r.SetBasicAuth("ann", "wrong")
+	var ae *middleware.AuthError
+	if _, err := p.Authenticate(r); !errors.As(err, &ae) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, err := p.Authenticate(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, middleware.ErrNoCredentials) {
+		t.Fatalf("no credentials: %v", err)
+	}
+	if _, err := p.Authenticate(withHeader("Authorization", "Bearer x")); !errors.Is(err, middleware.ErrNoCredentials) {
+		t.Fatalf("a bearer token is not basic credentials: %v", err)
+	}
+	if p.Challenge() != `Basic realm="admin", charset="UTF-8"` {
+		t.Fatalf("challenge %q", p.Challenge())
+	}
+}
+
+func TestFuncProviderWithRequireAuth(t *testing.T) {
+	t.Parallel()
+	fp, err := middleware.Func(func(r *http.Request) (*middleware.Principal, error) {
+		switch r.Header.Get("X-Device") {
+		case "":
+			return nil, middleware.ErrNoCredentials
+		case "trusted":
+			return &middleware.Principal{Subject: "device-1"}, nil
+		}
+		return nil, &middleware.AuthError{Code: "invalid_token", Description: "unknown device"}
+	}, `Device realm="iot"`, middleware.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := middleware.Func(nil, ""); err == nil {
+		t.Fatal("Func without a scheme accepted")
+	}
+	h := middleware.RequireAuth([]middleware.NamedProvider{{Name: "device", Provider: fp}}, nil, nil)(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, _ := middleware.PrincipalFrom(r.Context())
+			w.Write([]byte(p.Subject + "/" + p.Provider))
+		}))
+	for _, tt := range []struct {
+		device, body string
+		status       int
+	}{
+		{"", "", 401}, {"evil", "", 401}, {"trusted", "device-1/device", 200},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/", nil)
+		if tt.device != "" {
+			req.Header.Set("X-Device", tt.device)
+		}
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.status || (tt.body != "" && rec.Body.String() != tt.body) {
+			t.Errorf("device %q: %d %q", tt.device, rec.Code, rec.Body)
+		}
+		if tt.status == 401 && rec.Header().Get("WWW-Authenticate") != `Device realm="iot"` {
+			t.Errorf("challenge %q", rec.Header().Get("WWW-Authenticate"))
+		}
+	}
+}

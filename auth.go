@@ -60,4 +60,6 @@ func WithAuthExpiry() RouteOption { return router.WithAuthExpiry() }
 
 // RefreshAuth accepts a fresh token sent in-band on a WebSocket connection;
 // see router.RefreshAuth.
-func RefreshAuth(ctx Context, token string) (*Principal, error) { return router.RefreshAuth(ctx, token) }
+func RefreshAuth(ctx Context, token string) (*Principal, error) {
+	return router.RefreshAuth(ctx, token)
+}

@@ -1,7 +1,7 @@
 // Command bench is the server that ../shared/bench measures forge with. It
-// serves /echo (every message comes back), /room (every message goes to every
-// member, sender included, encoded once and offered to each member without
-// waiting) and GET /stats ({"goroutines":N,"dropped":D}).
+// serves /echo (every message comes back), /room (a hub room: every message
+// goes to every member, sender included, encoded once and offered to each
+// member without waiting) and GET /stats ({"goroutines":N,"dropped":D}).
 //
 //	go build -o /tmp/forge-bench ./examples/bench
 //	/tmp/forge-bench -addr 127.0.0.1:19500
@@ -13,10 +13,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"sync"
 
 	"github.com/forgekit/forge"
-	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/hub"
 )
 
 func main() {
@@ -25,40 +24,6 @@ func main() {
 	if err := newApp(*addr).Run(); err != nil {
 		log.Fatal(err)
 	}
-}
-
-// room is the broadcast group of /room.
-type room struct {
-	mu      sync.RWMutex
-	members map[forge.Connection]struct{} // guarded by mu
-}
-
-func (rm *room) join(c forge.Connection) {
-	rm.mu.Lock()
-	rm.members[c] = struct{}{}
-	rm.mu.Unlock()
-}
-
-func (rm *room) leave(c forge.Connection) {
-	rm.mu.Lock()
-	delete(rm.members, c)
-	rm.mu.Unlock()
-}
-
-func (rm *room) size() int {
-	rm.mu.RLock()
-	defer rm.mu.RUnlock()
-	return len(rm.members)
-}
-
-// broadcast offers pm to every member; Offer never waits, and a member
-// whose queue is full is handled by its slow-consumer policy (counted).
-func (rm *room) broadcast(pm *connection.PreparedMessage) {
-	rm.mu.RLock()
-	for c := range rm.members {
-		c.Offer(pm)
-	}
-	rm.mu.RUnlock()
 }
 
 func newApp(addr string) *forge.App {
@@ -76,20 +41,27 @@ func newApp(addr string) *forge.App {
 			}
 		}
 	})
-	rm := &room{members: make(map[forge.Connection]struct{})}
-	r.WebSocket("/room", func(_ forge.Context, conn forge.Connection) error {
-		rm.join(conn)
-		defer rm.leave(conn)
+	// /room is one hub room: a message is encoded once and offered to every
+	// member without waiting; a member whose queue is full gets the
+	// route's slow-consumer policy, counted.
+	rooms, err := hub.New()
+	if err != nil {
+		panic(err) // no broker: New cannot fail
+	}
+	r.WebSocket("/room", func(ctx forge.Context, conn forge.Connection) error {
+		if err := rooms.Register(conn); err != nil {
+			return err
+		}
+		if err := rooms.Join(ctx.Context(), conn.ID(), "room"); err != nil {
+			return err
+		}
 		for {
 			msg, err := conn.Read()
 			if err != nil {
 				return err
 			}
-			pm, err := connection.NewPreparedMessage(connection.TextMessage, msg)
-			if err != nil {
-				return err
-			}
-			rm.broadcast(pm)
+			// Read returns a fresh slice, which the hub may keep.
+			rooms.Broadcast(ctx.Context(), "room", hub.Message{Data: msg})
 		}
 	})
 	r.GET("/stats", func(ctx forge.Context) error {
@@ -99,7 +71,7 @@ func newApp(addr string) *forge.App {
 			"dropped":        st.Dropped + st.SlowConsumers,
 			"slow_consumers": st.SlowConsumers,
 			"open":           st.Open,
-			"room_members":   rm.size(),
+			"room_members":   rooms.Count("room"),
 		})
 	})
 	return app

@@ -1,0 +1,65 @@
+// Package events dispatches the messages of WebSocket connections to typed
+// handlers by event name, and declares every event for the route's AsyncAPI
+// document from the same registrations.
+//
+// # Envelope
+//
+// A message is a JSON text frame {"event": "message", "id": "7",
+// "payload": {...}}. The id is optional: a client sets it when it wants an
+// answer, which carries the same id, either {"event": "message.ack", "id":
+// "7", "payload": ...} or an error event {"event": "error", "id": "7",
+// "payload": {"code": "invalid_payload", "message": "..."}}. Server events
+// have the same shape. [WithCommandEnvelope] switches to the
+// {"channel", "cmd", "param"} shape of command services instead.
+//
+// # Handlers
+//
+// [On] registers a typed handler; the payload is validated against the
+// JSON schema of its type (struct tags such as required, enum, maxLength,
+// pattern, from swaggest/jsonschema-go, checked by
+// santhosh-tekuri/jsonschema) before the handler runs, and one that does
+// not fit is answered with an error event while the connection goes on.
+// [OnRequest] handlers return the reply's payload. [Controller] registers
+// the methods of a struct named after events (MESSAGE, JOIN, LEAVE), and
+// [OnAny] one function for every other event, as command services switch
+// on the command. Malformed JSON, binary frames, unknown events, panics
+// (recovered and logged) and handler errors are all answered with error
+// events; only a handler returning a *connection.CloseError, or a message
+// over the route's read limit (1009), ends the connection. Every answer is
+// counted in [Dispatcher.Stats].
+//
+// A connection's messages are handled one at a time, in order, in the
+// connection's goroutine. [Context.Context] is the message's context: the
+// connection's (rooted outside the upgrade request, which ends after the
+// handshake), with the event's deadline from [WithTimeout].
+// [Context.NewMessageContext] makes a deadline of one's own, and
+// [Context.GoSafe] starts a goroutine the connection owns: its panics are
+// recovered, and the connection waits for it before it ends.
+//
+// [Middleware] wraps handlers, per event or for all of them, before the
+// payload is decoded: [Authorize] checks each event, [RateLimit] limits
+// each connection's events (golang.org/x/time/rate), [Log] logs them.
+// [WithSubprotocol] scopes a handler to one negotiated subprotocol.
+//
+// # Server events
+//
+// The server sends only declared events: [Emits] declares one, and
+// [Context.Emit], [Dispatcher.Broadcast], [Dispatcher.BroadcastAll] and
+// [Dispatcher.EmitTo] send it. [Requests] declares one that the client
+// answers; [Request.Do] sends it and waits for the typed reply, reading
+// the connection meanwhile if called from a handler.
+//
+// A client receives only the server events it subscribed to: ?events=a,b
+// in the connection URL (absent or "*": all), changed at run time with the
+// built-in subscribe and unsubscribe events. With [WithHub], the
+// subscriptions are the connection's hub filter, so a broadcast is encoded
+// once and each member costs one lookup.
+//
+// # Routes and documents
+//
+// [Route] registers a dispatcher as a WebSocket route and declares every
+// message it handles and sends (with router.WithMessages): each event with
+// its payload type and direction, replies, the error event, subscribe and
+// unsubscribe, and the hub's presence messages. Registering after Route
+// panics, so the document cannot miss an event.
+package events

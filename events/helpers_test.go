@@ -1,0 +1,188 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/router"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testApp serves a router on a real listener, for forgetest.Start.
+type testApp struct {
+	mux     *router.Mux
+	tracker *connection.Tracker
+	srv     *http.Server
+}
+
+func newTestApp(t testing.TB) *testApp {
+	t.Helper()
+	tracker := &connection.Tracker{}
+	mux, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testApp{mux: mux, tracker: tracker, srv: &http.Server{Handler: mux}}
+}
+
+func (a *testApp) Serve(l net.Listener) error {
+	if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (a *testApp) Shutdown(ctx context.Context) error {
+	return errors.Join(a.tracker.Shutdown(ctx), a.srv.Shutdown(ctx))
+}
+
+// serve routes d on /ws and starts the server.
+func serve(t testing.TB, d *Dispatcher, opts ...router.RouteOption) *forgetest.Server {
+	t.Helper()
+	app := newTestApp(t)
+	Route(app.mux, "/ws", d, opts...)
+	return forgetest.Start(t, app)
+}
+
+func quiet() Option { return WithLogger(slog.New(slog.DiscardHandler)) }
+
+// slogTo logs everything, debug included, to w as text.
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// client is a test client speaking forge's envelope.
+type client struct {
+	*forgetest.Conn
+	t testing.TB
+}
+
+func dial(t testing.TB, srv *forgetest.Server, path string, protos ...string) *client {
+	t.Helper()
+	return &client{Conn: srv.Dial(t, path, nil, protos...), t: t}
+}
+
+// out is a message the server sent.
+type out struct {
+	Event   string          `json:"event"`
+	ID      string          `json:"id"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// send sends an event; payload nil leaves the payload out.
+func (c *client) send(event, id string, payload any) {
+	c.t.Helper()
+	m := map[string]any{"event": event}
+	if id != "" {
+		m["id"] = id
+	}
+	if payload != nil {
+		m["payload"] = payload
+	}
+	c.SendJSON(m)
+}
+
+func (c *client) recv() out {
+	c.t.Helper()
+	var o out
+	c.ReadJSON(&o)
+	return o
+}
+
+// expect reads the next message, which must be event with id, and
+// returns its payload.
+func (c *client) expect(event, id string) json.RawMessage {
+	c.t.Helper()
+	o := c.recv()
+	if o.Event != event || o.ID != id {
+		c.t.Fatalf("got %s %q %s, want event %q id %q", o.Event, o.ID, o.Payload, event, id)
+	}
+	return o.Payload
+}
+
+// expectError reads an error event with id and code and returns its
+// message.
+func (c *client) expectError(id, code string) string {
+	c.t.Helper()
+	var e Error
+	if err := json.Unmarshal(c.expect("error", id), &e); err != nil {
+		c.t.Fatal(err)
+	}
+	if e.Code != code {
+		c.t.Fatalf("error %+v, want code %q", e, code)
+	}
+	return e.Message
+}
+
+func newHub(t testing.TB, opts ...hub.Option) *hub.Hub {
+	t.Helper()
+	h, err := hub.New(append([]hub.Option{hub.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// mustPanic checks that fn panics with a message containing want.
+func mustPanic(t testing.TB, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		v := recover()
+		msg, _ := v.(string)
+		if v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, want) {
+			t.Fatalf("panic %v, want a \"forge: \" message containing %q", v, want)
+		}
+	}()
+	fn()
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers, for logs.
+type syncBuffer struct {
+	mu  chan struct{}
+	buf bytes.Buffer
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{mu: make(chan struct{}, 1)} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.String()
+}
+
+// waitFor polls cond until it holds, failing the test after
+// forgetest.Timeout. It waits for asynchronous effects; it asserts nothing
+// about time.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(forgetest.Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

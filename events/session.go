@@ -1,0 +1,327 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
+
+	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/router"
+)
+
+// session is the dispatcher's state for one connection.
+//
+// Reading: one goroutine at a time reads the connection, the one holding
+// rtok. Between messages that is the connection's goroutine, in next;
+// while a handler runs, it is a Request.Do waiting for a client's reply
+// (from the handler or from a GoSafe goroutine), which routes replies to
+// their requests and keeps other messages, in order, for next.
+type session struct {
+	d      *Dispatcher
+	conn   connection.Connection
+	rc     router.Context
+	ctx    context.Context // the connection's, ended when the handler returns
+	cancel context.CancelFunc
+	log    *slog.Logger
+	sub    string // negotiated subprotocol
+	subs   *subscriptions
+	rtok   chan struct{} // capacity 1: held by the goroutine reading
+	hubbed bool          // registered with the hub
+
+	ndeferred atomic.Int32 // len(deferred), read without mu on the hot path
+	npending  atomic.Int32 // len(pending), likewise
+
+	mu       sync.Mutex // guards the fields below
+	deferred []message
+	pending  map[string]*pendingRequest
+	nextID   uint64
+	values   map[any]any
+	limiters map[*limiterKey]*rate.Limiter
+	ended    bool // GoSafe starts no more goroutines
+
+	wg sync.WaitGroup // GoSafe goroutines
+}
+
+type message struct {
+	typ  connection.MessageType
+	data []byte
+}
+
+// maxDeferred bounds the messages kept while a request waits for its
+// reply; more are answered with CodeBusy.
+const maxDeferred = 64
+
+// serve is the WebSocket handler of a routed dispatcher.
+func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error {
+	ctx, cancel := context.WithCancel(conn.Context())
+	s := &session{
+		d:      d,
+		conn:   conn,
+		rc:     rc,
+		ctx:    ctx,
+		cancel: cancel,
+		log:    d.log.With(slog.String("conn_id", conn.ID())),
+		sub:    conn.Subprotocol(),
+		subs:   newSubscriptions(rc.Query("events")),
+		rtok:   make(chan struct{}, 1),
+	}
+	d.stats.conns.Add(1)
+	defer d.stats.conns.Add(-1)
+	base := &Context{s: s, ctx: ctx}
+	defer s.end(base)
+
+	if h := d.cfg.hub; h != nil {
+		var meta map[string]string
+		if d.cfg.meta != nil {
+			meta = d.cfg.meta(base)
+		}
+		if err := h.Register(conn, hub.WithMeta(meta), hub.WithFilter(s.subs)); err != nil {
+			return err
+		}
+		s.hubbed = true
+	}
+	if fn := d.cfg.onConnect; fn != nil {
+		if err := s.protect(base, func() error { return fn(base) }); err != nil {
+			var e *Error
+			if errors.As(err, &e) { // a refusal: tell the client why
+				s.sendError("", "", e)
+				return &connection.CloseError{Code: connection.ClosePolicyViolation, Reason: e.Message}
+			}
+			return err
+		}
+	}
+	for {
+		typ, data, err := s.next()
+		if err != nil {
+			return err // the end of the connection
+		}
+		if err := s.dispatch(typ, data); err != nil {
+			return err
+		}
+	}
+}
+
+// end runs when the connection's handling ends: the disconnect hook, the
+// hub, then the goroutines started with GoSafe, which are waited for.
+func (s *session) end(base *Context) {
+	if fn := s.d.cfg.onDisconnect; fn != nil {
+		s.protect(base, func() error { fn(base); return nil })
+	}
+	if s.hubbed {
+		s.d.cfg.hub.Unregister(s.conn.ID())
+	}
+	s.cancel()
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// next returns the next message to dispatch: one kept by a request's
+// reader, or one read now. Replies to requests are routed on the way.
+func (s *session) next() (connection.MessageType, []byte, error) {
+	for {
+		if m, ok := s.popDeferred(); ok {
+			return m.typ, m.data, nil
+		}
+		s.rtok <- struct{}{}
+		if m, ok := s.popDeferred(); ok { // kept while we waited for rtok
+			<-s.rtok
+			return m.typ, m.data, nil
+		}
+		typ, data, err := s.conn.ReadMessage(context.Background())
+		<-s.rtok
+		if err != nil {
+			return 0, nil, err
+		}
+		if s.routeReply(typ, data) {
+			continue
+		}
+		return typ, data, nil
+	}
+}
+
+func (s *session) popDeferred() (message, bool) {
+	if s.ndeferred.Load() == 0 {
+		return message{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.deferred) == 0 {
+		return message{}, false
+	}
+	m := s.deferred[0]
+	s.deferred[0] = message{}
+	s.deferred = s.deferred[1:]
+	s.ndeferred.Add(-1)
+	return m, true
+}
+
+// keep holds a message read while a request waited, for next.
+func (s *session) keep(typ connection.MessageType, data []byte) {
+	s.mu.Lock()
+	if len(s.deferred) < maxDeferred {
+		s.deferred = append(s.deferred, message{typ, data})
+		s.ndeferred.Add(1)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	var in inbound
+	_ = s.d.env.decode(data, &in) // for the id, if there is one
+	s.d.stats.received.Add(1)
+	s.sendError(in.id, in.channel, &Error{Code: CodeBusy,
+		Message: "the server is waiting for a reply and has too many messages queued: this one was dropped"})
+}
+
+// dispatch handles one message. It returns an error only to end the
+// connection (a handler returned a *connection.CloseError).
+func (s *session) dispatch(typ connection.MessageType, data []byte) error {
+	d := s.d
+	d.stats.received.Add(1)
+	if typ != connection.TextMessage {
+		s.sendError("", "", &Error{Code: CodeUnsupported, Message: "binary messages are not events: send JSON text"})
+		return nil
+	}
+	var in inbound
+	if err := d.env.decode(data, &in); err != nil {
+		s.sendError(in.id, in.channel, &Error{Code: CodeMalformed, Message: err.Error()})
+		return nil
+	}
+	h := d.lookup(&in, s.sub)
+	if h == nil {
+		s.sendError(in.id, in.channel, &Error{Code: CodeUnknownEvent, Message: fmt.Sprintf("no handler for event %q", in.eventName())})
+		return nil
+	}
+	c := &Context{s: s, event: h.name, id: in.id, channel: in.channel, payload: in.payload, ctx: s.ctx}
+	if h.name == "" {
+		c.event = in.eventName()
+	}
+	var cancel context.CancelFunc
+	if h.timeout > 0 {
+		c.ctx, cancel = context.WithTimeout(s.ctx, h.timeout)
+	}
+	result, err := s.call(c, h)
+	timedOut := cancel != nil && errors.Is(c.ctx.Err(), context.DeadlineExceeded)
+	if cancel != nil {
+		cancel()
+	}
+	if err != nil {
+		return s.failed(c, h, err, timedOut)
+	}
+	d.stats.handled.Add(1)
+	if in.id != "" {
+		s.reply(c, result)
+	}
+	return nil
+}
+
+// call runs the handler chain, turning a panic into CodeInternal.
+func (s *session) call(c *Context, h *handler) (result any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.panicked(c, v, debug.Stack())
+			result, err = nil, &Error{Code: CodeInternal, Message: "internal error"}
+		}
+	}()
+	return h.run(c)
+}
+
+// failed answers a handler's error with an error event. A close error
+// ends the connection instead.
+func (s *session) failed(c *Context, h *handler, err error, timedOut bool) error {
+	var ce *connection.CloseError
+	if errors.As(err, &ce) {
+		return err
+	}
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event refused",
+			slog.String("event", c.event), slog.String("code", e.Code), slog.String("message", e.Message))
+	case timedOut && errors.Is(err, context.DeadlineExceeded):
+		e = &Error{Code: CodeTimeout, Message: fmt.Sprintf("the handler did not finish within %v", h.timeout)}
+		s.log.LogAttrs(s.ctx, slog.LevelWarn, "event handler timed out", slog.String("event", c.event))
+	default:
+		s.log.LogAttrs(s.ctx, slog.LevelError, "event handler failed",
+			slog.String("event", c.event), slog.String("error", err.Error()))
+		e = &Error{Code: CodeInternal, Message: "internal error"}
+	}
+	s.sendError(c.id, c.channel, e)
+	return nil
+}
+
+// reply acknowledges a message that carried an id.
+func (s *session) reply(c *Context, result any) {
+	var payload any = json.RawMessage(emptyObject)
+	if result != nil {
+		payload = result
+	}
+	data, err := s.d.encode(c.event+ackSuffix, c.id, c.channel, payload)
+	if err != nil {
+		s.log.LogAttrs(s.ctx, slog.LevelError, "event reply not sent",
+			slog.String("event", c.event), slog.String("error", err.Error()))
+		s.sendError(c.id, c.channel, &Error{Code: CodeInternal, Message: "internal error"})
+		return
+	}
+	s.conn.Write(data) // fails only once the connection is gone
+}
+
+// sendError sends an error event and counts it.
+func (s *session) sendError(id, channel string, e *Error) {
+	s.d.stats.countError(e.Code)
+	data, _ := s.d.encode("error", id, channel, e) // an *Error always encodes
+	s.conn.Write(data)
+}
+
+// protect runs a hook, turning a panic into an error that closes the
+// connection with 1011.
+func (s *session) protect(c *Context, fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.panicked(c, v, debug.Stack())
+			err = &connection.CloseError{Code: connection.CloseInternalError, Reason: "internal error"}
+		}
+	}()
+	return fn()
+}
+
+// panicked reports a recovered panic.
+func (s *session) panicked(c *Context, v any, stack []byte) {
+	s.d.stats.panics.Add(1)
+	s.log.LogAttrs(s.ctx, slog.LevelError, "event handler panicked",
+		slog.String("event", c.event), slog.Any("panic", v), slog.String("stack", string(stack)))
+	if fn := s.d.cfg.onPanic; fn != nil {
+		defer func() { _ = recover() }() // a failing reporter must not take the connection down
+		fn(c, v, stack)
+	}
+}
+
+// limiterKey identifies one RateLimit middleware; it is not zero-sized, so
+// every one has its own address.
+type limiterKey struct {
+	limit rate.Limit
+	burst int
+}
+
+func (s *session) limiter(k *limiterKey) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limiters[k]
+	if l == nil {
+		if s.limiters == nil {
+			s.limiters = make(map[*limiterKey]*rate.Limiter)
+		}
+		l = rate.NewLimiter(k.limit, k.burst)
+		s.limiters[k] = l
+	}
+	return l
+}

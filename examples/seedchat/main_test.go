@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestChatBinary builds the example as it is shipped, runs it with PORT set
+// (it calls app.Run, which also installs the SIGTERM handler), chats through
+// it over loopback, and stops it with SIGTERM.
+func TestChatBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "seedchat")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "PORT="+port)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs <- sc.Text()
+		}
+		close(logs)
+	}()
+	waitListening(t, "127.0.0.1:"+port)
+
+	dial := func(room, user string) *websocket.Conn {
+		t.Helper()
+		u := fmt.Sprintf("ws://127.0.0.1:%s/ws/chat/%s?user=%s", port, room, url.QueryEscape(user))
+		ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+		if err != nil {
+			t.Fatalf("dial %s: %v", u, err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		return ws
+	}
+	read := func(ws *websocket.Conn) ChatMessage {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var m ChatMessage
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return m
+	}
+
+	ann := dial("lobby", "ann")
+	bob := dial("lobby", "bob")
+	if m := read(ann); m.Type != "system" || m.Content != "bob joined the room" {
+		t.Fatalf("ann got %+v, want bob's join", m)
+	}
+	other := dial("garden", "cy") // another room hears nothing of the lobby
+
+	ann.WriteJSON(ChatMessage{Content: "hi bob"})
+	m := read(bob)
+	if m.Type != "message" || m.User != "ann" || m.Content != "hi bob" || m.Time == "" {
+		t.Fatalf("bob got %+v", m)
+	}
+	bob.Close()
+	if m := read(ann); m.Content != "bob left the room" {
+		t.Fatalf("ann got %+v, want bob's leave", m)
+	}
+
+	// SIGTERM: every connection gets 1001, and the process exits cleanly.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range []*websocket.Conn{ann, other} {
+		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _, err := ws.ReadMessage()
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Fatalf("after SIGTERM: %v, want close 1001", err)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		var out []string
+		for l := range logs {
+			out = append(out, l)
+		}
+		t.Fatalf("exit: %v\n%s", err, strings.Join(out, "\n"))
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listening on %s", addr)
+}

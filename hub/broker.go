@@ -1,0 +1,142 @@
+package hub
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+)
+
+// Broker carries messages between the nodes of a cluster: a publish on one
+// node reaches the subscribers of its topic on every node. The hub uses one
+// topic per room and one for messages to everyone, subscribes to a room's
+// topic while the room has members on the node, and recognizes its own
+// messages by the node id it puts in them.
+//
+// The semantics are those of Redis and NATS pub/sub, which brokers wrap:
+//
+//   - At most once. A message published while a subscriber is disconnected
+//     is lost to it; nothing is stored or redelivered.
+//   - Ordered per publisher and topic: the messages one publisher publishes
+//     to one topic, one after the other, reach each subscriber in that
+//     order, none lost while both stay connected.
+//   - Every subscription of the topic gets the message, those on the
+//     publishing node (and broker) included; a node may hold several
+//     subscriptions of one topic, and ending one leaves the others.
+//
+// Topic strings are opaque and may hold any bytes; a broker maps them to
+// its own channel or subject names. The hub runs its tests against any
+// broker with the suite in package hub/brokertest.
+type Broker interface {
+	// Publish sends data to every subscription of topic. It may return
+	// before the message reached anyone; an error means the message was not
+	// accepted. The broker does not keep data after Publish returns.
+	Publish(ctx context.Context, topic string, data []byte) error
+	// Subscribe calls fn for every message published to topic from now on,
+	// until unsubscribe is called. Calls of one subscription never overlap
+	// and come in publish order per publisher; fn may keep data but
+	// must not modify it (subscriptions may share it). fn must not block for long, nor call unsubscribe itself. Once
+	// unsubscribe returns, fn is not called again.
+	Subscribe(ctx context.Context, topic string, fn func(data []byte)) (unsubscribe func() error, err error)
+	// Close ends every subscription made through this broker and releases
+	// its resources. Later calls fail with an error wrapping
+	// ErrBrokerClosed; closing twice returns nil.
+	Close() error
+}
+
+// ErrBrokerClosed is wrapped by the errors of a Broker's methods after its
+// Close.
+var ErrBrokerClosed = errors.New("forge: broker closed")
+
+// Topics the hub publishes to.
+const allTopic = "all"
+
+func roomTopic(room string) string { return "room." + room }
+
+// Frame kinds.
+const (
+	kindRoom byte = 1
+	kindAll  byte = 2
+)
+
+const frameVersion = 1
+
+// frame is a hub message as it travels through the broker.
+type frame struct {
+	kind byte
+	node string
+	msg  Message
+}
+
+// encodeFrame lays out a message for the broker: version, kind, flags,
+// then the node id, the event label and the excepted ids as
+// length-prefixed strings, then the payload.
+func encodeFrame(kind byte, node string, msg *Message) []byte {
+	n := 3 + 3*binary.MaxVarintLen64 + len(node) + len(msg.Event) + len(msg.Data)
+	for _, id := range msg.Except {
+		n += binary.MaxVarintLen64 + len(id)
+	}
+	b := make([]byte, 0, n)
+	var flags byte
+	if msg.Binary {
+		flags |= 1
+	}
+	b = append(b, frameVersion, kind, flags)
+	b = appendString(b, node)
+	b = appendString(b, msg.Event)
+	b = binary.AppendUvarint(b, uint64(len(msg.Except)))
+	for _, id := range msg.Except {
+		b = appendString(b, id)
+	}
+	return append(b, msg.Data...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errBadFrame = errors.New("forge: hub: malformed broker message")
+
+// decodeFrame parses what encodeFrame wrote. The payload aliases data.
+func decodeFrame(data []byte) (frame, error) {
+	var f frame
+	if len(data) < 3 || data[0] != frameVersion || (data[1] != kindRoom && data[1] != kindAll) || data[2]&^1 != 0 {
+		return f, errBadFrame
+	}
+	f.kind = data[1]
+	f.msg.Binary = data[2]&1 != 0
+	rest := data[3:]
+	var ok bool
+	if f.node, rest, ok = readString(rest); !ok {
+		return f, errBadFrame
+	}
+	if f.msg.Event, rest, ok = readString(rest); !ok {
+		return f, errBadFrame
+	}
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)) {
+		return f, errBadFrame
+	}
+	rest = rest[k:]
+	if n > 0 {
+		f.msg.Except = make([]string, 0, n)
+		for range n {
+			var id string
+			if id, rest, ok = readString(rest); !ok {
+				return f, errBadFrame
+			}
+			f.msg.Except = append(f.msg.Except, id)
+		}
+	}
+	f.msg.Data = rest
+	return f, nil
+}
+
+func readString(b []byte) (string, []byte, bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return "", nil, false
+	}
+	b = b[k:]
+	return string(b[:n]), b[n:], true
+}

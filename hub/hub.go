@@ -1,0 +1,357 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"github.com/forgekit/forge/connection"
+)
+
+// Errors returned by the hub.
+var (
+	// ErrUnknownConnection is returned for a connection id that is not
+	// registered with the hub on this node.
+	ErrUnknownConnection = errors.New("forge: unknown connection")
+	// ErrDuplicateConnection is returned by Register for a connection id
+	// that is registered already.
+	ErrDuplicateConnection = errors.New("forge: connection registered twice")
+	// ErrInvalidRoom is returned for an empty room name or one that is not
+	// valid UTF-8.
+	ErrInvalidRoom = errors.New("forge: invalid room name")
+	// ErrDropped is returned by Send when the connection's outbound queue
+	// was full and its slow-consumer policy dropped the message or closed
+	// the connection.
+	ErrDropped = errors.New("forge: message dropped by a full queue")
+	// ErrClosed is returned by a hub after Close.
+	ErrClosed = errors.New("forge: hub closed")
+)
+
+// Filter decides whether a member receives a message labelled with an event
+// name (see Event). The events package uses it for subscriptions, so that a
+// broadcast is encoded once and each member only costs one Accepts call.
+// Accepts is called while the room is locked: it must be fast, must not
+// block, and must be safe for concurrent use.
+type Filter interface {
+	Accepts(event string) bool
+}
+
+// Hub tracks the connections of one node and the rooms they are in, and
+// delivers messages to a room, to one connection or to everyone.
+//
+// A message is encoded once (a connection.PreparedMessage) and offered to
+// every recipient with connection.Conn.Offer, which never waits: a member
+// whose queue is full gets its route's slow-consumer policy, and the drop is
+// counted here and in the connection Tracker's stats. Every member receives
+// the messages of one room in one order, the order in which they were
+// published on this node; messages from other nodes keep each publisher's
+// order.
+//
+// With a Broker, room broadcasts, presence and messages to everyone also
+// reach the members on other nodes; without one (the default), the hub is
+// the whole world, with no broker cost on any path.
+//
+// All methods are safe for concurrent use. Create a Hub with New.
+type Hub struct {
+	node     string
+	broker   Broker
+	log      *slog.Logger
+	presence string           // event name of presence messages; "" for none
+	hooks    []func(Presence) // called after every join and leave
+
+	mu      sync.RWMutex // guards the fields below; taken before any room's mu
+	members map[string]*member
+	rooms   map[string]*room
+	closed  bool
+	allSub  func() error // the broker subscription for messages to everyone
+
+	published atomic.Uint64
+	delivered atomic.Uint64
+	dropped   atomic.Uint64
+	filtered  atomic.Uint64
+	remote    atomic.Uint64
+	brokerErr atomic.Uint64
+}
+
+// member is one registered connection.
+type member struct {
+	conn   connection.Connection
+	id     string
+	filter Filter      // nil: every message
+	stop   func() bool // stops the unregistration tied to the connection's end
+
+	// Guarded by Hub.mu.
+	meta  map[string]string
+	rooms map[string]*room
+}
+
+// Option configures a Hub.
+type Option func(*config)
+
+type config struct {
+	node     string
+	broker   Broker
+	log      *slog.Logger
+	presence string
+	hooks    []func(Presence)
+	err      error
+}
+
+// WithBroker connects the hub to other nodes through b: room broadcasts,
+// presence and messages to everyone reach their members too. The hub does
+// not own b; close it after closing the hub.
+func WithBroker(b Broker) Option {
+	return func(c *config) {
+		if b == nil {
+			c.fail(errors.New("forge: hub: nil Broker"))
+		}
+		c.broker = b
+	}
+}
+
+// WithNodeID names this node in broker traffic. Every node sharing a broker
+// needs its own id; the default is random, which is what most deployments
+// want.
+func WithNodeID(id string) Option {
+	return func(c *config) {
+		if id == "" {
+			c.fail(errors.New("forge: hub: empty node id"))
+		}
+		c.node = id
+	}
+}
+
+// WithLogger sets the logger for broker failures and malformed broker
+// messages; nil means slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.log = l }
+}
+
+// WithPresence has the hub tell a room's members when someone joins or
+// leaves it: an event envelope {"event": event, "payload": Presence} is
+// broadcast to the room, everyone but the member concerned, labelled with
+// event for subscription filters. The events package declares it for the
+// documents.
+func WithPresence(event string) Option {
+	return func(c *config) {
+		if event == "" {
+			c.fail(errors.New("forge: hub: empty presence event name"))
+		}
+		c.presence = event
+	}
+}
+
+// WithPresenceHook calls fn after every join and leave on this node, once
+// the membership has changed. fn runs in the goroutine that joined or left
+// (for a connection that ended, a goroutine of its own) and must not block
+// for long.
+func WithPresenceHook(fn func(Presence)) Option {
+	return func(c *config) {
+		if fn == nil {
+			c.fail(errors.New("forge: hub: nil presence hook"))
+		}
+		c.hooks = append(c.hooks, fn)
+	}
+}
+
+func (c *config) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// New returns a hub configured by opts. With a broker it subscribes to the
+// messages addressed to every node, which is the only way New can fail
+// besides an invalid option.
+func New(opts ...Option) (*Hub, error) {
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			c.fail(errors.New("forge: hub: nil Option"))
+			continue
+		}
+		o(&c)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.node == "" {
+		c.node = "node_" + rand.Text()[:16]
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	h := &Hub{
+		node:     c.node,
+		broker:   c.broker,
+		log:      c.log,
+		presence: c.presence,
+		hooks:    c.hooks,
+		members:  make(map[string]*member),
+		rooms:    make(map[string]*room),
+	}
+	if h.broker != nil {
+		unsub, err := h.broker.Subscribe(context.Background(), allTopic, h.fromBrokerAll)
+		if err != nil {
+			return nil, fmt.Errorf("forge: hub: subscribe: %w", err)
+		}
+		h.allSub = unsub
+	}
+	return h, nil
+}
+
+// Node returns the hub's node id.
+func (h *Hub) Node() string { return h.node }
+
+// PresenceEvent returns the event name of presence messages, or "" if the
+// hub sends none.
+func (h *Hub) PresenceEvent() string { return h.presence }
+
+// MemberOption configures a connection registered with Register.
+type MemberOption func(*member)
+
+// WithMeta attaches metadata to a member, such as its user name: listings
+// and presence messages carry it. The map is copied.
+func WithMeta(meta map[string]string) MemberOption {
+	meta = maps.Clone(meta)
+	return func(m *member) { m.meta = meta }
+}
+
+// WithFilter makes the member receive only the labelled messages that f
+// accepts; unlabelled messages always reach it.
+func WithFilter(f Filter) MemberOption {
+	return func(m *member) { m.filter = f }
+}
+
+// Register adds conn to the hub. The connection leaves its rooms and is
+// unregistered as soon as it ends (its context is done), or earlier with
+// Unregister.
+func (h *Hub) Register(conn connection.Connection, opts ...MemberOption) error {
+	m := &member{conn: conn, id: conn.ID(), rooms: make(map[string]*room)}
+	for _, o := range opts {
+		o(m)
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return ErrClosed
+	}
+	if _, dup := h.members[m.id]; dup {
+		h.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrDuplicateConnection, m.id)
+	}
+	h.members[m.id] = m
+	// No goroutine waits for the end: AfterFunc starts one once it comes
+	// (which then waits for mu).
+	m.stop = context.AfterFunc(conn.Context(), func() { h.unregister(m) })
+	h.mu.Unlock()
+	return nil
+}
+
+// Unregister removes the connection id from the hub and from its rooms,
+// with presence messages as for Leave. It reports whether id was
+// registered.
+func (h *Hub) Unregister(id string) bool {
+	h.mu.RLock()
+	m := h.members[id]
+	h.mu.RUnlock()
+	if m == nil {
+		return false
+	}
+	return h.unregister(m)
+}
+
+func (h *Hub) unregister(m *member) bool {
+	h.mu.Lock()
+	if h.members[m.id] != m {
+		h.mu.Unlock()
+		return false
+	}
+	delete(h.members, m.id)
+	if m.stop != nil {
+		m.stop()
+	}
+	left := make([]Presence, 0, len(m.rooms))
+	var emptied []*room
+	for name, r := range m.rooms {
+		if r.remove(m) {
+			delete(h.rooms, name)
+			r.gone.Store(true)
+			emptied = append(emptied, r)
+		}
+		left = append(left, h.presenceOf(m, name, Left))
+	}
+	clear(m.rooms)
+	h.mu.Unlock()
+
+	for _, r := range emptied {
+		h.unsubscribe(r)
+	}
+	for _, p := range left {
+		h.announce(context.Background(), p)
+	}
+	return true
+}
+
+// SetMeta replaces the metadata of the connection id; later listings and
+// presence messages carry the new values.
+func (h *Hub) SetMeta(id string, meta map[string]string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.members[id]
+	if m == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownConnection, id)
+	}
+	m.meta = maps.Clone(meta)
+	return nil
+}
+
+// Close detaches the hub from its broker and forgets every connection,
+// without closing any. Calls after Close fail with ErrClosed, Broadcast
+// included; Close is idempotent.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	for _, m := range h.members {
+		if m.stop != nil {
+			m.stop()
+		}
+	}
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		r.gone.Store(true)
+		rooms = append(rooms, r)
+	}
+	clear(h.members)
+	clear(h.rooms)
+	allSub := h.allSub
+	h.allSub = nil
+	h.mu.Unlock()
+
+	var errs []error
+	for _, r := range rooms {
+		r.mu.Lock()
+		clear(r.members)
+		r.members = r.members[:0]
+		clear(r.index)
+		r.mu.Unlock()
+		if err := h.unsubscribe(r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if allSub != nil {
+		if err := allSub(); err != nil {
+			errs = append(errs, fmt.Errorf("forge: hub: unsubscribe: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,152 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// MemoryBroker is a Broker inside one process: the hubs of one test, or of
+// several "nodes" in one binary, share rooms through it. Publish delivers
+// synchronously, in the publisher's goroutine, to every subscription of the
+// topic. A hub without a broker needs none of this; MemoryBroker exists to
+// run multi-node setups (and the broker conformance suite) without a
+// server.
+//
+// NewMemoryBroker starts a bus; Connect returns another handle on the same
+// bus, as a second node's connection to a real broker would be. Each handle
+// is closed on its own.
+type MemoryBroker struct {
+	bus *memoryBus
+
+	mu     sync.Mutex // guards the fields below
+	closed bool
+	subs   map[*memorySub]struct{}
+}
+
+type memoryBus struct {
+	mu     sync.RWMutex
+	topics map[string][]*memorySub // copied on write, so a snapshot stays valid
+}
+
+type memorySub struct {
+	owner *MemoryBroker
+	topic string
+	fn    func([]byte)
+
+	mu     sync.Mutex // held while fn runs, so calls never overlap
+	active bool       // guarded by mu
+}
+
+var _ Broker = (*MemoryBroker)(nil)
+
+// NewMemoryBroker returns a handle on a new, empty bus.
+func NewMemoryBroker() *MemoryBroker {
+	return newMemoryHandle(&memoryBus{topics: make(map[string][]*memorySub)})
+}
+
+func newMemoryHandle(bus *memoryBus) *MemoryBroker {
+	return &MemoryBroker{bus: bus, subs: make(map[*memorySub]struct{})}
+}
+
+// Connect returns a new handle on b's bus.
+func (b *MemoryBroker) Connect() *MemoryBroker { return newMemoryHandle(b.bus) }
+
+// Publish implements Broker. It returns once every subscription of topic
+// has been handed a copy of data.
+func (b *MemoryBroker) Publish(_ context.Context, topic string, data []byte) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return fmt.Errorf("forge: publish: %w", ErrBrokerClosed)
+	}
+	b.bus.mu.RLock()
+	subs := b.bus.topics[topic]
+	b.bus.mu.RUnlock()
+	if len(subs) == 0 {
+		return nil
+	}
+	data = slices.Clone(data)
+	for _, s := range subs {
+		s.mu.Lock()
+		if s.active {
+			s.fn(data)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Subscribe implements Broker.
+func (b *MemoryBroker) Subscribe(_ context.Context, topic string, fn func([]byte)) (func() error, error) {
+	if fn == nil {
+		return nil, fmt.Errorf("forge: subscribe: nil function")
+	}
+	s := &memorySub{owner: b, topic: topic, fn: fn, active: true}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, fmt.Errorf("forge: subscribe: %w", ErrBrokerClosed)
+	}
+	b.subs[s] = struct{}{}
+	b.bus.mu.Lock()
+	b.bus.topics[topic] = append(slices.Clip(b.bus.topics[topic]), s)
+	b.bus.mu.Unlock()
+	var once sync.Once
+	return func() error {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			b.mu.Unlock()
+			b.bus.drop(s)
+		})
+		return nil
+	}, nil
+}
+
+// Close implements Broker: it ends the subscriptions made through b.
+func (b *MemoryBroker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := make([]*memorySub, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	clear(b.subs)
+	b.mu.Unlock()
+	for _, s := range subs {
+		b.bus.drop(s)
+	}
+	return nil
+}
+
+// drop removes s from the bus and waits for a call of its fn in progress.
+func (bus *memoryBus) drop(s *memorySub) {
+	bus.mu.Lock()
+	subs := bus.topics[s.topic]
+	if i := slices.Index(subs, s); i >= 0 {
+		subs = slices.Delete(slices.Clone(subs), i, i+1)
+		if len(subs) == 0 {
+			delete(bus.topics, s.topic)
+		} else {
+			bus.topics[s.topic] = subs
+		}
+	}
+	bus.mu.Unlock()
+	s.mu.Lock()
+	s.active = false
+	s.mu.Unlock()
+}
+
+// subscriptions counts the subscriptions of topic on the bus.
+func (b *MemoryBroker) subscriptions(topic string) int {
+	b.bus.mu.RLock()
+	defer b.bus.mu.RUnlock()
+	return len(b.bus.topics[topic])
+}

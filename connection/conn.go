@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/problem"
 	"golang.org/x/time/rate"
 )
 
@@ -542,13 +544,5 @@ func truncateReason(s string) string {
 
 // writeProblem answers a refused handshake with an RFC 9457 problem.
 func writeProblem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Type   string `json:"type"`
-		Title  string `json:"title"`
-		Status int    `json:"status"`
-		Detail string `json:"detail"`
-	}{"about:blank", http.StatusText(status), status, "forge: " + detail})
+	problem.Write(w, status, "forge: "+detail)
 }

@@ -407,14 +407,7 @@ func (d *Dispatcher) encode(event, id, channel string, v any) ([]byte, error) {
 // the command envelope the message's channel is the room. Members that did
 // not subscribe to event are skipped without any encoding.
 func (d *Dispatcher) Broadcast(ctx context.Context, room, event string, payload any, except ...string) error {
-	h := d.cfg.hub
-	if h == nil {
-		return ErrNoHub
-	}
-	if err := d.checkEmit(event, payload); err != nil {
-		return err
-	}
-	data, err := d.encode(event, "", room, payload)
+	h, data, err := d.prepareHub(event, room, payload)
 	if err != nil {
 		return err
 	}
@@ -424,14 +417,7 @@ func (d *Dispatcher) Broadcast(ctx context.Context, room, event string, payload 
 // BroadcastAll sends event with payload to every connection of the hub,
 // on every node.
 func (d *Dispatcher) BroadcastAll(ctx context.Context, event string, payload any) error {
-	h := d.cfg.hub
-	if h == nil {
-		return ErrNoHub
-	}
-	if err := d.checkEmit(event, payload); err != nil {
-		return err
-	}
-	data, err := d.encode(event, "", "", payload)
+	h, data, err := d.prepareHub(event, "", payload)
 	if err != nil {
 		return err
 	}
@@ -441,18 +427,28 @@ func (d *Dispatcher) BroadcastAll(ctx context.Context, event string, payload any
 // EmitTo sends event with payload to the connection id on this node,
 // without waiting (see hub.Hub.Send).
 func (d *Dispatcher) EmitTo(id, event string, payload any) error {
-	h := d.cfg.hub
-	if h == nil {
-		return ErrNoHub
-	}
-	if err := d.checkEmit(event, payload); err != nil {
-		return err
-	}
-	data, err := d.encode(event, "", "", payload)
+	h, data, err := d.prepareHub(event, "", payload)
 	if err != nil {
 		return err
 	}
 	return h.Send(id, hub.Message{Data: data, Event: event})
+}
+
+// prepareHub checks that event is declared with payload's type and encodes
+// it once for the hub; channel is the command envelope's channel.
+func (d *Dispatcher) prepareHub(event, channel string, payload any) (*hub.Hub, []byte, error) {
+	h := d.cfg.hub
+	if h == nil {
+		return nil, nil, ErrNoHub
+	}
+	if err := d.checkEmit(event, payload); err != nil {
+		return nil, nil, err
+	}
+	data, err := d.encode(event, "", channel, payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, data, nil
 }
 
 // Stats is a snapshot of a dispatcher's counters since it was created.

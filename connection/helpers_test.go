@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,4 +109,3 @@ func echo(c *Conn) error {
 	}
 }
 
-var _ = sync.Mutex{}

@@ -108,4 +108,3 @@ func echo(c *Conn) error {
 		}
 	}
 }
-

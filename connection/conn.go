@@ -23,15 +23,21 @@ import (
 
 // Conn is forge's implementation of Connection on gorilla/websocket.
 //
-// Concurrency: one writer goroutine, started when the outbound queue becomes
-// non-empty and gone when it is drained, owns every frame written to the
-// socket, control frames included. One reader at a time owns the read side:
-// the goroutine calling Read, or a short-lived pump goroutine that reads on
-// behalf of a handler that is not reading (to answer pings and notice the
-// peer's close) or of a read with a deadline. An idle connection therefore
-// costs its handler's goroutine and nothing more.
+// Concurrency: one holder of the writer role at a time owns every frame
+// written to the socket, control frames included. A Write with nothing
+// queued takes the role in the caller's goroutine and writes inline.
+// Otherwise the role goes to one of a few shared flusher goroutines (see
+// flushPool), which write the queue without ever waiting on the socket; a
+// socket that does not take everything at once gets a writer goroutine of
+// its own until it is drained, and so does a connection over TLS. One reader
+// at a time owns the read side: the goroutine calling Read, or a
+// short-lived pump goroutine that reads on behalf of a handler that is not
+// reading (to answer pings and notice the peer's close) or of a read with a
+// deadline. An idle connection therefore costs its handler's goroutine and
+// nothing more.
 type Conn struct {
 	ws      *websocket.Conn
+	nc      *socketConn // under ws; nil when gorilla was handed another net.Conn
 	id      string
 	log     *slog.Logger
 	tracker *Tracker
@@ -69,7 +75,7 @@ type Conn struct {
 	queue         []outbound    // guarded by wmu; waiting to be written
 	spare         []outbound    // guarded by wmu; the writer's drained batch, reused
 	qbytes        int           // guarded by wmu; payload bytes in queue and in the writer's hands
-	writing       bool          // guarded by wmu; a writer goroutine is running
+	writing       bool          // guarded by wmu; the writer role is held
 	space         chan struct{} // guarded by wmu; closed when room frees, nil without waiters
 	pong          []byte        // guarded by wmu; payload of the latest unanswered ping
 	pongDue       bool          // guarded by wmu
@@ -241,6 +247,7 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	}
 	// gorilla compresses every message once deflate is negotiated; forge
 	// decides per message (setting it without negotiation is harmless).
+	c.nc, _ = ws.NetConn().(*socketConn)
 	c.compress = cfg.Compression || (cfg.Upgrader != nil && cfg.Upgrader.EnableCompression)
 	ws.EnableWriteCompression(false)
 	if cfg.MessageRate > 0 {
@@ -437,10 +444,22 @@ const (
 	pumpRole
 )
 
+// hold counts one more goroutine's work for c (a flusher's turn), unless c
+// is finished.
+func (c *Conn) hold() bool {
+	c.gmu.Lock()
+	defer c.gmu.Unlock()
+	if c.done {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
 func (c *Conn) run(role goroutineRole) {
 	defer c.wg.Done()
 	if role == writerRole {
-		c.writeLoop()
+		c.writeLoop(false)
 	} else {
 		c.pump()
 	}

@@ -12,9 +12,9 @@ import (
 
 // Connection is one live WebSocket connection as a handler sees it.
 //
-// Every method is safe for concurrent use. Writes never touch the socket
-// directly: they enqueue into the connection's outbound queue, which a single
-// writer goroutine drains. Reads are served by one reader at a time.
+// Every method is safe for concurrent use. Writes go through the
+// connection's outbound queue, drained by one writer at a time, so frames
+// never interleave. Reads are served by one reader at a time.
 type Connection interface {
 	// ID returns the connection's identifier: "ws_" followed by 128 random
 	// bits, unique across processes and restarts.

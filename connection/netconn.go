@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// hijacker hands gorilla a wrapped net.Conn on Hijack, so that the
-// connection's write deadlines go through deadlineConn.
+// hijacker hands gorilla a wrapped net.Conn on Hijack, so that every byte
+// the connection writes goes through socketConn.
 type hijacker struct {
 	http.ResponseWriter
-	slack time.Duration // for deadlineConn
+	slack time.Duration // for socketConn
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -19,29 +22,163 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &deadlineConn{Conn: c, slack: h.slack}, brw, nil
+	return newSocketConn(c, h.slack), brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.
 func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
-// deadlineConn passes a write deadline down to the socket only when it
-// moved by more than slack (or was cleared). gorilla sets the write deadline
-// before every frame, and every change reprograms a runtime timer; forge
-// moves it with every frame, so without this each message would pay for a
-// timer. A deadline may thus fire up to slack before the one asked for;
-// slack is at most a quarter of the write timeout. gorilla calls
-// SetWriteDeadline under its write lock, which guards wd.
-type deadlineConn struct {
+// socketConn is the net.Conn under gorilla. It does two things for the
+// write side.
+//
+// It passes a write deadline down to the socket only when it moved by more
+// than slack (or was cleared). gorilla sets the write deadline before every
+// frame, and every change reprograms a runtime timer; forge moves it with
+// every frame, so without this each message would pay for a timer. A
+// deadline may thus fire up to slack before the one asked for; slack is at
+// most a quarter of the write timeout.
+//
+// And it can write without waiting (see tryWrites): a write the socket
+// cannot take at once is kept in pending and the call succeeds, so that a
+// few shared flushers can write the queues of many connections without one
+// full socket holding up the others. Every later write, and flush, sends
+// pending first, so the byte stream keeps its order.
+type socketConn struct {
 	net.Conn
 	slack time.Duration
-	wd    time.Time // the write deadline the socket has
+	raw   syscall.RawConn // nil when the socket is not a plain fd (TLS)
+	try   atomic.Bool     // writes do not wait; see tryWrites
+
+	mu      sync.Mutex // serializes writes
+	wd      time.Time  // guarded by mu; the write deadline the socket has
+	pending []byte     // guarded by mu; accepted but not yet written
+
+	rawFn  func(fd uintptr) bool // c.rawWrite, made once
+	rawP   []byte                // guarded by mu; rawWrite's argument
+	rawN   int                   // guarded by mu; rawWrite's results
+	rawErr error                 // guarded by mu
 }
 
-func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+func newSocketConn(c net.Conn, slack time.Duration) *socketConn {
+	s := &socketConn{Conn: c, slack: slack}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil && canTryWrite {
+			s.raw = raw
+			s.rawFn = s.rawWrite
+		}
+	}
+	return s
+}
+
+func (c *socketConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.setWriteDeadlineLocked(t)
+}
+
+func (c *socketConn) setWriteDeadlineLocked(t time.Time) error {
 	if !t.IsZero() && !c.wd.IsZero() && t.After(c.wd) && t.Sub(c.wd) < c.slack {
 		return nil
 	}
 	c.wd = t
 	return c.Conn.SetWriteDeadline(t)
+}
+
+// tryWrites runs write with writes that do not wait for the socket, and
+// reports whether some bytes are left in pending for a flush. It reports
+// ok false, without calling write, when the socket cannot write without
+// waiting (TLS). Only the holder of the connection's writer role calls it.
+func (c *socketConn) tryWrites(write func() error) (left bool, ok bool, err error) {
+	if c.raw == nil {
+		return false, false, nil
+	}
+	c.try.Store(true)
+	err = write()
+	c.try.Store(false)
+	return c.hasPending(), true, err
+}
+
+func (c *socketConn) hasPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) > 0
+}
+
+// Write writes p after whatever is pending. Under tryWrites it writes what
+// the socket takes at once and keeps the rest; otherwise it waits, up to
+// the write deadline, like any net.Conn.
+func (c *socketConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.try.Load() {
+		rest := p
+		if len(c.pending) == 0 {
+			n, err := c.writeNow(p)
+			if err != nil {
+				return n, err
+			}
+			rest = p[n:]
+		}
+		c.pending = append(c.pending, rest...)
+		return len(p), nil
+	}
+	if err := c.flushLocked(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+// flush writes what is pending, waiting until deadline at most.
+func (c *socketConn) flush(deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) == 0 {
+		return nil
+	}
+	if err := c.setWriteDeadlineLocked(deadline); err != nil {
+		return err
+	}
+	return c.flushLocked()
+}
+
+func (c *socketConn) flushLocked() error {
+	if len(c.pending) == 0 {
+		return nil
+	}
+	n, err := c.Conn.Write(c.pending)
+	c.pending = c.pending[:copy(c.pending, c.pending[n:])]
+	if len(c.pending) == 0 && cap(c.pending) > 4096 {
+		c.pending = nil // do not keep a large frame's buffer on an idle connection
+	}
+	return err
+}
+
+// writeNow makes one write(2) that does not wait and returns how much the
+// socket took. Caller holds mu, which guards the raw* fields.
+func (c *socketConn) writeNow(p []byte) (int, error) {
+	c.rawP = p
+	err := c.raw.Write(c.rawFn)
+	c.rawP = nil
+	n, werr := max(c.rawN, 0), c.rawErr
+	c.rawErr = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == syscall.EAGAIN:
+		return 0, nil
+	case werr != nil:
+		return 0, &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: werr}
+	}
+	return n, nil
+}
+
+// rawWrite is writeNow's callback for syscall.RawConn.Write: true means
+// done, never "wait and call again".
+func (c *socketConn) rawWrite(fd uintptr) bool {
+	for {
+		c.rawN, c.rawErr = rawWrite(fd, c.rawP)
+		if c.rawErr != syscall.EINTR {
+			return true
+		}
+	}
 }

@@ -2,10 +2,14 @@ package connection
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -15,24 +19,57 @@ import (
 type outbound struct {
 	typ  MessageType
 	data []byte
-	pm   *websocket.PreparedMessage
+	pm   *PreparedMessage
 	size int
 }
 
 // PreparedMessage is a message encoded once for many connections (a
-// broadcast). It caches its frames per compression setting.
+// broadcast). Its uncompressed frame is built once, up front; a compressed
+// frame, for connections that compress a message of its size, is built on
+// first use and cached.
 type PreparedMessage struct {
-	pm   *websocket.PreparedMessage
-	size int
+	typ   MessageType
+	data  []byte
+	frame []byte // the whole uncompressed server frame: header and payload
+	size  int
+
+	once sync.Once
+	gpm  *websocket.PreparedMessage // for compressed frames; built by once
+	err  error
 }
 
-// NewPreparedMessage prepares data as a message of type typ.
+// NewPreparedMessage prepares data as a message of type typ, TextMessage or
+// BinaryMessage. It keeps data: do not modify it afterwards.
 func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
-	pm, err := websocket.NewPreparedMessage(int(typ), data)
-	if err != nil {
-		return nil, err
+	if typ != TextMessage && typ != BinaryMessage {
+		return nil, fmt.Errorf("forge: prepared message of type %d: only text and binary messages can be prepared", typ)
 	}
-	return &PreparedMessage{pm: pm, size: len(data)}, nil
+	return &PreparedMessage{typ: typ, data: data, frame: appendFrame(nil, typ, data), size: len(data)}, nil
+}
+
+// appendFrame appends one unmasked, final frame carrying data, as a server
+// sends it (RFC 6455, section 5.2).
+func appendFrame(b []byte, typ MessageType, data []byte) []byte {
+	n := len(data)
+	b = slices.Grow(b, n+10)
+	b = append(b, 0x80|byte(typ))
+	switch {
+	case n <= 125:
+		b = append(b, byte(n))
+	case n <= 0xFFFF:
+		b = append(b, 126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, data...)
+}
+
+// gorilla returns the message for gorilla's compressed writes.
+func (pm *PreparedMessage) gorilla() (*websocket.PreparedMessage, error) {
+	pm.once.Do(func() { pm.gpm, pm.err = websocket.NewPreparedMessage(int(pm.typ), pm.data) })
+	return pm.gpm, pm.err
 }
 
 // Write implements Connection.
@@ -56,7 +93,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 // WritePrepared queues pm like Write: while the queue is full it waits, up
 // to the write timeout, then closes the slow consumer.
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
-	return c.enqueue(context.Background(), outbound{pm: pm.pm, size: pm.size})
+	return c.enqueue(context.Background(), outbound{pm: pm, size: pm.size})
 }
 
 // Offer queues pm without waiting, for broadcasts. When the queue has no
@@ -65,7 +102,7 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 // messages until pm fits, PolicyDropNewest drops pm. Offer reports whether
 // pm was queued; every drop and close is counted in the Tracker's Stats.
 func (c *Conn) Offer(pm *PreparedMessage) bool {
-	m := outbound{pm: pm.pm, size: pm.size}
+	m := outbound{pm: pm, size: pm.size}
 	c.wmu.Lock()
 	if c.closing || c.werr != nil {
 		c.wmu.Unlock()
@@ -175,7 +212,7 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 // writeInline writes m in the calling goroutine, which takes the writer role
 // because nobody holds it and nothing is queued: the common case of a
 // handler answering its peer costs no goroutine hand-off. Whatever was
-// queued meanwhile is handed to a writer goroutine. Caller holds wmu;
+// queued meanwhile is handed on (kickLocked). Caller holds wmu;
 // writeInline releases it.
 func (c *Conn) writeInline(m *outbound) error {
 	c.writing = true
@@ -306,13 +343,22 @@ func (c *Conn) onClose(code int, _ string) error {
 	return nil
 }
 
-// kickLocked starts the writer if it is not running. Caller holds wmu.
+// kickLocked gives the writer role to a flusher (see flushPool) or, for a
+// socket that cannot be written without waiting, to a writer goroutine. It
+// does nothing while the role is held. Caller holds wmu.
 func (c *Conn) kickLocked() {
 	if c.writing {
 		return
 	}
-	if c.spawn(writerRole) {
+	if c.nc == nil || c.nc.raw == nil {
+		if c.spawn(writerRole) {
+			c.writing = true
+		}
+		return
+	}
+	if c.hold() {
 		c.writing = true
+		flushers.push(c)
 	}
 }
 
@@ -324,9 +370,13 @@ func (c *Conn) wakeLocked() {
 	}
 }
 
-// writeLoop is the connection's writer goroutine. It drains the queue,
-// control frames first, and exits when there is nothing left to write.
-func (c *Conn) writeLoop() {
+// writeLoop drains the queue, control frames first, and returns when there
+// is nothing left to write; the caller then gives up the writer role's
+// goroutine. With try, it runs on a flusher and never waits for the socket:
+// it returns true, handing the role to a writer goroutine, as soon as the
+// socket did not take everything at once or a close frame is due (the
+// closing handshake waits for the frame to be written).
+func (c *Conn) writeLoop(try bool) (handoff bool) {
 	var (
 		batch    []outbound // the messages being written, taken from the queue
 		released int        // bytes of batch written but still counted in qbytes
@@ -343,7 +393,29 @@ func (c *Conn) writeLoop() {
 			c.writing = false
 			c.wmu.Unlock()
 			c.sentClose(ErrClosed)
-			return
+			return false
+		}
+		if len(c.queue) == 0 && !c.pongDue && !c.pingDue {
+			if c.nc != nil && c.nc.hasPending() { // left by a flusher's write
+				c.wmu.Unlock()
+				if try {
+					return true
+				}
+				if err := c.nc.flush(time.Now().Add(c.writeTimeout)); err != nil {
+					c.writeFailed(err)
+					return false
+				}
+				continue
+			}
+			if !c.closing || c.closeMsg == nil {
+				c.writing = false
+				c.wmu.Unlock()
+				return false
+			}
+			if try {
+				c.wmu.Unlock()
+				return true
+			}
 		}
 		var pong []byte
 		if c.pongDue {
@@ -355,36 +427,42 @@ func (c *Conn) writeLoop() {
 		c.queue, c.spare = c.spare[:0], nil
 		var closeMsg []byte
 		if len(batch) == 0 && pong == nil && !ping {
-			if !c.closing || c.closeMsg == nil {
-				c.spare = batch
-				c.writing = false
-				c.wmu.Unlock()
-				return
-			}
 			closeMsg, c.closeMsg = c.closeMsg, nil
 		}
 		c.wmu.Unlock()
 
-		var err error
-		if pong != nil {
-			err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
-		}
-		if ping && err == nil {
-			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
-		}
-		for i := range batch {
-			if err == nil {
-				err = c.writeOne(&batch[i])
+		write := func() error {
+			var err error
+			if pong != nil {
+				err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
 			}
-			released += batch[i].size
-			batch[i] = outbound{}
-			if c.waiters.Load() > 0 { // give room back message by message
-				c.wmu.Lock()
-				c.qbytes -= released
-				released = 0
-				c.wakeLocked()
-				c.wmu.Unlock()
+			if ping && err == nil {
+				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
 			}
+			for i := range batch {
+				if err == nil {
+					err = c.writeOne(&batch[i])
+				}
+				released += batch[i].size
+				batch[i] = outbound{}
+				if c.waiters.Load() > 0 { // give room back message by message
+					c.wmu.Lock()
+					c.qbytes -= released
+					released = 0
+					c.wakeLocked()
+					c.wmu.Unlock()
+				}
+			}
+			return err
+		}
+		var (
+			err  error
+			left bool
+		)
+		if try {
+			left, _, err = c.nc.tryWrites(write)
+		} else {
+			err = write()
 		}
 		if closeMsg != nil && err == nil {
 			err = c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(c.writeTimeout))
@@ -394,14 +472,24 @@ func (c *Conn) writeLoop() {
 		}
 		if err != nil {
 			c.writeFailed(err)
-			return
+			return false
 		}
 		if closeMsg != nil {
 			c.sentClose(nil)
 			c.wmu.Lock()
 			c.writing = false
 			c.wmu.Unlock()
-			return
+			return false
+		}
+		if left {
+			c.wmu.Lock()
+			c.qbytes -= released
+			c.wakeLocked()
+			if c.spare == nil {
+				c.spare = batch[:0]
+			}
+			c.wmu.Unlock()
+			return true
 		}
 	}
 }
@@ -409,14 +497,34 @@ func (c *Conn) writeLoop() {
 func (c *Conn) writeOne(m *outbound) error {
 	c.msgsOut++
 	c.bytesOut += uint64(m.size)
-	c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	if m.pm != nil {
-		return c.ws.WritePreparedMessage(m.pm)
+	deadline := time.Now().Add(c.writeTimeout)
+	if m.pm != nil && c.nc != nil && !c.compresses(m.size) {
+		// The frame is ready: it goes to the socket as it is, in the
+		// writer role, after whatever gorilla wrote before it.
+		if err := c.nc.SetWriteDeadline(deadline); err != nil {
+			return err
+		}
+		_, err := c.nc.Write(m.pm.frame)
+		return err
 	}
+	c.ws.SetWriteDeadline(deadline)
 	if c.compress {
-		c.ws.EnableWriteCompression(len(m.data) >= c.compressMin)
+		c.ws.EnableWriteCompression(c.compresses(m.size))
+	}
+	if m.pm != nil {
+		gpm, err := m.pm.gorilla()
+		if err != nil {
+			return err
+		}
+		return c.ws.WritePreparedMessage(gpm)
 	}
 	return c.ws.WriteMessage(int(m.typ), m.data)
+}
+
+// compresses reports whether a message of size bytes is sent compressed
+// when the peer negotiated compression.
+func (c *Conn) compresses(size int) bool {
+	return c.compress && size >= c.compressMin
 }
 
 // sentClose marks the close frame as written (err == nil) or given up on.
@@ -454,4 +562,71 @@ func (c *Conn) writeFailed(err error) {
 	c.ws.NetConn().Close()
 	c.cancel()
 	c.sentClose(err)
+}
+
+// flushers is the pool of goroutines that write connections' queues
+// without waiting on their sockets. A broadcast to a thousand idle members
+// thus costs a queue append per member and a few flusher goroutines, not a
+// goroutine per member; a member whose socket is full is handed to a writer
+// goroutine of its own, so that it waits for nobody else.
+var flushers flushPool
+
+// flushPool runs connections' writer roles on at most GOMAXPROCS goroutines,
+// in the order the connections were pushed. A flusher starts when work
+// arrives and no more than GOMAXPROCS run, and it exits when no work is
+// left: the pool owns its goroutines and keeps none while idle.
+type flushPool struct {
+	mu      sync.Mutex
+	ready   []*Conn // ready[head:] wait for a flusher
+	head    int
+	running int
+}
+
+// flushBatch is how many connections a flusher takes at a time.
+const flushBatch = 8
+
+// push queues c, whose writer role the caller took and whose goroutine
+// count (hold) it added, for a flusher.
+func (p *flushPool) push(c *Conn) {
+	p.mu.Lock()
+	p.ready = append(p.ready, c)
+	start := p.running < runtime.GOMAXPROCS(0)
+	if start {
+		p.running++
+	}
+	p.mu.Unlock()
+	if start {
+		go p.run()
+	}
+}
+
+func (p *flushPool) run() {
+	var mine [flushBatch]*Conn
+	for {
+		p.mu.Lock()
+		n := copy(mine[:], p.ready[p.head:])
+		if n == 0 {
+			p.running--
+			p.mu.Unlock()
+			return
+		}
+		clear(p.ready[p.head : p.head+n])
+		p.head += n
+		if p.head == len(p.ready) {
+			p.ready, p.head = p.ready[:0], 0
+		} else if p.head >= 1024 && 2*p.head >= len(p.ready) { // never empty: compact
+			k := copy(p.ready, p.ready[p.head:])
+			clear(p.ready[k:])
+			p.ready, p.head = p.ready[:k], 0
+		}
+		p.mu.Unlock()
+		for i, c := range mine[:n] {
+			mine[i] = nil
+			if c.writeLoop(true) {
+				go c.run(writerRole) // takes over the goroutine count
+			} else {
+				c.wg.Done()
+			}
+		}
+	}
 }

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package connection
+
+const canTryWrite = false
+
+func rawWrite(uintptr, []byte) (int, error) { panic("unreachable") }

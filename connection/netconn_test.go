@@ -1,0 +1,307 @@
+package connection
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// TestSocketConnTryWritesKeepOrder fills a socket whose peer does not read
+// with writes that must not wait, then writes more the ordinary way while
+// the peer drains: the peer must get every byte, in order.
+func TestSocketConnTryWritesKeepOrder(t *testing.T) {
+	t.Parallel()
+	srv, cli := tcpPair(t)
+	srv.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	cli.(*net.TCPConn).SetReadBuffer(16 << 10)
+	sc := newSocketConn(srv, time.Second)
+	if sc.raw == nil {
+		t.Skip("this platform cannot write without waiting")
+	}
+	var want bytes.Buffer
+	chunk := func(i int) []byte { return []byte(fmt.Sprintf("<%06d:%s>", i, strings.Repeat("x", i%500))) }
+	i := 0
+	start := time.Now()
+	for ; ; i++ {
+		p := chunk(i)
+		want.Write(p)
+		left, ok, err := sc.tryWrites(func() error {
+			n, err := sc.Write(p)
+			if err == nil && n != len(p) {
+				err = fmt.Errorf("Write took %d of %d bytes", n, len(p))
+			}
+			return err
+		})
+		if !ok || err != nil {
+			t.Fatalf("tryWrites: ok %v, err %v", ok, err)
+		}
+		if left {
+			break // the socket is full: the rest of p is pending
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("a socket whose peer does not read never filled")
+		}
+	}
+	// More under tryWrites while bytes are pending: appended, never
+	// written ahead of them.
+	for range 10 {
+		i++
+		p := chunk(i)
+		want.Write(p)
+		if left, _, err := sc.tryWrites(func() error { _, err := sc.Write(p); return err }); err != nil || !left {
+			t.Fatalf("tryWrites behind pending bytes: left %v, err %v", left, err)
+		}
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(cli)
+		got <- b
+	}()
+	// An ordinary write flushes what is pending first.
+	i++
+	p := chunk(i)
+	want.Write(p)
+	sc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := sc.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	if sc.hasPending() {
+		t.Fatal("bytes still pending after an ordinary write")
+	}
+	srv.Close()
+	b := <-got
+	if !bytes.Equal(b, want.Bytes()) {
+		t.Fatalf("peer got %d bytes, want %d (first difference at %d)", len(b), want.Len(), firstDiff(b, want.Bytes()))
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// TestSocketConnFlush: pending bytes reach the peer through flush alone.
+func TestSocketConnFlush(t *testing.T) {
+	t.Parallel()
+	srv, cli := tcpPair(t)
+	srv.(*net.TCPConn).SetWriteBuffer(8 << 10)
+	sc := newSocketConn(srv, time.Second)
+	if sc.raw == nil {
+		t.Skip("this platform cannot write without waiting")
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than the socket takes at once
+	left, _, err := sc.tryWrites(func() error { _, err := sc.Write(big); return err })
+	if err != nil || !left {
+		t.Fatalf("left %v, err %v", left, err)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(cli)
+		got <- b
+	}()
+	if err := sc.flush(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	if b := <-got; !bytes.Equal(b, big) {
+		t.Fatalf("peer got %d bytes, want %d", len(b), len(big))
+	}
+}
+
+// rawRecorder keeps every byte the client reads off the socket.
+type rawRecorder struct {
+	net.Conn
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (r *rawRecorder) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.mu.Lock()
+	r.buf.Write(p[:n])
+	r.mu.Unlock()
+	return n, err
+}
+
+type rawFrame struct {
+	rsv1   bool
+	opcode byte
+	length int
+}
+
+// frames parses the server's (unmasked) frames, skipping the handshake.
+func (r *rawRecorder) frames(t *testing.T) []rawFrame {
+	t.Helper()
+	r.mu.Lock()
+	b := bytes.Clone(r.buf.Bytes())
+	r.mu.Unlock()
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 {
+		t.Fatal("no handshake response recorded")
+	}
+	b = b[i+4:]
+	var out []rawFrame
+	for len(b) >= 2 {
+		f := rawFrame{rsv1: b[0]&0x40 != 0, opcode: b[0] & 0x0f}
+		n, hdr := int(b[1]&0x7f), 2
+		switch n {
+		case 126:
+			n, hdr = int(b[2])<<8|int(b[3]), 4
+		case 127:
+			n, hdr = 0, 10
+			for _, c := range b[2:10] {
+				n = n<<8 | int(c)
+			}
+		}
+		if b[1]&0x80 != 0 {
+			t.Fatal("server frame is masked")
+		}
+		f.length = n
+		out = append(out, f)
+		b = b[min(len(b), hdr+n):]
+	}
+	return out
+}
+
+// TestCompressionMinSizePerFrame checks the frames on the wire: with
+// deflate negotiated, messages of at least the minimum size are sent
+// compressed (RSV1 set), smaller ones as they are, for plain writes and for
+// prepared (broadcast) messages alike.
+func TestCompressionMinSizePerFrame(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("compress me ", 200)
+	s := newServer(t, Config{Compression: true, CompressionMinSize: 100}, func(c *Conn) error {
+		c.Write([]byte("tiny"))
+		c.Write([]byte(big))
+		for _, m := range []string{"tiny prepared", big} {
+			pm, err := NewPreparedMessage(TextMessage, []byte(m))
+			if err != nil {
+				return err
+			}
+			c.Offer(pm)
+		}
+		_, err := c.Read()
+		return err
+	})
+	rec := &rawRecorder{}
+	d := websocket.Dialer{EnableCompression: true, NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		rec.Conn = c
+		return rec, err
+	}}
+	ws, _, err := d.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for _, want := range []string{"tiny", big, "tiny prepared", big} {
+		if _, got, err := ws.ReadMessage(); err != nil || string(got) != want {
+			t.Fatalf("got %d bytes, %v; want %d bytes", len(got), err, len(want))
+		}
+	}
+	fs := rec.frames(t)
+	if len(fs) != 4 {
+		t.Fatalf("got %d frames, want 4: %+v", len(fs), fs)
+	}
+	for i, wantRSV1 := range []bool{false, true, false, true} {
+		if fs[i].rsv1 != wantRSV1 || fs[i].opcode != 1 {
+			t.Errorf("frame %d: rsv1 %v opcode %d, want rsv1 %v opcode 1", i, fs[i].rsv1, fs[i].opcode, wantRSV1)
+		}
+		if fs[i].rsv1 && fs[i].length >= len(big) {
+			t.Errorf("frame %d: compressed frame of %d bytes for a %d-byte message", i, fs[i].length, len(big))
+		}
+	}
+}
+
+// TestOverTLS runs writes, offers and a burst through a TLS server, whose
+// socket forge cannot write to without waiting: every message must still
+// arrive, in order.
+func TestOverTLS(t *testing.T) {
+	t.Parallel()
+	tracker := &Tracker{}
+	const n = 1000 // 700 KB: within the default 1 MiB queue, which Offer does not wait for
+	payload := strings.Repeat("y", 700)
+	cfg := Config{Tracker: tracker, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Serve(w, r, &cfg, func(c *Conn) error {
+			for i := range n {
+				msg := []byte(fmt.Sprintf("%d:%s", i, payload))
+				if i%2 == 0 {
+					if err := c.Write(msg); err != nil {
+						return err
+					}
+					continue
+				}
+				pm, _ := NewPreparedMessage(TextMessage, msg)
+				if !c.Offer(pm) {
+					return fmt.Errorf("offer %d refused", i)
+				}
+			}
+			_, err := c.Read()
+			return err
+		})
+	}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tracker.Shutdown(ctx)
+		srv.Close()
+	})
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
+	ws, _, err := d.Dial("wss"+strings.TrimPrefix(srv.URL, "https"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for i := range n {
+		_, got, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("%d:%s", i, payload); string(got) != want {
+			t.Fatalf("message %d: got %.20q", i, got)
+		}
+	}
+}

@@ -58,4 +58,13 @@ for name in ("gorilla", "forge"):
     p99 = med([r["broadcast"]["lat"]["p99_us"] / 1000 for r in b])
     lost = sum(r["broadcast"]["lost"] for r in b)
     print(f"| {name} | {echo_cpu:.2f} | {bc_cpu:.2f} | {p99:.2f} | {lost} |")
+# Round by round (forge and gorilla ran back to back): how often forge did better.
+def per(name, scen, f): return [f(r) for r in rows[(name, scen)]]
+def echo_cpu(r): return r["cpu"]["server_cpu_s"] / r["echo"]["completed"]
+def bc_cpu(r): return r["cpu"]["server_cpu_s"] / r["broadcast"]["delivered"]
+def bc_p99(r): return r["broadcast"]["lat"]["p99_us"]
+n = len(rows[("forge", "echo")])
+for label, scen, f in (("echo CPU/msg", "echo", echo_cpu), ("broadcast CPU/delivery", "broadcast", bc_cpu), ("broadcast p99", "broadcast", bc_p99)):
+    wins = sum(a < b for a, b in zip(per("forge", scen, f), per("gorilla", scen, f)))
+    print(f"forge lower {label}: {wins} of {n} rounds")
 PY

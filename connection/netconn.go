@@ -49,9 +49,10 @@ type socketConn struct {
 	raw   syscall.RawConn // nil when the socket is not a plain fd (TLS)
 	try   atomic.Bool     // writes do not wait; see tryWrites
 
-	mu      sync.Mutex // serializes writes
-	wd      time.Time  // guarded by mu; the write deadline the socket has
-	pending []byte     // guarded by mu; accepted but not yet written
+	mu      sync.Mutex   // serializes writes
+	wd      time.Time    // guarded by mu; the write deadline the socket has
+	pending []byte       // guarded by mu; accepted but not yet written
+	npend   atomic.Int64 // len(pending), for readers without mu
 
 	rawFn  func(fd uintptr) bool // c.rawWrite, made once
 	rawP   []byte                // guarded by mu; rawWrite's argument
@@ -98,11 +99,7 @@ func (c *socketConn) tryWrites(write func() error) (left bool, ok bool, err erro
 	return c.hasPending(), true, err
 }
 
-func (c *socketConn) hasPending() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending) > 0
-}
+func (c *socketConn) hasPending() bool { return c.npend.Load() > 0 }
 
 // Write writes p after whatever is pending. Under tryWrites it writes what
 // the socket takes at once and keeps the rest; otherwise it waits, up to
@@ -120,6 +117,7 @@ func (c *socketConn) Write(p []byte) (int, error) {
 			rest = p[n:]
 		}
 		c.pending = append(c.pending, rest...)
+		c.npend.Store(int64(len(c.pending)))
 		return len(p), nil
 	}
 	if err := c.flushLocked(); err != nil {
@@ -147,6 +145,7 @@ func (c *socketConn) flushLocked() error {
 	}
 	n, err := c.Conn.Write(c.pending)
 	c.pending = c.pending[:copy(c.pending, c.pending[n:])]
+	c.npend.Store(int64(len(c.pending)))
 	if len(c.pending) == 0 && cap(c.pending) > 4096 {
 		c.pending = nil // do not keep a large frame's buffer on an idle connection
 	}

@@ -385,6 +385,10 @@ func (c *Conn) writeLoop(try bool) (handoff bool) {
 		c.wmu.Lock()
 		c.qbytes -= released
 		released = 0
+		if c.unflushed > 0 && !c.nc.hasPending() {
+			c.qbytes -= c.unflushed
+			c.unflushed = 0
+		}
 		c.wakeLocked()
 		if batch != nil && c.spare == nil {
 			c.spare = batch[:0]
@@ -445,7 +449,7 @@ func (c *Conn) writeLoop(try bool) (handoff bool) {
 				}
 				released += batch[i].size
 				batch[i] = outbound{}
-				if c.waiters.Load() > 0 { // give room back message by message
+				if c.waiters.Load() > 0 && !(try && c.nc.hasPending()) { // give room back message by message
 					c.wmu.Lock()
 					c.qbytes -= released
 					released = 0
@@ -482,9 +486,10 @@ func (c *Conn) writeLoop(try bool) (handoff bool) {
 			return false
 		}
 		if left {
+			// The bytes left in the socket's pending buffer stay counted in
+			// qbytes until a writer flushed them.
 			c.wmu.Lock()
-			c.qbytes -= released
-			c.wakeLocked()
+			c.unflushed += released
 			if c.spare == nil {
 				c.spare = batch[:0]
 			}
@@ -552,6 +557,8 @@ func (c *Conn) writeFailed(err error) {
 	for _, m := range c.queue {
 		c.qbytes -= m.size
 	}
+	c.qbytes -= c.unflushed
+	c.unflushed = 0
 	clear(c.queue)
 	c.queue = c.queue[:0]
 	c.wakeLocked()

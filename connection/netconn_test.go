@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -79,8 +80,24 @@ func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 			t.Fatal("a socket whose peer does not read never filled")
 		}
 	}
-	// More under tryWrites while bytes are pending: appended, never
-	// written ahead of them.
+	// The peer takes what the socket holds, so it has room again; writes
+	// under tryWrites must still go behind the pending bytes, not ahead of
+	// them.
+	// Everything in flight is read, so the socket is empty.
+	var head []byte
+	buf := make([]byte, 64<<10)
+	for {
+		cli.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := cli.Read(buf)
+		head = append(head, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	cli.SetReadDeadline(time.Time{})
+	if len(head) == 0 {
+		t.Fatal("the peer read nothing")
+	}
 	for range 10 {
 		i++
 		p := chunk(i)
@@ -106,7 +123,7 @@ func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 		t.Fatal("bytes still pending after an ordinary write")
 	}
 	srv.Close()
-	b := <-got
+	b := append(head, <-got...)
 	if !bytes.Equal(b, want.Bytes()) {
 		t.Fatalf("peer got %d bytes, want %d (first difference at %d)", len(b), want.Len(), firstDiff(b, want.Bytes()))
 	}
@@ -303,5 +320,184 @@ func TestOverTLS(t *testing.T) {
 		if want := fmt.Sprintf("%d:%s", i, payload); string(got) != want {
 			t.Fatalf("message %d: got %.20q", i, got)
 		}
+	}
+}
+
+// TestNoDataAfterGorillaClose: when gorilla's reader answers an oversized
+// message with 1009 itself, the broadcasts still queued must not follow
+// that close frame on the wire.
+func TestNoDataAfterGorillaClose(t *testing.T) {
+	t.Parallel()
+	pm, err := NewPreparedMessage(TextMessage, bytes.Repeat([]byte("d"), 4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, Config{ReadLimit: 1024, QueueBytes: 16 << 20, SlowConsumer: PolicyDropNewest}, func(c *Conn) error {
+		for i := 0; i < 4000 && c.Context().Err() == nil; i++ {
+			c.Offer(pm)
+		}
+		_, err := c.Read()
+		return err
+	})
+	rec := &rawRecorder{}
+	d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		rec.Conn = c
+		return rec, err
+	}}
+	ws, _, err := d.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	// The oversized message goes out while the server's broadcasts queue
+	// up behind a socket this client does not read yet.
+	if err := ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("a"), 100_000)); err != nil {
+		t.Fatal(err)
+	}
+	rec.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := rec.Read(buf); err != nil {
+			break
+		}
+	}
+	fs := rec.frames(t)
+	closeAt := -1
+	for i, f := range fs {
+		if f.opcode == 8 {
+			closeAt = i
+			break
+		}
+	}
+	if closeAt < 0 {
+		t.Fatalf("no close frame among %d frames", len(fs))
+	}
+	if after := len(fs) - closeAt - 1; after > 0 {
+		t.Fatalf("%d frames after the close frame (frame %d of %d)", after, closeAt, len(fs))
+	}
+	rec.mu.Lock()
+	raw := rec.buf.Bytes()
+	code := int(raw[len(raw)-fs[closeAt].length])<<8 | int(raw[len(raw)-fs[closeAt].length+1])
+	rec.mu.Unlock()
+	if code != websocket.CloseMessageTooBig {
+		t.Fatalf("close code %d, want %d", code, websocket.CloseMessageTooBig)
+	}
+}
+
+// TestFlusherTurnsAreFair keeps every flusher busy with connections whose
+// handlers offer without pause to peers that read as fast as they can: a
+// message offered to another connection must still be delivered.
+func TestFlusherTurnsAreFair(t *testing.T) {
+	t.Parallel()
+	hotPM, _ := NewPreparedMessage(TextMessage, []byte("hot"))
+	stop := make(chan struct{})
+	hot := newServer(t, Config{SlowConsumer: PolicyDropNewest}, func(c *Conn) error {
+		for {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+			c.Offer(hotPM)
+		}
+	})
+	defer close(stop)
+	for range runtime.GOMAXPROCS(0) + 1 {
+		ws := dial(t, hot, nil)
+		go func() {
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	coldPM, _ := NewPreparedMessage(TextMessage, []byte("cold"))
+	cold := newServer(t, Config{}, func(c *Conn) error {
+		c.Offer(coldPM)
+		_, err := c.Read()
+		return err
+	})
+	ws := dial(t, cold, nil)
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != "cold" {
+		t.Fatalf("the other connection's message: %q, %v", msg, err)
+	}
+}
+
+// TestPendingBytesCountUntilFlushed fills a socket through Offer until the
+// queue refuses, so that a flusher leaves a frame pending in the socket;
+// once the peer has read everything, the queue must be back to empty, its
+// whole room free again.
+func TestPendingBytesCountUntilFlushed(t *testing.T) {
+	t.Parallel()
+	const queue = 256 << 10
+	pm, _ := NewPreparedMessage(TextMessage, bytes.Repeat([]byte("p"), 4000))
+	offered := make(chan int, 1)
+	read := make(chan struct{})
+	result := make(chan error, 1)
+	s := newServer(t, Config{QueueBytes: queue, SlowConsumer: PolicyDropNewest, WriteTimeout: 20 * time.Second}, func(c *Conn) error {
+		if tc, ok := c.nc.Conn.(*net.TCPConn); ok {
+			tc.SetWriteBuffer(32 << 10)
+		}
+		// Offer until the queue refuses while a frame is pending in the
+		// socket (the queue may also fill before the socket does).
+		n, unflushed := 0, 0
+		for giveUp := time.Now().Add(10 * time.Second); time.Now().Before(giveUp); {
+			if c.Offer(pm) {
+				n++
+				continue
+			}
+			c.wmu.Lock()
+			unflushed = c.unflushed
+			c.wmu.Unlock()
+			if unflushed > 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		offered <- n
+		<-read
+		err := func() error {
+			if unflushed == 0 {
+				return fmt.Errorf("the queue filled up without a frame pending in the socket")
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				c.wmu.Lock()
+				q, u, w := c.qbytes, c.unflushed, c.writing
+				c.wmu.Unlock()
+				if q == 0 && u == 0 && !w {
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("after the peer read everything: qbytes %d, unflushed %d, writing %v", q, u, w)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		result <- err
+		if err != nil {
+			return err
+		}
+		// The whole room is free: a message of the queue's size is taken
+		// without waiting for the peer.
+		return c.WriteMessage(context.Background(), BinaryMessage, make([]byte, queue))
+	})
+	ws := dial(t, s, nil)
+	n := <-offered
+	ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for i := range n {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			t.Fatalf("message %d of %d: %v", i, n, err)
+		}
+	}
+	close(read)
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := ws.ReadMessage(); err != nil || len(msg) != queue {
+		t.Fatalf("last message: %d bytes, %v", len(msg), err)
 	}
 }

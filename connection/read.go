@@ -251,7 +251,9 @@ func (c *Conn) readFailed(err error) error {
 	}
 	var ce *CloseError
 	if errors.As(rerr, &ce) {
-		c.initiateClose(ce.Code, ce.Reason, false)
+		// When gorilla has sent the close frame itself, what is queued can
+		// no longer be sent.
+		c.initiateClose(ce.Code, ce.Reason, c.mustDrain.Load())
 	}
 	c.rmu.Lock()
 	if c.rerr == nil {

@@ -2,13 +2,11 @@ package connection
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -24,18 +22,10 @@ type outbound struct {
 }
 
 // PreparedMessage is a message encoded once for many connections (a
-// broadcast). Its uncompressed frame is built once, up front; a compressed
-// frame, for connections that compress a message of its size, is built on
-// first use and cached.
+// broadcast). It caches its frames per compression setting.
 type PreparedMessage struct {
-	typ   MessageType
-	data  []byte
-	frame []byte // the whole uncompressed server frame: header and payload
-	size  int
-
-	once sync.Once
-	gpm  *websocket.PreparedMessage // for compressed frames; built by once
-	err  error
+	pm   *websocket.PreparedMessage
+	size int
 }
 
 // NewPreparedMessage prepares data as a message of type typ, TextMessage or
@@ -44,32 +34,11 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 	if typ != TextMessage && typ != BinaryMessage {
 		return nil, fmt.Errorf("forge: prepared message of type %d: only text and binary messages can be prepared", typ)
 	}
-	return &PreparedMessage{typ: typ, data: data, frame: appendFrame(nil, typ, data), size: len(data)}, nil
-}
-
-// appendFrame appends one unmasked, final frame carrying data, as a server
-// sends it (RFC 6455, section 5.2).
-func appendFrame(b []byte, typ MessageType, data []byte) []byte {
-	n := len(data)
-	b = slices.Grow(b, n+10)
-	b = append(b, 0x80|byte(typ))
-	switch {
-	case n <= 125:
-		b = append(b, byte(n))
-	case n <= 0xFFFF:
-		b = append(b, 126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, 127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	pm, err := websocket.NewPreparedMessage(int(typ), data)
+	if err != nil {
+		return nil, err
 	}
-	return append(b, data...)
-}
-
-// gorilla returns the message for gorilla's compressed writes.
-func (pm *PreparedMessage) gorilla() (*websocket.PreparedMessage, error) {
-	pm.once.Do(func() { pm.gpm, pm.err = websocket.NewPreparedMessage(int(pm.typ), pm.data) })
-	return pm.gpm, pm.err
+	return &PreparedMessage{pm: pm, size: len(data)}, nil
 }
 
 // Write implements Connection.
@@ -222,6 +191,13 @@ func (c *Conn) writeInline(m *outbound) error {
 	c.wmu.Lock()
 	c.qbytes -= m.size
 	c.wakeLocked()
+	closed := errors.Is(err, websocket.ErrCloseSent)
+	if closed {
+		// gorilla's reader sent a close frame (read limit, protocol error):
+		// the connection is closing, and the socket stays up for the
+		// closing handshake.
+		err = nil
+	}
 	if err != nil {
 		c.wmu.Unlock()
 		c.writeFailed(err)
@@ -235,6 +211,10 @@ func (c *Conn) writeInline(m *outbound) error {
 		c.kickLocked()
 	}
 	c.wmu.Unlock()
+	if closed {
+		c.countDrop()
+		return fmt.Errorf("%w: %w", ErrClosed, websocket.ErrCloseSent)
+	}
 	return nil
 }
 
@@ -370,25 +350,35 @@ func (c *Conn) wakeLocked() {
 	}
 }
 
-// writeLoop drains the queue, control frames first, and returns when there
-// is nothing left to write; the caller then gives up the writer role's
-// goroutine. With try, it runs on a flusher and never waits for the socket:
-// it returns true, handing the role to a writer goroutine, as soon as the
-// socket did not take everything at once or a close frame is due (the
-// closing handshake waits for the frame to be written).
-func (c *Conn) writeLoop(try bool) (handoff bool) {
+// turn is how a flusher's turn at a connection ended.
+type turn int
+
+const (
+	turnDone    turn = iota // nothing left to write; the role is released
+	turnAgain               // more to write: back of the flushers' line
+	turnHandoff             // the socket is full or a close frame is due: a writer goroutine takes over
+)
+
+// writeLoop drains the queue, control frames first, until nothing is left
+// to write, then releases the writer role. With try, it runs on a flusher
+// and never waits for the socket: it writes one batch, then returns
+// turnAgain if more is queued, so that one busy connection cannot hold a
+// flusher; and it returns turnHandoff as soon as the socket does not take
+// a frame at once (the rest of the batch goes back to the queue, so at
+// most one frame waits in the socket's pending buffer) or a close frame is
+// due (the closing handshake waits for that frame to be written).
+func (c *Conn) writeLoop(try bool) turn {
 	var (
 		batch    []outbound // the messages being written, taken from the queue
 		released int        // bytes of batch written but still counted in qbytes
+		rest     []outbound // with try: what the full socket did not get to
+		turns    int
 	)
 	for {
 		c.wmu.Lock()
 		c.qbytes -= released
 		released = 0
-		if c.unflushed > 0 && !c.nc.hasPending() {
-			c.qbytes -= c.unflushed
-			c.unflushed = 0
-		}
+		c.settleLocked()
 		c.wakeLocked()
 		if batch != nil && c.spare == nil {
 			c.spare = batch[:0]
@@ -397,30 +387,36 @@ func (c *Conn) writeLoop(try bool) (handoff bool) {
 			c.writing = false
 			c.wmu.Unlock()
 			c.sentClose(ErrClosed)
-			return false
+			return turnDone
 		}
 		if len(c.queue) == 0 && !c.pongDue && !c.pingDue {
 			if c.nc != nil && c.nc.hasPending() { // left by a flusher's write
 				c.wmu.Unlock()
 				if try {
-					return true
+					return turnHandoff
 				}
 				if err := c.nc.flush(time.Now().Add(c.writeTimeout)); err != nil {
 					c.writeFailed(err)
-					return false
+					return turnDone
 				}
 				continue
 			}
 			if !c.closing || c.closeMsg == nil {
+				c.settleLocked() // a write by gorilla's reader may have flushed
 				c.writing = false
 				c.wmu.Unlock()
-				return false
+				return turnDone
 			}
 			if try {
 				c.wmu.Unlock()
-				return true
+				return turnHandoff
 			}
 		}
+		if try && turns > 0 {
+			c.wmu.Unlock()
+			return turnAgain
+		}
+		turns++
 		var pong []byte
 		if c.pongDue {
 			pong, c.pongDue = append([]byte(nil), c.pong...), false
@@ -444,8 +440,18 @@ func (c *Conn) writeLoop(try bool) (handoff bool) {
 				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
 			}
 			for i := range batch {
+				if try && c.nc.hasPending() {
+					rest = batch[i:]
+					break
+				}
 				if err == nil {
 					err = c.writeOne(&batch[i])
+					if errors.Is(err, websocket.ErrCloseSent) {
+						// gorilla's reader sent a close frame (read limit,
+						// protocol error): nothing may follow it.
+						c.countDrop()
+						err = nil
+					}
 				}
 				released += batch[i].size
 				batch[i] = outbound{}
@@ -476,52 +482,58 @@ func (c *Conn) writeLoop(try bool) (handoff bool) {
 		}
 		if err != nil {
 			c.writeFailed(err)
-			return false
+			return turnDone
 		}
 		if closeMsg != nil {
 			c.sentClose(nil)
 			c.wmu.Lock()
 			c.writing = false
 			c.wmu.Unlock()
-			return false
+			return turnDone
 		}
 		if left {
-			// The bytes left in the socket's pending buffer stay counted in
-			// qbytes until a writer flushed them.
+			// The last frame written waits in the socket's pending buffer;
+			// its bytes stay counted in qbytes until a writer flushed them.
+			// What was not written goes back to the head of the queue.
 			c.wmu.Lock()
 			c.unflushed += released
+			released = 0
+			if len(rest) > 0 {
+				q := make([]outbound, 0, len(rest)+len(c.queue))
+				q = append(append(q, rest...), c.queue...)
+				clear(rest)
+				c.queue = q
+				rest = nil
+			}
 			if c.spare == nil {
 				c.spare = batch[:0]
 			}
 			c.wmu.Unlock()
-			return true
+			return turnHandoff
 		}
 	}
 }
 
+// settleLocked gives back the room of bytes a flusher left pending once
+// they have been written. Caller holds wmu.
+func (c *Conn) settleLocked() {
+	if c.unflushed > 0 && !c.nc.hasPending() {
+		c.qbytes -= c.unflushed
+		c.unflushed = 0
+	}
+}
+
+// writeOne writes m through gorilla, which refuses (ErrCloseSent) once a
+// close frame is out, whoever sent it.
 func (c *Conn) writeOne(m *outbound) error {
 	c.msgsOut++
 	c.bytesOut += uint64(m.size)
-	deadline := time.Now().Add(c.writeTimeout)
-	if m.pm != nil && c.nc != nil && !c.compresses(m.size) {
-		// The frame is ready: it goes to the socket as it is, in the
-		// writer role, after whatever gorilla wrote before it.
-		if err := c.nc.SetWriteDeadline(deadline); err != nil {
-			return err
-		}
-		_, err := c.nc.Write(m.pm.frame)
-		return err
-	}
-	c.ws.SetWriteDeadline(deadline)
+	c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 	if c.compress {
 		c.ws.EnableWriteCompression(c.compresses(m.size))
 	}
 	if m.pm != nil {
-		gpm, err := m.pm.gorilla()
-		if err != nil {
-			return err
-		}
-		return c.ws.WritePreparedMessage(gpm)
+		return c.ws.WritePreparedMessage(m.pm.pm)
 	}
 	return c.ws.WriteMessage(int(m.typ), m.data)
 }
@@ -587,6 +599,7 @@ type flushPool struct {
 	ready   []*Conn // ready[head:] wait for a flusher
 	head    int
 	running int
+	max     int // GOMAXPROCS when the pool last woke
 }
 
 // flushBatch is how many connections a flusher takes at a time.
@@ -597,7 +610,10 @@ const flushBatch = 8
 func (p *flushPool) push(c *Conn) {
 	p.mu.Lock()
 	p.ready = append(p.ready, c)
-	start := p.running < runtime.GOMAXPROCS(0)
+	if p.running == 0 {
+		p.max = runtime.GOMAXPROCS(0) // read when the pool wakes, not per push
+	}
+	start := p.running < p.max
 	if start {
 		p.running++
 	}
@@ -629,10 +645,13 @@ func (p *flushPool) run() {
 		p.mu.Unlock()
 		for i, c := range mine[:n] {
 			mine[i] = nil
-			if c.writeLoop(true) {
-				go c.run(writerRole) // takes over the goroutine count
-			} else {
+			switch c.writeLoop(true) {
+			case turnDone:
 				c.wg.Done()
+			case turnAgain:
+				p.push(c) // keeps the role and the goroutine count
+			case turnHandoff:
+				go c.run(writerRole) // takes over the role and the count
 			}
 		}
 	}

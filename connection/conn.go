@@ -425,8 +425,7 @@ func (c *Conn) abort() {
 }
 
 // spawn starts the writer or the pump in a goroutine owned by c, unless c
-// is finished. (A method value, not a closure: a broadcast spawns one writer
-// per member, and this keeps that free of allocations.)
+// is finished.
 func (c *Conn) spawn(role goroutineRole) bool {
 	c.gmu.Lock()
 	defer c.gmu.Unlock()

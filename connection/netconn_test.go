@@ -181,6 +181,24 @@ func (r *rawRecorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// dialRecorded dials s with a client that records what it reads off the
+// socket.
+func dialRecorded(t *testing.T, s *server, compression bool) (*websocket.Conn, *rawRecorder) {
+	t.Helper()
+	rec := &rawRecorder{}
+	d := websocket.Dialer{EnableCompression: compression, NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		rec.Conn = c
+		return rec, err
+	}}
+	ws, _, err := d.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws, rec
+}
+
 type rawFrame struct {
 	rsv1   bool
 	opcode byte
@@ -241,17 +259,7 @@ func TestCompressionMinSizePerFrame(t *testing.T) {
 		_, err := c.Read()
 		return err
 	})
-	rec := &rawRecorder{}
-	d := websocket.Dialer{EnableCompression: true, NetDial: func(network, addr string) (net.Conn, error) {
-		c, err := net.Dial(network, addr)
-		rec.Conn = c
-		return rec, err
-	}}
-	ws, _, err := d.Dial(s.url(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws, rec := dialRecorded(t, s, true)
 	for _, want := range []string{"tiny", big, "tiny prepared", big} {
 		if _, got, err := ws.ReadMessage(); err != nil || string(got) != want {
 			t.Fatalf("got %d bytes, %v; want %d bytes", len(got), err, len(want))
@@ -339,17 +347,7 @@ func TestNoDataAfterGorillaClose(t *testing.T) {
 		_, err := c.Read()
 		return err
 	})
-	rec := &rawRecorder{}
-	d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
-		c, err := net.Dial(network, addr)
-		rec.Conn = c
-		return rec, err
-	}}
-	ws, _, err := d.Dial(s.url(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws, rec := dialRecorded(t, s, false)
 	// The oversized message goes out while the server's broadcasts queue
 	// up behind a socket this client does not read yet.
 	if err := ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("a"), 100_000)); err != nil {

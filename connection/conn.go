@@ -427,12 +427,9 @@ func (c *Conn) abort() {
 // spawn starts the writer or the pump in a goroutine owned by c, unless c
 // is finished.
 func (c *Conn) spawn(role goroutineRole) bool {
-	c.gmu.Lock()
-	defer c.gmu.Unlock()
-	if c.done {
+	if !c.hold() {
 		return false
 	}
-	c.wg.Add(1)
 	go c.run(role)
 	return true
 }
@@ -444,8 +441,8 @@ const (
 	pumpRole
 )
 
-// hold counts one more goroutine's work for c (a flusher's turn), unless c
-// is finished.
+// hold counts one more goroutine's work for c (a goroutine of its own or a
+// flusher's turn), unless c is finished.
 func (c *Conn) hold() bool {
 	c.gmu.Lock()
 	defer c.gmu.Unlock()

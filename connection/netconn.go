@@ -86,17 +86,14 @@ func (c *socketConn) setWriteDeadlineLocked(t time.Time) error {
 }
 
 // tryWrites runs write with writes that do not wait for the socket, and
-// reports whether some bytes are left in pending for a flush. It reports
-// ok false, without calling write, when the socket cannot write without
-// waiting (TLS). Only the holder of the connection's writer role calls it.
-func (c *socketConn) tryWrites(write func() error) (left bool, ok bool, err error) {
-	if c.raw == nil {
-		return false, false, nil
-	}
+// reports whether some bytes are left in pending for a flush. Only the
+// holder of the connection's writer role calls it, and only when raw is
+// set.
+func (c *socketConn) tryWrites(write func() error) (left bool, err error) {
 	c.try.Store(true)
 	err = write()
 	c.try.Store(false)
-	return c.hasPending(), true, err
+	return c.hasPending(), err
 }
 
 func (c *socketConn) hasPending() bool { return c.npend.Load() > 0 }

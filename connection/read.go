@@ -107,14 +107,9 @@ func (c *Conn) pump() {
 }
 
 // readFrame reads one whole message from the socket. The caller holds the
-// read token. Errors are terminal and sticky.
+// read token and has seen no terminal error under it (only readFrame's
+// reader sets one). Errors are terminal and sticky.
 func (c *Conn) readFrame() (inbound, error) {
-	c.rmu.Lock()
-	rerr := c.rerr
-	c.rmu.Unlock()
-	if rerr != nil {
-		return inbound{}, rerr
-	}
 	for {
 		c.armKeepalive()
 		typ, r, err := c.ws.NextReader()

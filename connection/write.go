@@ -470,7 +470,7 @@ func (c *Conn) writeLoop(try bool) turn {
 			left bool
 		)
 		if try {
-			left, _, err = c.nc.tryWrites(write)
+			left, err = c.nc.tryWrites(write)
 		} else {
 			err = write()
 		}

@@ -340,7 +340,7 @@ func TestNoDataAfterGorillaClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(t, Config{ReadLimit: 1024, QueueBytes: 16 << 20, SlowConsumer: PolicyDropNewest}, func(c *Conn) error {
+	s := newServer(t, Config{ReadLimit: 1024, QueueBytes: 16 << 20, SlowConsumer: PolicyDropNewest, CloseTimeout: 200 * time.Millisecond}, func(c *Conn) error {
 		for i := 0; i < 4000 && c.Context().Err() == nil; i++ {
 			c.Offer(pm)
 		}

@@ -98,30 +98,40 @@ func RequireAuth(providers []NamedProvider, scopes []string, logger *slog.Logger
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var bad *AuthError
-			for _, np := range providers {
-				p, err := np.Provider.Authenticate(r)
-				if err == nil && p != nil {
-					p.Provider = np.Name
-					if missing := missingScopes(p, scopes); len(missing) > 0 {
-						forbid(w, r, providers, missing, logger, p)
-						return
-					}
-					next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
-					return
-				}
-				if errors.Is(err, ErrNoCredentials) || err == nil {
-					continue
-				}
-				if bad == nil {
-					if !errors.As(err, &bad) {
-						bad = &AuthError{Code: "invalid_token", Description: "credentials rejected", Err: err}
-					}
-				}
+			p, bad := authenticate(r, providers)
+			if p == nil {
+				unauthorized(w, r, providers, bad, logger)
+				return
 			}
-			unauthorized(w, r, providers, bad, logger)
+			if missing := missingScopes(p, scopes); len(missing) > 0 {
+				forbid(w, r, providers, missing, logger, p)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 		})
 	}
+}
+
+// authenticate asks providers in order and returns the first principal,
+// its Provider set. Without one it returns the first rejection as an
+// *AuthError (a provider's own, or "invalid_token" around any other
+// error), or nil when no provider found credentials at all.
+func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *AuthError) {
+	var bad *AuthError
+	for _, np := range providers {
+		p, err := np.Provider.Authenticate(r)
+		if err == nil && p != nil {
+			p.Provider = np.Name
+			return p, nil
+		}
+		if errors.Is(err, ErrNoCredentials) || err == nil || bad != nil {
+			continue
+		}
+		if !errors.As(err, &bad) {
+			bad = &AuthError{Code: "invalid_token", Description: "credentials rejected", Err: err}
+		}
+	}
+	return nil, bad
 }
 
 func missingScopes(p *Principal, scopes []string) []string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
 )
 
 // JWTOption configures a JWT provider.
@@ -38,7 +39,6 @@ type JWTProvider struct {
 	query       string // query parameter name; "" disables
 	cookie      string // cookie name; "" disables
 	subprotocol string // Sec-WebSocket-Protocol prefix; "" disables
-	jwks        *JWKS
 	hasKey      bool
 }
 
@@ -96,7 +96,6 @@ func JWTPublicKey(key crypto.PublicKey) JWTOption {
 // by the token's "kid".
 func JWTKeySet(set *JWKS) JWTOption {
 	return func(p *JWTProvider) error {
-		p.jwks = set
 		return p.setKey(set.keyFunc, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 	}
 }
@@ -248,7 +247,7 @@ func (p *JWTProvider) token(r *http.Request) (string, error) {
 		}
 		return tok, nil
 	}
-	if p.subprotocol != "" && isWebSocketUpgrade(r) {
+	if p.subprotocol != "" && websocket.IsWebSocketUpgrade(r) {
 		for _, proto := range offeredSubprotocols(r) {
 			if tok, ok := strings.CutPrefix(proto, p.subprotocol); ok && tok != "" {
 				return tok, nil
@@ -305,21 +304,6 @@ func scopesOf(v any) []string {
 		return out
 	}
 	return nil
-}
-
-func isWebSocketUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
-}
-
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func offeredSubprotocols(r *http.Request) []string {

@@ -62,30 +62,25 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 // connection (a refreshed token) with providers, as the handshake did with
 // the Authorization header, requires scopes, and makes the new principal
 // the one PrincipalFrom(ctx) returns. ctx must carry a principal already.
-// The principal is unchanged when it fails.
+// The principal is unchanged when it fails; the error is an *AuthError
+// (safe to show the client) or ErrNoCredentials.
 func Reauthenticate(ctx context.Context, r *http.Request, providers []NamedProvider, scopes []string, token string) (*Principal, error) {
 	cell, ok := ctx.Value(principalKey{}).(*principalCell)
 	if !ok {
 		return nil, errors.New("forge: reauthenticate: the connection was not authenticated")
 	}
-	req := r.Clone(ctx)
-	req.Header = req.Header.Clone()
+	req := r.Clone(ctx) // deep-copies the header
 	req.Header.Set("Authorization", "Bearer "+token)
-	var bad error = ErrNoCredentials
-	for _, np := range providers {
-		p, err := np.Provider.Authenticate(req)
-		if err != nil || p == nil {
-			if !errors.Is(err, ErrNoCredentials) {
-				bad = err
-			}
-			continue
-		}
-		if missing := missingScopes(p, scopes); len(missing) > 0 {
-			return nil, &AuthError{Code: "insufficient_scope", Description: "missing scope: " + strings.Join(missing, " ")}
-		}
-		p.Provider = np.Name
-		cell.p.Store(p)
-		return p, nil
+	p, bad := authenticate(req, providers)
+	if bad != nil {
+		return nil, bad
 	}
-	return nil, bad
+	if p == nil {
+		return nil, ErrNoCredentials
+	}
+	if missing := missingScopes(p, scopes); len(missing) > 0 {
+		return nil, &AuthError{Code: "insufficient_scope", Description: "missing scope: " + strings.Join(missing, " ")}
+	}
+	cell.p.Store(p)
+	return p, nil
 }

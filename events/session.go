@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -261,11 +260,13 @@ func (s *session) failed(c *Context, h *handler, err error, timedOut bool) error
 
 // reply acknowledges a message that carried an id.
 func (s *session) reply(c *Context, result any) {
-	var payload any = json.RawMessage(emptyObject)
-	if result != nil {
-		payload = result
+	event := c.event + ackSuffix
+	if result == nil { // the empty payload needs no encoding
+		b := make([]byte, 0, len(event)+len(c.id)+len(c.channel)+48)
+		s.conn.Write(s.d.env.appendEnvelope(b, event, c.id, c.channel, emptyObject))
+		return
 	}
-	data, err := s.d.encode(c.event+ackSuffix, c.id, c.channel, payload)
+	data, err := s.d.encode(event, c.id, c.channel, result)
 	if err != nil {
 		s.log.LogAttrs(s.ctx, slog.LevelError, "event reply not sent",
 			slog.String("event", c.event), slog.String("error", err.Error()))

@@ -31,7 +31,6 @@ type memoryBus struct {
 }
 
 type memorySub struct {
-	owner *MemoryBroker
 	topic string
 	fn    func([]byte)
 
@@ -84,7 +83,7 @@ func (b *MemoryBroker) Subscribe(_ context.Context, topic string, fn func([]byte
 	if fn == nil {
 		return nil, fmt.Errorf("forge: subscribe: nil function")
 	}
-	s := &memorySub{owner: b, topic: topic, fn: fn, active: true}
+	s := &memorySub{topic: topic, fn: fn, active: true}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {

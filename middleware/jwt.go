@@ -40,6 +40,7 @@ type JWTProvider struct {
 	cookie      string // cookie name; "" disables
 	subprotocol string // Sec-WebSocket-Protocol prefix; "" disables
 	hasKey      bool
+	parser      *jwt.Parser // built once from the fields above
 }
 
 // JWT returns a JWT provider. Exactly one key source is required:
@@ -54,6 +55,17 @@ func JWT(opts ...JWTOption) (*JWTProvider, error) {
 	if !p.hasKey {
 		return nil, errors.New("forge: JWT provider needs a key: JWTHMAC, JWTPublicKey or JWTKeySet")
 	}
+	popts := []jwt.ParserOption{jwt.WithValidMethods(p.algs), jwt.WithLeeway(p.leeway), jwt.WithIssuedAt()}
+	if !p.optionalExp {
+		popts = append(popts, jwt.WithExpirationRequired())
+	}
+	if p.issuer != "" {
+		popts = append(popts, jwt.WithIssuer(p.issuer))
+	}
+	if len(p.audience) > 0 {
+		popts = append(popts, jwt.WithAudience(p.audience...))
+	}
+	p.parser = jwt.NewParser(popts...)
 	return p, nil
 }
 
@@ -212,18 +224,8 @@ func (p *JWTProvider) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods(p.algs), jwt.WithLeeway(p.leeway), jwt.WithIssuedAt()}
-	if !p.optionalExp {
-		opts = append(opts, jwt.WithExpirationRequired())
-	}
-	if p.issuer != "" {
-		opts = append(opts, jwt.WithIssuer(p.issuer))
-	}
-	if len(p.audience) > 0 {
-		opts = append(opts, jwt.WithAudience(p.audience...))
-	}
 	claims := jwt.MapClaims{}
-	if _, err := jwt.ParseWithClaims(raw, claims, p.keyFunc, opts...); err != nil {
+	if _, err := p.parser.ParseWithClaims(raw, claims, p.keyFunc); err != nil {
 		return nil, invalid(jwtProblem(err), err)
 	}
 	pr := &Principal{Claims: claims}

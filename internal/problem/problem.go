@@ -7,8 +7,7 @@ import (
 	"net/http"
 )
 
-// Details is an RFC 9457 problem object. Extensions go in Extra and are
-// merged into the top level.
+// Details is an RFC 9457 problem object.
 type Details struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`

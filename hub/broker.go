@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"time"
 )
 
 // Broker carries messages between the nodes of a cluster: a publish on one
@@ -43,11 +44,53 @@ type Broker interface {
 	Close() error
 }
 
+// PresenceStore is implemented by brokers that also keep the cluster's room
+// membership, so that [Hub.Members] lists the members of a room on every
+// node. The hub writes its own node's members and keeps them alive; a node
+// that stops calling KeepAlive (it died, or lost the store) disappears from
+// the listings once the store's TTL has passed.
+//
+// UpdatePresence is idempotent: the hub applies its changes in order, and
+// after a failure it applies them again.
+type PresenceStore interface {
+	// KeepAlive marks node alive for the store's TTL, which it returns;
+	// the hub calls it again after a third of that. known is false when
+	// the store had no live record of node: on the first call, after the
+	// TTL lapsed, or after the store lost its data. The hub then writes all
+	// of its memberships again.
+	KeepAlive(ctx context.Context, node string) (ttl time.Duration, known bool, err error)
+	// UpdatePresence records changes; changes to one member in one room
+	// come in order, never two in one call. An error means that some may
+	// not have been recorded.
+	UpdatePresence(ctx context.Context, changes []PresenceChange) error
+	// Members lists the members of room on the nodes alive now, in no
+	// particular order.
+	Members(ctx context.Context, room string) ([]Member, error)
+}
+
+// PresenceChange is one member entering (Present) or leaving a room, as a
+// PresenceStore records it. Meta is set only when Present.
+type PresenceChange struct {
+	Room    string
+	Member  Member
+	Present bool
+}
+
+// Member is a member of a room on some node of the cluster.
+type Member struct {
+	Node string            `json:"node"`
+	ID   string            `json:"id"`
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
 // ErrBrokerClosed is wrapped by the errors of a Broker's methods after its
 // Close.
 var ErrBrokerClosed = errors.New("forge: broker closed")
 
-// Topics the hub publishes to.
+// Topics the hub publishes to. Messages to everyone and messages to one
+// connection share allTopic: a node that does not hold the connection
+// drops the message after reading its header, as Socket.IO's adapters do
+// for a socket's own room.
 const allTopic = "all"
 
 func roomTopic(room string) string { return "room." + room }
@@ -56,22 +99,24 @@ func roomTopic(room string) string { return "room." + room }
 const (
 	kindRoom byte = 1
 	kindAll  byte = 2
+	kindConn byte = 3 // to one connection, named by frame.target
 )
 
 const frameVersion = 1
 
 // frame is a hub message as it travels through the broker.
 type frame struct {
-	kind byte
-	node string
-	msg  Message
+	kind   byte
+	node   string
+	target string // the connection id of a kindConn frame
+	msg    Message
 }
 
 // encodeFrame lays out a message for the broker: version, kind, flags,
-// then the node id, the event label and the excepted ids as
-// length-prefixed strings, then the payload.
-func encodeFrame(kind byte, node string, msg *Message) []byte {
-	n := 3 + 3*binary.MaxVarintLen64 + len(node) + len(msg.Event) + len(msg.Data)
+// then the node id, the target connection (kindConn only), the event label
+// and the excepted ids as length-prefixed strings, then the payload.
+func encodeFrame(kind byte, node, target string, msg *Message) []byte {
+	n := 3 + 4*binary.MaxVarintLen64 + len(node) + len(target) + len(msg.Event) + len(msg.Data)
 	for _, id := range msg.Except {
 		n += binary.MaxVarintLen64 + len(id)
 	}
@@ -82,6 +127,9 @@ func encodeFrame(kind byte, node string, msg *Message) []byte {
 	}
 	b = append(b, frameVersion, kind, flags)
 	b = appendString(b, node)
+	if kind == kindConn {
+		b = appendString(b, target)
+	}
 	b = appendString(b, msg.Event)
 	b = binary.AppendUvarint(b, uint64(len(msg.Except)))
 	for _, id := range msg.Except {
@@ -100,7 +148,7 @@ var errBadFrame = errors.New("forge: hub: malformed broker message")
 // decodeFrame parses what encodeFrame wrote. The payload aliases data.
 func decodeFrame(data []byte) (frame, error) {
 	var f frame
-	if len(data) < 3 || data[0] != frameVersion || (data[1] != kindRoom && data[1] != kindAll) || data[2]&^1 != 0 {
+	if len(data) < 3 || data[0] != frameVersion || data[1] < kindRoom || data[1] > kindConn || data[2]&^1 != 0 {
 		return f, errBadFrame
 	}
 	f.kind = data[1]
@@ -109,6 +157,11 @@ func decodeFrame(data []byte) (frame, error) {
 	var ok bool
 	if f.node, rest, ok = readString(rest); !ok {
 		return f, errBadFrame
+	}
+	if f.kind == kindConn {
+		if f.target, rest, ok = readString(rest); !ok {
+			return f, errBadFrame
+		}
 	}
 	if f.msg.Event, rest, ok = readString(rest); !ok {
 		return f, errBadFrame

@@ -33,9 +33,41 @@
 // # Nodes
 //
 // Without a broker, the hub is local to its process. [WithBroker] connects
-// hubs on several nodes through a [Broker] (Redis or NATS pub/sub, or the
-// in-process [MemoryBroker]): room broadcasts, presence and messages to
-// everyone reach the members on every node, at most once, in order per
-// publisher. [Hub.Send] and the listings stay local to the node. Package
-// hub/brokertest holds the conformance suite every Broker must pass.
+// hubs on several nodes through a [Broker]: Redis pub/sub
+// (hub/redisbroker), NATS (hub/natsbroker), or the in-process
+// [MemoryBroker]. Room broadcasts, presence messages, messages to everyone
+// and [Hub.Send] to a connection on another node then reach their members
+// on every node. A node subscribes to a room's broker topic when the room
+// gets its first member there and unsubscribes when its last one leaves,
+// so a node hears only the rooms it holds. The listings ([Hub.Rooms],
+// [Hub.Connections], [Status]) stay local; [Hub.Members] lists a room's
+// members on every node when the broker is also a [PresenceStore] (Redis
+// and NATS are). Package hub/brokertest holds the conformance suite every
+// Broker must pass.
+//
+// The delivery guarantees across nodes are those of pub/sub:
+//
+//   - At most once. Nothing is stored or redelivered: a message is lost to
+//     a node that is not subscribed when it is published.
+//   - Ordered per publisher and room: the messages one node broadcasts to
+//     a room reach every member on every node in that order. Messages from
+//     two nodes may interleave differently for members on different nodes.
+//   - Local members never wait for the broker: they receive a broadcast
+//     before it is handed to the broker, whatever the broker does.
+//
+// While the broker is unreachable, local delivery goes on. A message for
+// other nodes that the broker does not take is dropped and counted in
+// [Status].BrokerDropped; the call returns the broker's error;
+// [Status].BrokerDown is set; and the hub logs the outage once when it
+// begins (level Error) and once when it ends (level Warn, with the number
+// dropped), never per message. The broker clients reconnect and
+// resubscribe by themselves, so cross-node delivery resumes without a
+// restart; memberships written to a PresenceStore during the outage are
+// kept and written once it is back, and a store that lost its data gets
+// every membership again at the next keep-alive.
+//
+// Presence in a store expires: each node refreshes its record every third
+// of the store's TTL (30 s by default), so the members of a node that dies
+// leave [Hub.Members] within the TTL. A hub that is closed removes its
+// members at once.
 package hub

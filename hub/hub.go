@@ -70,12 +70,16 @@ type Hub struct {
 	closed  bool
 	allSub  func() error // the broker subscription for messages to everyone
 
-	published atomic.Uint64
-	delivered atomic.Uint64
-	dropped   atomic.Uint64
-	filtered  atomic.Uint64
-	remote    atomic.Uint64
-	brokerErr atomic.Uint64
+	ps     *presenceSync // non-nil when the broker is a PresenceStore
+	outage outage
+
+	published     atomic.Uint64
+	delivered     atomic.Uint64
+	dropped       atomic.Uint64
+	filtered      atomic.Uint64
+	remote        atomic.Uint64
+	brokerErr     atomic.Uint64
+	brokerDropped atomic.Uint64
 }
 
 // member is one registered connection.
@@ -103,8 +107,10 @@ type config struct {
 }
 
 // WithBroker connects the hub to other nodes through b: room broadcasts,
-// presence and messages to everyone reach their members too. The hub does
-// not own b; close it after closing the hub.
+// presence, messages to everyone and messages to a connection on another
+// node reach their members too. When b is also a [PresenceStore], the hub
+// records its members there and [Hub.Members] lists the whole cluster's.
+// The hub does not own b; close it after closing the hub.
 func WithBroker(b Broker) Option {
 	return func(c *config) {
 		if b == nil {
@@ -201,6 +207,9 @@ func New(opts ...Option) (*Hub, error) {
 			return nil, fmt.Errorf("forge: hub: subscribe: %w", err)
 		}
 		h.allSub = unsub
+		if store, ok := h.broker.(PresenceStore); ok {
+			h.startPresence(store)
+		}
 	}
 	return h, nil
 }
@@ -285,6 +294,7 @@ func (h *Hub) unregister(m *member) bool {
 			emptied = append(emptied, r)
 		}
 		left = append(left, h.presenceOf(m, name, Left))
+		h.recordPresence(m, name, false)
 	}
 	clear(m.rooms)
 	h.mu.Unlock()
@@ -326,6 +336,14 @@ func (h *Hub) Close() error {
 			m.stop()
 		}
 	}
+	var gone []PresenceChange
+	if h.ps != nil {
+		for _, m := range h.members {
+			for room := range m.rooms {
+				gone = append(gone, PresenceChange{Room: room, Member: Member{Node: h.node, ID: m.id}})
+			}
+		}
+	}
 	rooms := make([]*room, 0, len(h.rooms))
 	for _, r := range h.rooms {
 		r.gone.Store(true)
@@ -352,6 +370,9 @@ func (h *Hub) Close() error {
 		if err := allSub(); err != nil {
 			errs = append(errs, fmt.Errorf("forge: hub: unsubscribe: %w", err))
 		}
+	}
+	if err := h.closePresence(gone); err != nil {
+		errs = append(errs, fmt.Errorf("forge: hub: remove presence: %w", err))
 	}
 	return errors.Join(errs...)
 }

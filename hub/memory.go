@@ -3,8 +3,10 @@ package hub
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
+	"time"
 )
 
 // MemoryBroker is a Broker inside one process: the hubs of one test, or of
@@ -17,6 +19,9 @@ import (
 // NewMemoryBroker starts a bus; Connect returns another handle on the same
 // bus, as a second node's connection to a real broker would be. Each handle
 // is closed on its own.
+//
+// MemoryBroker is also a PresenceStore, with nodes that expire after the
+// TTL set with MemoryPresenceTTL (30 s by default).
 type MemoryBroker struct {
 	bus *memoryBus
 
@@ -28,6 +33,11 @@ type MemoryBroker struct {
 type memoryBus struct {
 	mu     sync.RWMutex
 	topics map[string][]*memorySub // copied on write, so a snapshot stays valid
+
+	ttl     time.Duration
+	pmu     sync.Mutex                   // guards the fields below
+	alive   map[string]time.Time         // node -> expiry
+	members map[string]map[string]Member // room -> id -> member
 }
 
 type memorySub struct {
@@ -38,11 +48,36 @@ type memorySub struct {
 	active bool       // guarded by mu
 }
 
-var _ Broker = (*MemoryBroker)(nil)
+var (
+	_ Broker        = (*MemoryBroker)(nil)
+	_ PresenceStore = (*MemoryBroker)(nil)
+)
+
+// MemoryOption configures a MemoryBroker's bus.
+type MemoryOption func(*memoryBus)
+
+// MemoryPresenceTTL sets how long a node stays in presence listings after
+// its last KeepAlive; d <= 0 keeps the default of 30 s.
+func MemoryPresenceTTL(d time.Duration) MemoryOption {
+	return func(b *memoryBus) {
+		if d > 0 {
+			b.ttl = d
+		}
+	}
+}
 
 // NewMemoryBroker returns a handle on a new, empty bus.
-func NewMemoryBroker() *MemoryBroker {
-	return newMemoryHandle(&memoryBus{topics: make(map[string][]*memorySub)})
+func NewMemoryBroker(opts ...MemoryOption) *MemoryBroker {
+	bus := &memoryBus{
+		topics:  make(map[string][]*memorySub),
+		ttl:     30 * time.Second,
+		alive:   make(map[string]time.Time),
+		members: make(map[string]map[string]Member),
+	}
+	for _, o := range opts {
+		o(bus)
+	}
+	return newMemoryHandle(bus)
 }
 
 func newMemoryHandle(bus *memoryBus) *MemoryBroker {
@@ -148,4 +183,73 @@ func (b *MemoryBroker) subscriptions(topic string) int {
 	b.bus.mu.RLock()
 	defer b.bus.mu.RUnlock()
 	return len(b.bus.topics[topic])
+}
+
+func (b *MemoryBroker) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// KeepAlive implements PresenceStore.
+func (b *MemoryBroker) KeepAlive(_ context.Context, node string) (time.Duration, bool, error) {
+	if b.isClosed() {
+		return 0, false, fmt.Errorf("forge: keep alive: %w", ErrBrokerClosed)
+	}
+	bus := b.bus
+	now := time.Now()
+	bus.pmu.Lock()
+	defer bus.pmu.Unlock()
+	exp, ok := bus.alive[node]
+	bus.alive[node] = now.Add(bus.ttl)
+	return bus.ttl, ok && exp.After(now), nil
+}
+
+// UpdatePresence implements PresenceStore.
+func (b *MemoryBroker) UpdatePresence(_ context.Context, changes []PresenceChange) error {
+	if b.isClosed() {
+		return fmt.Errorf("forge: update presence: %w", ErrBrokerClosed)
+	}
+	bus := b.bus
+	bus.pmu.Lock()
+	defer bus.pmu.Unlock()
+	for _, c := range changes {
+		room := bus.members[c.Room]
+		if !c.Present {
+			delete(room, c.Member.ID)
+			if len(room) == 0 {
+				delete(bus.members, c.Room)
+			}
+			continue
+		}
+		if room == nil {
+			room = make(map[string]Member)
+			bus.members[c.Room] = room
+		}
+		m := c.Member
+		m.Meta = maps.Clone(m.Meta)
+		room[m.ID] = m
+	}
+	return nil
+}
+
+// Members implements PresenceStore.
+func (b *MemoryBroker) Members(_ context.Context, room string) ([]Member, error) {
+	if b.isClosed() {
+		return nil, fmt.Errorf("forge: members: %w", ErrBrokerClosed)
+	}
+	bus := b.bus
+	now := time.Now()
+	bus.pmu.Lock()
+	defer bus.pmu.Unlock()
+	out := make([]Member, 0, len(bus.members[room]))
+	for id, m := range bus.members[room] {
+		if !bus.alive[m.Node].After(now) {
+			delete(bus.members[room], id) // its node is gone
+			continue
+		}
+		m.Meta = maps.Clone(m.Meta)
+		out = append(out, m)
+	}
+	return out, nil
 }

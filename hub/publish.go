@@ -61,7 +61,7 @@ func (h *Hub) Broadcast(ctx context.Context, room string, msg Message) error {
 	if h.broker == nil {
 		return nil
 	}
-	return h.toBroker(ctx, roomTopic(room), kindRoom, &msg)
+	return h.toBroker(ctx, roomTopic(room), kindRoom, "", &msg)
 }
 
 // BroadcastAll sends msg to every connection registered with the hub, on
@@ -87,13 +87,16 @@ func (h *Hub) BroadcastAll(ctx context.Context, msg Message) error {
 	if h.broker == nil {
 		return nil
 	}
-	return h.toBroker(ctx, allTopic, kindAll, &msg)
+	return h.toBroker(ctx, allTopic, kindAll, "", &msg)
 }
 
-// Send sends msg to the connection id on this node, without waiting. It
-// fails with ErrUnknownConnection for an id that is not registered here,
-// and with ErrDropped when the connection's full queue refused the message.
-// A message that the member's filter does not accept is skipped without
+// Send sends msg to the connection id, without waiting. For a connection
+// on this node it fails with ErrDropped when the connection's full queue
+// refused the message. An id that is not registered here fails with
+// ErrUnknownConnection without a broker; with one, the message goes to the
+// other nodes, where the node holding the connection delivers it and the
+// others drop it (so Send cannot tell whether a remote id exists). A
+// message that the member's filter does not accept is skipped without
 // error. msg.Except is ignored.
 func (h *Hub) Send(id string, msg Message) error {
 	h.mu.RLock()
@@ -103,7 +106,12 @@ func (h *Hub) Send(id string, msg Message) error {
 		return ErrClosed
 	}
 	if m == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownConnection, id)
+		if h.broker == nil {
+			return fmt.Errorf("%w: %s", ErrUnknownConnection, id)
+		}
+		h.published.Add(1)
+		msg.Except = nil
+		return h.toBroker(context.Background(), allTopic, kindConn, id, &msg)
 	}
 	pm, err := msg.prepare()
 	if err != nil {
@@ -162,13 +170,15 @@ func (h *Hub) fanout(r *room, pm *connection.PreparedMessage, event string, exce
 	h.count(n)
 }
 
-// toBroker publishes msg for the other nodes.
-func (h *Hub) toBroker(ctx context.Context, topic string, kind byte, msg *Message) error {
-	data := encodeFrame(kind, h.node, msg)
+// toBroker publishes msg for the other nodes. A failure drops the message
+// for them (counted in Status.BrokerDropped; an outage is logged once).
+func (h *Hub) toBroker(ctx context.Context, topic string, kind byte, target string, msg *Message) error {
+	data := encodeFrame(kind, h.node, target, msg)
 	if err := h.broker.Publish(ctx, topic, data); err != nil {
-		h.brokerErr.Add(1)
+		h.brokerFailed(ctx, "publish", err, true)
 		return fmt.Errorf("forge: hub: publish: %w", err)
 	}
+	h.brokerOK()
 	return nil
 }
 
@@ -186,11 +196,21 @@ func (h *Hub) fromBrokerRoom(r *room, data []byte) {
 	h.fanout(r, pm, f.msg.Event, f.msg.Except)
 }
 
-// fromBrokerAll delivers a message to everyone from another node.
+// fromBrokerAll delivers a message to everyone, or to one connection of
+// this node, from another node.
 func (h *Hub) fromBrokerAll(data []byte) {
 	f, ok := h.decode(data)
 	if !ok || f.node == h.node {
 		return
+	}
+	var target *member
+	if f.kind == kindConn {
+		h.mu.RLock()
+		target = h.members[f.target]
+		h.mu.RUnlock()
+		if target == nil {
+			return // held by another node, or gone
+		}
 	}
 	pm, err := f.msg.prepare()
 	if err != nil {
@@ -198,11 +218,15 @@ func (h *Hub) fromBrokerAll(data []byte) {
 	}
 	h.remote.Add(1)
 	var n counts
-	h.mu.RLock()
-	for _, m := range h.members {
-		n.offer(m, pm, f.msg.Event, f.msg.Except)
+	if target != nil {
+		n.offer(target, pm, f.msg.Event, nil)
+	} else {
+		h.mu.RLock()
+		for _, m := range h.members {
+			n.offer(m, pm, f.msg.Event, f.msg.Except)
+		}
+		h.mu.RUnlock()
 	}
-	h.mu.RUnlock()
 	h.count(n)
 }
 

@@ -99,6 +99,7 @@ func (h *Hub) Join(ctx context.Context, id, room string) error {
 	r.add(m)
 	m.rooms[room] = r
 	p := h.presenceOf(m, room, Joined)
+	h.recordPresence(m, room, true)
 	h.mu.Unlock()
 
 	if h.broker != nil {
@@ -139,6 +140,7 @@ func (h *Hub) leave(ctx context.Context, m *member, name string, announce bool) 
 		r.gone.Store(true)
 	}
 	p := h.presenceOf(m, name, Left)
+	h.recordPresence(m, name, false)
 	h.mu.Unlock()
 	if empty {
 		h.unsubscribe(r)
@@ -151,6 +153,19 @@ func (h *Hub) leave(ctx context.Context, m *member, name string, announce bool) 
 // presenceOf describes m in room. Caller holds h.mu.
 func (h *Hub) presenceOf(m *member, room, action string) Presence {
 	return Presence{Room: room, Action: action, ID: m.id, Meta: maps.Clone(m.meta)}
+}
+
+// recordPresence queues a membership change for the presence store, if
+// any. Caller holds h.mu, which orders the changes of one member.
+func (h *Hub) recordPresence(m *member, room string, present bool) {
+	if h.ps == nil {
+		return
+	}
+	c := PresenceChange{Room: room, Member: Member{Node: h.node, ID: m.id}, Present: present}
+	if present {
+		c.Member.Meta = maps.Clone(m.meta)
+	}
+	h.ps.record(c)
 }
 
 // announce runs the presence hooks and sends the presence message.
@@ -186,7 +201,7 @@ func (h *Hub) subscribe(ctx context.Context, r *room) error {
 	}
 	unsub, err := h.broker.Subscribe(ctx, r.topic, func(data []byte) { h.fromBrokerRoom(r, data) })
 	if err != nil {
-		h.brokerErr.Add(1)
+		h.brokerFailed(ctx, "subscribe", err, false)
 		return err
 	}
 	r.unsub = unsub

@@ -24,9 +24,15 @@ type Status struct {
 	Filtered  uint64 `json:"filtered"`
 	// Remote counts the messages received from other nodes; BrokerErrors
 	// the broker calls that failed and the broker messages that could not
-	// be read.
-	Remote       uint64 `json:"remote"`
-	BrokerErrors uint64 `json:"broker_errors"`
+	// be read; BrokerDropped the messages for other nodes that were lost
+	// because the broker did not take them (during an outage, for
+	// instance). Local members still received those.
+	Remote        uint64 `json:"remote"`
+	BrokerErrors  uint64 `json:"broker_errors"`
+	BrokerDropped uint64 `json:"broker_dropped"`
+	// BrokerDown reports an outage in progress: the last broker call
+	// failed.
+	BrokerDown bool `json:"broker_down"`
 }
 
 // Status returns a snapshot of the hub.
@@ -35,15 +41,17 @@ func (h *Hub) Status() Status {
 	conns, rooms := len(h.members), len(h.rooms)
 	h.mu.RUnlock()
 	return Status{
-		Node:         h.node,
-		Connections:  conns,
-		Rooms:        rooms,
-		Published:    h.published.Load(),
-		Delivered:    h.delivered.Load(),
-		Dropped:      h.dropped.Load(),
-		Filtered:     h.filtered.Load(),
-		Remote:       h.remote.Load(),
-		BrokerErrors: h.brokerErr.Load(),
+		Node:          h.node,
+		Connections:   conns,
+		Rooms:         rooms,
+		Published:     h.published.Load(),
+		Delivered:     h.delivered.Load(),
+		Dropped:       h.dropped.Load(),
+		Filtered:      h.filtered.Load(),
+		Remote:        h.remote.Load(),
+		BrokerErrors:  h.brokerErr.Load(),
+		BrokerDropped: h.brokerDropped.Load(),
+		BrokerDown:    h.outage.down.Load(),
 	}
 }
 

@@ -22,10 +22,22 @@
 // topics that are arbitrary strings (dots, spaces, "*", ">", non-ASCII),
 // never mixed up; order and completeness per publisher and topic; calls of
 // one subscription never overlapping; several subscriptions of one topic on
-// one node, ended one by one; no call after unsubscribe returns; Close.
-// Checks that something does not arrive use a witness subscription: once
-// the witness got a later message, a conforming broker would have
-// delivered the earlier one too.
+// one node, ended one by one; no call after unsubscribe returns; a new
+// subscription after an ended one; Close. Then hubs over the broker, with
+// real WebSocket clients: rooms with awkward names across nodes, messages
+// to everyone and to one connection on another node, order across nodes,
+// and no delivery to a node after its last member of a room left. Brokers
+// that are also a hub.PresenceStore get the presence tests: listings
+// across handles, idempotent changes, and the members of a node that stops
+// its KeepAlive (a killed node) leaving within the TTL, which must
+// therefore be short (MaxPresenceTTL).
+//
+// Checks that something does not arrive use a witness: once the witness
+// got a later message, a conforming broker would have delivered the
+// earlier one too.
+//
+// Outage is a separate test for brokers with a real server: it stops and
+// restarts the server under two hubs.
 package brokertest
 
 import (
@@ -65,6 +77,27 @@ func Run(t *testing.T, newBroker func(t *testing.T) hub.Broker) {
 		{"Unsubscribe", s.unsubscribe},
 		{"Resubscribe", s.resubscribe},
 		{"Close", s.close},
+		{"Hub/RoomsAcrossNodes", s.hubRoomsAcrossNodes},
+		{"Hub/DirectAndEveryone", s.hubDirectAndEveryone},
+		{"Hub/LeaveStopsDelivery", s.hubLeaveStopsDelivery},
+		{"Hub/OrderAcrossNodes", s.hubOrderAcrossNodes},
+	}
+	if probe := newBroker(t); probe != nil {
+		_, isStore := probe.(hub.PresenceStore)
+		if err := probe.Close(); err != nil {
+			t.Fatalf("brokertest: Close: %v", err)
+		}
+		if isStore {
+			tests = append(tests, []struct {
+				name string
+				fn   func(t *testing.T)
+			}{
+				{"Presence/Known", s.presenceKnown},
+				{"Presence/AcrossNodes", s.presenceAcrossNodes},
+				{"Presence/NodeExpires", s.presenceNodeExpires},
+				{"Hub/Presence", s.hubPresence},
+			}...)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.fn)
@@ -370,19 +403,28 @@ func (s *suite) unsubscribe(t *testing.T) {
 func (s *suite) resubscribe(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("resubscribe")
-	first := newInbox()
+	first, witness := newInbox(), newInbox()
+	subscribe(t, n2, topic, witness.fn)
 	unsub := subscribe(t, n1, topic, first.fn)
 	if err := unsub(); err != nil {
 		t.Fatalf("unsubscribe: %v", err)
 	}
 	second := newInbox()
 	subscribe(t, n1, topic, second.fn)
-	publish(t, n2, topic, []byte("again"))
-	if got := second.wait(t, 1); string(got[0]) != "again" {
-		t.Fatalf("received %q", got)
+	for i := range 3 {
+		publish(t, n2, topic, []byte("again "+strconv.Itoa(i)))
+	}
+	// Once the witness on the publishing node has all three, a broker
+	// that delivers in order has delivered them to n1 too.
+	witness.wait(t, 3)
+	got := second.wait(t, 3)
+	for i, m := range got {
+		if want := "again " + strconv.Itoa(i); string(m) != want || len(got) != 3 {
+			t.Fatalf("the new subscription received %q, want again 0..2 once each", got)
+		}
 	}
 	if got := first.snapshot(); len(got) != 0 {
-		t.Fatalf("the first subscription received %q", got)
+		t.Fatalf("the ended subscription received %q", got)
 	}
 }
 

@@ -2,11 +2,13 @@ package events
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"time"
 
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/router"
 )
 
@@ -111,13 +113,22 @@ func (c *Context) Emit(event string, payload any) error {
 	return c.s.conn.Write(data)
 }
 
-// Join adds the connection to room in the dispatcher's hub.
+// Join adds the connection to room in the dispatcher's hub. A join that
+// the hub refuses for the client's sake (too many rooms, an invalid name)
+// fails with an *Error that a handler can return as it is.
 func (c *Context) Join(room string) error {
 	h := c.s.d.cfg.hub
 	if h == nil {
 		return ErrNoHub
 	}
-	return h.Join(c.ctx, c.ConnID(), room)
+	err := h.Join(c.ctx, c.ConnID(), room)
+	switch {
+	case errors.Is(err, hub.ErrTooManyRooms):
+		return &Error{Code: CodeTooManyRooms, Message: "this connection is in as many rooms as it may be"}
+	case errors.Is(err, hub.ErrInvalidRoom):
+		return &Error{Code: CodeInvalidRoom, Message: "invalid room name"}
+	}
+	return err
 }
 
 // Leave removes the connection from room in the dispatcher's hub.

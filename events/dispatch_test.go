@@ -238,6 +238,31 @@ func TestRequestReply(t *testing.T) {
 	b.expect("join.ack", "j4")
 }
 
+// TestJoinRefusals: a join the hub refuses for the client's sake comes back
+// as an error event with its own code, and the connection goes on.
+func TestJoinRefusals(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, hub.WithMaxRooms(1))
+	d := New(quiet(), WithHub(h))
+	OnRequest(d, "join", func(c *Context, r joinRequest) (joinReply, error) {
+		if err := c.Join(r.Room); err != nil {
+			return joinReply{}, err
+		}
+		return joinReply{Room: r.Room, Members: h.Count(r.Room)}, nil
+	})
+	srv := serve(t, d)
+	a := dial(t, srv, "/ws")
+	a.send("join", "j1", joinRequest{Room: "lobby"})
+	a.expect("join.ack", "j1")
+	a.send("join", "j2", joinRequest{Room: "garden"})
+	a.expectError("j2", CodeTooManyRooms)
+	a.send("join", "j3", joinRequest{Room: "lobby"})
+	a.expect("join.ack", "j3")
+	if st := h.Status(); st.RefusedJoins != 1 {
+		t.Fatalf("RefusedJoins = %d, want 1", st.RefusedJoins)
+	}
+}
+
 type question struct {
 	Q string `json:"q"`
 }

@@ -424,8 +424,8 @@ func (d *Dispatcher) BroadcastAll(ctx context.Context, event string, payload any
 	return h.BroadcastAll(ctx, hub.Message{Data: data, Event: event})
 }
 
-// EmitTo sends event with payload to the connection id on this node,
-// without waiting (see hub.Hub.Send).
+// EmitTo sends event with payload to the connection id, on this node or,
+// with a broker, on another, without waiting (see hub.Hub.Send).
 func (d *Dispatcher) EmitTo(id, event string, payload any) error {
 	h, data, err := d.prepareHub(event, "", payload)
 	if err != nil {

@@ -36,6 +36,11 @@ const (
 	// CodeBusy: the message arrived while the server waited for a reply to
 	// its own request, and too many others were waiting already.
 	CodeBusy = "busy"
+	// CodeTooManyRooms: a join beyond the rooms one connection may be in
+	// (hub.WithMaxRooms).
+	CodeTooManyRooms = "too_many_rooms"
+	// CodeInvalidRoom: a join of a room whose name the hub refuses.
+	CodeInvalidRoom = "invalid_room"
 	// CodeInternal: the handler failed or panicked; the details are in the
 	// server's log, not in the message.
 	CodeInternal = "internal"

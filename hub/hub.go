@@ -30,6 +30,9 @@ var (
 	ErrDropped = errors.New("forge: message dropped by a full queue")
 	// ErrClosed is returned by a hub after Close.
 	ErrClosed = errors.New("forge: hub closed")
+	// ErrTooManyRooms is returned by Join for a connection that is in as
+	// many rooms as WithMaxRooms allows.
+	ErrTooManyRooms = errors.New("forge: too many rooms for one connection")
 )
 
 // Filter decides whether a member receives a message labelled with an event
@@ -63,6 +66,7 @@ type Hub struct {
 	log      *slog.Logger
 	presence string           // event name of presence messages; "" for none
 	hooks    []func(Presence) // called after every join and leave
+	maxRooms int              // rooms per connection; 0: no limit
 
 	mu      sync.RWMutex // guards the fields below; taken before any room's mu
 	members map[string]*member
@@ -80,6 +84,7 @@ type Hub struct {
 	remote        atomic.Uint64
 	brokerErr     atomic.Uint64
 	brokerDropped atomic.Uint64
+	refusedJoins  atomic.Uint64
 }
 
 // member is one registered connection.
@@ -103,7 +108,21 @@ type config struct {
 	log      *slog.Logger
 	presence string
 	hooks    []func(Presence)
+	maxRooms int
 	err      error
+}
+
+// DefaultMaxRooms is how many rooms one connection may be in unless
+// WithMaxRooms says otherwise: enough for any chat or dashboard, few
+// enough that a client joining in a loop cannot fill the node's memory
+// with rooms.
+const DefaultMaxRooms = 128
+
+// WithMaxRooms caps the rooms one connection may be in; Join refuses more
+// with ErrTooManyRooms, counted in Status.RefusedJoins. n < 0 removes the
+// cap; 0 keeps DefaultMaxRooms.
+func WithMaxRooms(n int) Option {
+	return func(c *config) { c.maxRooms = n }
 }
 
 // WithBroker connects the hub to other nodes through b: room broadcasts,
@@ -192,7 +211,14 @@ func New(opts ...Option) (*Hub, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	switch {
+	case c.maxRooms == 0:
+		c.maxRooms = DefaultMaxRooms
+	case c.maxRooms < 0:
+		c.maxRooms = 0
+	}
 	h := &Hub{
+		maxRooms: c.maxRooms,
 		node:     c.node,
 		broker:   c.broker,
 		log:      c.log,

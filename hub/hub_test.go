@@ -438,3 +438,49 @@ func expect(t testing.TB, c *forgetest.Conn, want ...string) {
 		}
 	}
 }
+
+func TestMaxRoomsPerConnection(t *testing.T) {
+	t.Parallel()
+	bg := context.Background()
+	tests := []struct {
+		name string
+		opt  []Option
+		max  int // 0: no cap within the joins tried
+	}{
+		{"default", nil, DefaultMaxRooms},
+		{"two", []Option{WithMaxRooms(2)}, 2},
+		{"no cap", []Option{WithMaxRooms(-1)}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHub(t, tt.opt...)
+			e := newEnv(t, h)
+			_, id := e.dial("ann")
+			tries := DefaultMaxRooms + 10
+			for i := range tries {
+				err := h.Join(bg, id, fmt.Sprint("room-", i))
+				switch {
+				case tt.max == 0 || i < tt.max:
+					must(t, err)
+				case !errors.Is(err, ErrTooManyRooms):
+					t.Fatalf("join %d: %v, want ErrTooManyRooms", i, err)
+				}
+			}
+			// Joining a room the connection is in is not a new room.
+			must(t, h.Join(bg, id, "room-0"))
+			refused := 0
+			if tt.max > 0 {
+				refused = tries - tt.max
+			}
+			if got := h.Status().RefusedJoins; got != uint64(refused) {
+				t.Fatalf("RefusedJoins = %d, want %d", got, refused)
+			}
+			// Leaving makes room for another.
+			if tt.max > 0 {
+				must(t, h.Leave(bg, id, "room-0"))
+				must(t, h.Join(bg, id, "another"))
+			}
+		})
+	}
+}

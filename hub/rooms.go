@@ -91,6 +91,11 @@ func (h *Hub) Join(ctx context.Context, id, room string) error {
 		h.mu.Unlock()
 		return nil
 	}
+	if h.maxRooms > 0 && len(m.rooms) >= h.maxRooms {
+		h.mu.Unlock()
+		h.refusedJoins.Add(1)
+		return fmt.Errorf("%w: %d", ErrTooManyRooms, h.maxRooms)
+	}
 	r := h.rooms[room]
 	if r == nil {
 		r = newRoom(room)

@@ -30,6 +30,8 @@ type Status struct {
 	Remote        uint64 `json:"remote"`
 	BrokerErrors  uint64 `json:"broker_errors"`
 	BrokerDropped uint64 `json:"broker_dropped"`
+	// RefusedJoins counts the joins refused by WithMaxRooms.
+	RefusedJoins uint64 `json:"refused_joins"`
 	// BrokerDown reports an outage in progress: the last broker call
 	// failed.
 	BrokerDown bool `json:"broker_down"`
@@ -52,6 +54,7 @@ func (h *Hub) Status() Status {
 		BrokerErrors:  h.brokerErr.Load(),
 		BrokerDropped: h.brokerDropped.Load(),
 		BrokerDown:    h.outage.down.Load(),
+		RefusedJoins:  h.refusedJoins.Load(),
 	}
 }
 

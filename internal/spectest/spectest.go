@@ -2,7 +2,7 @@
 // tests: OpenAPI with kin-openapi, AsyncAPI against the official JSON
 // schema with santhosh-tekuri/jsonschema, both followed by the semantic
 // checks that schemas cannot express, and, through Official, with the
-// official JavaScript tools of ../shared/spec-validate.
+// official JavaScript tools pinned in tools/spec-validate.
 package spectest
 
 import (
@@ -294,50 +294,68 @@ func normalize(v any) any {
 	return v
 }
 
-// Official runs ../shared/spec-validate/validate.sh (the official
-// @asyncapi/parser and Redocly) on file, kind "asyncapi" or "openapi", and
-// fails the test on errors. Without node or the script it skips, unless
-// the environment variable CI is set: then it fails.
+// Official runs the official validators (@asyncapi/parser and Redocly, at
+// the versions tools/spec-validate/package-lock.json pins) on file, kind
+// "asyncapi" or "openapi", and fails the test on errors. When they cannot
+// run (no node, or their npm packages not installed: scripts/test.sh
+// installs both) it skips, unless the environment variable CI is set:
+// then it fails.
 func Official(t testing.TB, kind, file string) {
 	t.Helper()
-	script, err := validatorScript()
-	if err == nil {
-		_, err = exec.LookPath("node")
+	out, err := runOfficial(kind, file)
+	if errors.Is(err, errUnavailable) {
+		unavailable(t, err)
 	}
 	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("official validators unavailable: %v", err)
-		}
-		t.Fatalf("official validators unavailable in CI: %v", err)
-	}
-	out, err := exec.Command(script, kind, file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s %s: %v\n%s", script, kind, file, err, out)
+		t.Fatalf("official %s validator on %s: %v\n%s", kind, file, err, out)
 	}
 }
 
-// validatorScript finds ../shared/spec-validate/validate.sh next to the
-// module's root directory.
+// errUnavailable marks a validator run that could not start.
+var errUnavailable = errors.New("official validators unavailable")
+
+// unavailable skips the test outside CI and fails it in CI.
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "" {
+		t.Skipf("%v (scripts/test.sh installs them)", err)
+	}
+	t.Fatalf("%v; CI must run them", err)
+}
+
+// runOfficial runs tools/spec-validate/validate.sh, whose exit status 3
+// means that node or its npm packages are missing.
+func runOfficial(kind, file string) ([]byte, error) {
+	script, err := validatorScript()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	out, err := exec.Command(script, kind, file).CombinedOutput()
+	if exit, ok := errors.AsType[*exec.ExitError](err); ok && exit.ExitCode() == 3 {
+		return out, fmt.Errorf("%w: %s", errUnavailable, bytes.TrimSpace(out))
+	}
+	return out, err
+}
+
+// validatorScript finds tools/spec-validate/validate.sh in the working
+// directory or above it: go test runs in the package's directory, inside
+// the repository.
 func validatorScript() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+		script := filepath.Join(dir, "tools", "spec-validate", "validate.sh")
+		if _, err := os.Stat(script); err == nil {
+			return script, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
+			return "", errors.New("no tools/spec-validate/validate.sh above the working directory")
 		}
 		dir = parent
 	}
-	script := filepath.Join(filepath.Dir(dir), "shared", "spec-validate", "validate.sh")
-	if _, err := os.Stat(script); err != nil {
-		return "", err
-	}
-	return script, nil
 }
 
 // Documents writes app's documents into a temporary directory, checks all

@@ -1,7 +1,7 @@
 # One entry point for humans and CI: `make test` runs every check and test.
 # .ci/run calls it; scripts/test.sh installs what the tests need first.
 
-.PHONY: test fmt vet staticcheck unit bench
+.PHONY: test fmt vet staticcheck unit bench bench-peers
 
 test:
 	./scripts/test.sh
@@ -20,3 +20,8 @@ unit:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# bench-peers measures examples/bench beside the peer servers of bench/ over
+# loopback; PROFILE=smoke and SERVERS="gorilla forge" pass through.
+bench-peers:
+	bench/run-suite.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Compares forge with raw gorilla in alternating runs of ../shared/bench's
-# load generator, so that a noisy moment on a shared box hits both sides
-# alike, and prints the median of each figure.
+# Compares forge (examples/bench) with raw gorilla (bench/peers/gorilla) in
+# alternating runs of bench/'s load generator, so that a noisy moment on a
+# shared box hits both sides alike, and prints the median of each figure.
 #
 #   scripts/bench-compare.sh            # 5 rounds of echo and broadcast
 #   ROUNDS=9 scripts/bench-compare.sh
@@ -10,12 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
-BENCH=${BENCH:-../shared/bench}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The harness folder may be read-only: build its binaries elsewhere.
-(cd "$BENCH" && go build -o "$work/loadgen" ./cmd/loadgen && go build -o "$work/peer-gorilla" ./peers/gorilla)
+(cd bench && go build -o "$work/loadgen" ./cmd/loadgen && go build -o "$work/peer-gorilla" ./peers/gorilla)
 go build -o "$work/forge-bench" ./examples/bench
 
 port=19800

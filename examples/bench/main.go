@@ -1,4 +1,5 @@
-// Command bench is the server that ../shared/bench measures forge with. It
+// Command bench is the server that bench/run-suite.sh and
+// scripts/bench-compare.sh measure forge with, beside its peers. It
 // serves /echo (every message comes back), /room (a hub room: every message
 // goes to every member, sender included, encoded once and offered to each
 // member without waiting) and GET /stats ({"goroutines":N,"dropped":D}).

@@ -7,20 +7,35 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/gorilla/websocket"
 )
 
+// apiKeyScheme is the scheme of the API key provider's challenges. API
+// keys have no registered HTTP authentication scheme.
+const apiKeyScheme = "APIKey"
+
+// APIKeyOption configures an API key provider.
+type APIKeyOption func(*APIKeyProvider) error
+
 // APIKeyProvider authenticates a key sent in one place: a header, a query
-// parameter or a cookie. A key sent anywhere else counts as missing. Create
-// it with APIKey or StaticAPIKeys.
+// parameter or a cookie. On WebSocket handshakes it also takes the key from
+// a Sec-WebSocket-Protocol entry "apikey.<key>" (browsers cannot set
+// headers on a WebSocket), and, when enabled with APIKeyFromQuery, from a
+// query parameter. A key sent anywhere else counts as missing. Create it
+// with APIKey or StaticAPIKeys.
 type APIKeyProvider struct {
-	in, name string
-	lookup   func(ctx context.Context, key string) (*Principal, error)
+	in, name    string
+	query       string // APIKeyFromQuery's parameter; "" disables
+	subprotocol string // Sec-WebSocket-Protocol prefix; "" disables
+	lookup      func(ctx context.Context, key string) (*Principal, error)
 }
 
 // APIKey returns a provider that reads the key from in ("header", "query"
 // or "cookie") under name and asks lookup whom it belongs to. lookup
 // returns (nil, nil) or an error for an unknown key.
-func APIKey(in, name string, lookup func(ctx context.Context, key string) (*Principal, error)) (*APIKeyProvider, error) {
+func APIKey(in, name string, lookup func(ctx context.Context, key string) (*Principal, error), opts ...APIKeyOption) (*APIKeyProvider, error) {
 	switch in {
 	case "header", "query", "cookie":
 	default:
@@ -29,12 +44,18 @@ func APIKey(in, name string, lookup func(ctx context.Context, key string) (*Prin
 	if name == "" || lookup == nil {
 		return nil, errors.New("forge: API key provider needs a name and a lookup")
 	}
-	return &APIKeyProvider{in: in, name: name, lookup: lookup}, nil
+	p := &APIKeyProvider{in: in, name: name, lookup: lookup, subprotocol: "apikey."}
+	for _, o := range opts {
+		if err := o(p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // StaticAPIKeys returns a provider for a fixed set of keys, each mapped to
 // its principal. Keys are compared in constant time.
-func StaticAPIKeys(in, name string, keys map[string]Principal) (*APIKeyProvider, error) {
+func StaticAPIKeys(in, name string, keys map[string]Principal, opts ...APIKeyOption) (*APIKeyProvider, error) {
 	type entry struct {
 		sum [32]byte
 		p   Principal
@@ -53,22 +74,44 @@ func StaticAPIKeys(in, name string, keys map[string]Principal) (*APIKeyProvider,
 			}
 		}
 		return found, nil
-	})
+	}, opts...)
+}
+
+// APIKeyFromSubprotocol sets the prefix of the Sec-WebSocket-Protocol entry
+// carrying the key on WebSocket handshakes (default "apikey."); "" turns it
+// off. A browser offers it next to one of the route's subprotocols:
+//
+//	new WebSocket(url, ["notes.v1", "apikey." + key])
+//
+// The handshake is answered with the route's own subprotocol, never with
+// the key entry, so the route must have subprotocols (WithSubprotocols)
+// for browsers to use this: a browser fails a handshake whose answer names
+// none of the subprotocols it offered. Subprotocol entries are HTTP tokens,
+// so only keys made of letters, digits and !#$%&'*+-.^_`|~ can travel this
+// way.
+func APIKeyFromSubprotocol(prefix string) APIKeyOption {
+	return func(p *APIKeyProvider) error { p.subprotocol = prefix; return nil }
+}
+
+// APIKeyFromQuery also accepts the key from query parameter name, on every
+// request of the provider's routes. It is off by default: a query string
+// ends up in proxy and server logs, browser history and Referer headers,
+// where a header or a subprotocol entry does not, so a key that travels in
+// one should be short-lived or narrowly scoped. forge's AccessLog leaves
+// query strings out, or redacts parameters named like credentials.
+func APIKeyFromQuery(name string) APIKeyOption {
+	return func(p *APIKeyProvider) error {
+		if name == "" {
+			return errors.New("forge: APIKeyFromQuery needs a parameter name")
+		}
+		p.query = name
+		return nil
+	}
 }
 
 // Authenticate implements Provider.
 func (p *APIKeyProvider) Authenticate(r *http.Request) (*Principal, error) {
-	var key string
-	switch p.in {
-	case "header":
-		key = r.Header.Get(p.name)
-	case "query":
-		key = r.URL.Query().Get(p.name)
-	case "cookie":
-		if c, err := r.Cookie(p.name); err == nil {
-			key = c.Value
-		}
-	}
+	key := p.key(r)
 	if key == "" {
 		return nil, ErrNoCredentials
 	}
@@ -79,13 +122,53 @@ func (p *APIKeyProvider) Authenticate(r *http.Request) (*Principal, error) {
 	return pr, nil
 }
 
+// key finds the key: in its own place first, then in the alternatives.
+// It never logs or echoes it.
+func (p *APIKeyProvider) key(r *http.Request) string {
+	switch p.in {
+	case "header":
+		if k := r.Header.Get(p.name); k != "" {
+			return k
+		}
+	case "query":
+		if k := r.URL.Query().Get(p.name); k != "" {
+			return k
+		}
+	case "cookie":
+		if c, err := r.Cookie(p.name); err == nil && c.Value != "" {
+			return c.Value
+		}
+	}
+	if p.subprotocol != "" && websocket.IsWebSocketUpgrade(r) {
+		for _, proto := range offeredSubprotocols(r) {
+			if k, ok := strings.CutPrefix(proto, p.subprotocol); ok && k != "" {
+				return k
+			}
+		}
+	}
+	if p.query != "" {
+		return r.URL.Query().Get(p.query)
+	}
+	return ""
+}
+
 // Challenge implements Provider. API keys have no registered HTTP
 // authentication scheme; the challenge names where the key goes.
 func (p *APIKeyProvider) Challenge() string {
-	return fmt.Sprintf("APIKey in=%q, name=%q", p.in, p.name)
+	return fmt.Sprintf("%s in=%q, name=%q", apiKeyScheme, p.in, p.name)
 }
 
-// Schemes implements Provider.
+// Schemes implements Provider: the key's own place, plus the query
+// parameter when enabled.
 func (p *APIKeyProvider) Schemes() []SecurityScheme {
-	return []SecurityScheme{{Type: "apiKey", In: p.in, Name: p.name, Description: fmt.Sprintf("An API key in the %s %q.", p.in, p.name)}}
+	desc := fmt.Sprintf("An API key in the %s %q.", p.in, p.name)
+	if p.subprotocol != "" {
+		desc += fmt.Sprintf(" On WebSocket handshakes the key may instead be sent as a Sec-WebSocket-Protocol entry %q followed by the key, next to one of the route's subprotocols (browsers cannot set headers on a WebSocket).", p.subprotocol)
+	}
+	s := []SecurityScheme{{Type: "apiKey", In: p.in, Name: p.name, Subprotocol: p.subprotocol, Description: desc}}
+	if p.query != "" && !(p.in == "query" && p.name == p.query) {
+		s = append(s, SecurityScheme{Suffix: "query", Type: "apiKey", In: "query", Name: p.query,
+			Description: "An API key in a query parameter. Query strings end up in logs and browser history: prefer the other ways."})
+	}
+	return s
 }

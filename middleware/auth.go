@@ -43,6 +43,12 @@ type SecurityScheme struct {
 	// In and Name locate an apiKey: In is "header", "query" or "cookie".
 	In   string
 	Name string
+	// Subprotocol, when set, is the prefix of a Sec-WebSocket-Protocol
+	// entry that carries the credential on WebSocket handshakes, e.g.
+	// "bearer." for "bearer.<token>": the way a browser, which cannot set
+	// headers on a WebSocket, sends a header credential. The AsyncAPI
+	// document writes it as the extension x-forge-subprotocol-prefix.
+	Subprotocol string
 	// Description explains the scheme to the reader.
 	Description string
 }
@@ -98,9 +104,9 @@ func RequireAuth(providers []NamedProvider, scopes []string, logger *slog.Logger
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, bad := authenticate(r, providers)
+			p, bad, by := authenticate(r, providers)
 			if p == nil {
-				unauthorized(w, r, providers, bad, logger)
+				unauthorized(w, r, providers, bad, by, logger)
 				return
 			}
 			if missing := missingScopes(p, scopes); len(missing) > 0 {
@@ -115,14 +121,16 @@ func RequireAuth(providers []NamedProvider, scopes []string, logger *slog.Logger
 // authenticate asks providers in order and returns the first principal,
 // its Provider set. Without one it returns the first rejection as an
 // *AuthError (a provider's own, or "invalid_token" around any other
-// error), or nil when no provider found credentials at all.
-func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *AuthError) {
+// error) and the index of the provider that rejected, or nil and -1 when
+// no provider found credentials at all.
+func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *AuthError, int) {
 	var bad *AuthError
-	for _, np := range providers {
+	by := -1
+	for i, np := range providers {
 		p, err := np.Provider.Authenticate(r)
 		if err == nil && p != nil {
 			p.Provider = np.Name
-			return p, nil
+			return p, nil, -1
 		}
 		if errors.Is(err, ErrNoCredentials) || err == nil || bad != nil {
 			continue
@@ -130,8 +138,9 @@ func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *Auth
 		if !errors.As(err, &bad) {
 			bad = &AuthError{Code: "invalid_token", Description: "credentials rejected", Err: err}
 		}
+		by = i
 	}
-	return nil, bad
+	return nil, bad, by
 }
 
 func missingScopes(p *Principal, scopes []string) []string {
@@ -144,13 +153,16 @@ func missingScopes(p *Principal, scopes []string) []string {
 	return missing
 }
 
-func unauthorized(w http.ResponseWriter, r *http.Request, providers []NamedProvider, bad *AuthError, logger *slog.Logger) {
-	for _, np := range providers {
+// unauthorized answers 401 with every provider's challenge. The error of
+// rejected credentials goes on the challenge of the provider that rejected
+// them (providers[by]), so that it names the scheme the client tried.
+func unauthorized(w http.ResponseWriter, r *http.Request, providers []NamedProvider, bad *AuthError, by int, logger *slog.Logger) {
+	for i, np := range providers {
 		ch := np.Provider.Challenge()
 		if ch == "" {
 			continue
 		}
-		if bad != nil && strings.HasPrefix(ch, "Bearer") {
+		if bad != nil && i == by && takesErrorParams(ch) {
 			ch += fmt.Sprintf(`, error=%q, error_description=%q`, bad.Code, bad.Description)
 		}
 		w.Header().Add("WWW-Authenticate", ch)
@@ -164,10 +176,20 @@ func unauthorized(w http.ResponseWriter, r *http.Request, providers []NamedProvi
 	problem.Write(w, http.StatusUnauthorized, detail)
 }
 
+// takesErrorParams reports whether a challenge is of a scheme that carries
+// RFC 6750's error parameters: Bearer, and the API key provider's own. The
+// syntax of other schemes' challenges (a Func provider's) is not known.
+func takesErrorParams(challenge string) bool {
+	scheme, _, _ := strings.Cut(challenge, " ")
+	return strings.EqualFold(scheme, "Bearer") || scheme == apiKeyScheme
+}
+
+// forbid answers 403. The insufficient_scope error goes on the challenge
+// of the provider that authenticated the principal: the scheme it used.
 func forbid(w http.ResponseWriter, r *http.Request, providers []NamedProvider, missing []string, logger *slog.Logger, p *Principal) {
 	scope := strings.Join(missing, " ")
 	for _, np := range providers {
-		if ch := np.Provider.Challenge(); strings.HasPrefix(ch, "Bearer") {
+		if ch := np.Provider.Challenge(); np.Name == p.Provider && takesErrorParams(ch) {
 			w.Header().Add("WWW-Authenticate", ch+fmt.Sprintf(`, error="insufficient_scope", scope=%q`, scope))
 		}
 	}

@@ -208,7 +208,7 @@ func (p *JWTProvider) Schemes() []SecurityScheme {
 	if p.subprotocol != "" {
 		desc += fmt.Sprintf(" On WebSocket handshakes the token may instead be sent as a Sec-WebSocket-Protocol entry %q followed by the token, next to one of the route's subprotocols (browsers cannot set headers on a WebSocket).", p.subprotocol)
 	}
-	s := []SecurityScheme{{Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: desc}}
+	s := []SecurityScheme{{Type: "http", Scheme: "bearer", BearerFormat: "JWT", Subprotocol: p.subprotocol, Description: desc}}
 	if p.query != "" {
 		s = append(s, SecurityScheme{Suffix: "query", Type: "apiKey", In: "query", Name: p.query, Description: "A JSON Web Token in a query parameter."})
 	}

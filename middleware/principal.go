@@ -71,7 +71,7 @@ func Reauthenticate(ctx context.Context, r *http.Request, providers []NamedProvi
 	}
 	req := r.Clone(ctx) // deep-copies the header
 	req.Header.Set("Authorization", "Bearer "+token)
-	p, bad := authenticate(req, providers)
+	p, bad, _ := authenticate(req, providers)
 	if bad != nil {
 		return nil, bad
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/forgekit/forge/middleware"
@@ -119,5 +120,103 @@ func TestFuncProviderWithRequireAuth(t *testing.T) {
 		if tt.status == 401 && rec.Header().Get("WWW-Authenticate") != `Device realm="iot"` {
 			t.Errorf("challenge %q", rec.Header().Get("WWW-Authenticate"))
 		}
+	}
+}
+
+func TestAPIKeySources(t *testing.T) {
+	t.Parallel()
+	keys := map[string]middleware.Principal{"k1": {Subject: "svc"}}
+	upgrade := func(r *http.Request) *http.Request {
+		r.Header.Set("Connection", "Upgrade")
+		r.Header.Set("Upgrade", "websocket")
+		return r
+	}
+	mustKeys := func(opts ...middleware.APIKeyOption) *middleware.APIKeyProvider {
+		p, err := middleware.StaticAPIKeys("header", "X-Key", keys, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		p    *middleware.APIKeyProvider
+		req  *http.Request
+		want string // "ok", "missing", "invalid"
+	}{
+		{"subprotocol on a handshake", mustKeys(), upgrade(withHeader("Sec-WebSocket-Protocol", "notes.v1, apikey.k1")), "ok"},
+		{"wrong key in a subprotocol", mustKeys(), upgrade(withHeader("Sec-WebSocket-Protocol", "notes.v1, apikey.k2")), "invalid"},
+		{"subprotocol outside a handshake", mustKeys(), withHeader("Sec-WebSocket-Protocol", "apikey.k1"), "missing"},
+		{"subprotocol disabled", mustKeys(middleware.APIKeyFromSubprotocol("")), upgrade(withHeader("Sec-WebSocket-Protocol", "apikey.k1")), "missing"},
+		{"own prefix", mustKeys(middleware.APIKeyFromSubprotocol("key-")), upgrade(withHeader("Sec-WebSocket-Protocol", "key-k1")), "ok"},
+		{"query when enabled", mustKeys(middleware.APIKeyFromQuery("api_key")), httptest.NewRequest("GET", "/?api_key=k1", nil), "ok"},
+		{"query when not enabled", mustKeys(), httptest.NewRequest("GET", "/?api_key=k1", nil), "missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pr, err := tt.p.Authenticate(tt.req)
+			var ae *middleware.AuthError
+			switch {
+			case tt.want == "ok" && (err != nil || pr.Subject != "svc"):
+				t.Errorf("%v %v, want svc", pr, err)
+			case tt.want == "missing" && !errors.Is(err, middleware.ErrNoCredentials):
+				t.Errorf("err %v, want ErrNoCredentials", err)
+			case tt.want == "invalid" && !errors.As(err, &ae):
+				t.Errorf("err %v, want an AuthError", err)
+			}
+		})
+	}
+
+	schemes := mustKeys(middleware.APIKeyFromQuery("api_key")).Schemes()
+	if len(schemes) != 2 || schemes[0].Subprotocol != "apikey." || schemes[1].In != "query" || schemes[1].Name != "api_key" {
+		t.Errorf("schemes %+v, want the header with its subprotocol prefix, and the query parameter", schemes)
+	}
+	if _, err := middleware.APIKey("header", "X-Key", func(context.Context, string) (*middleware.Principal, error) { return nil, nil },
+		middleware.APIKeyFromQuery("")); err == nil {
+		t.Error("APIKeyFromQuery accepted an empty name")
+	}
+}
+
+// TestChallengeNamesTheTriedScheme checks that the error of refused
+// credentials goes on the challenge of the provider that refused them, not
+// on every Bearer challenge: a wrong API key is not an invalid bearer token.
+func TestChallengeNamesTheTriedScheme(t *testing.T) {
+	t.Parallel()
+	jwtp, err := middleware.JWT(middleware.JWTHMAC(hmacSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := middleware.StaticAPIKeys("header", "X-Key", map[string]middleware.Principal{"k1": {Subject: "svc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providers := []middleware.NamedProvider{{Name: "jwt", Provider: jwtp}, {Name: "key", Provider: keys}}
+	h := middleware.RequireAuth(providers, []string{"admin"}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	tests := []struct {
+		name   string
+		header string
+		value  string
+		status int
+		want   []string
+	}{
+		{"wrong API key", "X-Key", "nope", 401, []string{
+			`Bearer realm="api"`,
+			`APIKey in="header", name="X-Key", error="invalid_token", error_description="unknown API key"`}},
+		{"bad token", "Authorization", "Bearer abc.def", 401, []string{
+			`Bearer realm="api", error="invalid_token", error_description="token is malformed"`,
+			`APIKey in="header", name="X-Key"`}},
+		{"right API key without the scope", "X-Key", "k1", 403, []string{
+			`APIKey in="header", name="X-Key", error="insufficient_scope", scope="admin"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, withHeader(tt.header, tt.value))
+			if got := rec.Header().Values("WWW-Authenticate"); rec.Code != tt.status || !slices.Equal(got, tt.want) {
+				t.Errorf("%d %q, want %d %q", rec.Code, got, tt.status, tt.want)
+			}
+		})
 	}
 }

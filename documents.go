@@ -104,7 +104,7 @@ func (a *App) buildDocuments(routes []router.RouteInfo) (*builtDocs, error) {
 					aas.SecuritySchemes = make(map[string]*asyncapi.SecurityScheme)
 				}
 				ss := &asyncapi.SecurityScheme{Type: s.Type, Description: s.Description, Scheme: s.Scheme,
-					BearerFormat: s.BearerFormat, Name: s.Name, In: s.In}
+					BearerFormat: s.BearerFormat, Name: s.Name, In: s.In, SubprotocolPrefix: s.Subprotocol}
 				if s.Type == "apiKey" {
 					ss.Type = "httpApiKey"
 				}

@@ -138,7 +138,8 @@ func TestShapesDocuments(t *testing.T) {
 		{"paths|/asyncapi.yaml", `null`},
 		// WithAuth, WithScopes: one alternative per scheme of each provider.
 		{"paths|/admin/stats|get|security", `[{"apikey":["admin"]},{"jwt":["admin"]},{"jwt_query":["admin"]}]`},
-		{"components|securitySchemes|apikey", `{"description":"An API key in the header \"X-API-Key\".","in":"header","name":"X-API-Key","type":"apiKey"}`},
+		{"components|securitySchemes|apikey|in", `"header"`},
+		{"components|securitySchemes|apikey|name", `"X-API-Key"`},
 		{"components|securitySchemes|jwt_query", `{"description":"A JSON Web Token in a query parameter.","in":"query","name":"access_token","type":"apiKey"}`},
 		{"components|securitySchemes|jwt|bearerFormat", `"JWT"`},
 		{"paths|/users|get|security", `null`},
@@ -192,6 +193,9 @@ func TestShapesDocuments(t *testing.T) {
 		{"operations|ws-secure.send.Ack|security", `[{"$ref":"#/components/securitySchemes/jwt"},{"$ref":"#/components/securitySchemes/jwt_query"}]`},
 		{"components|securitySchemes|jwt_query", `{"description":"A JSON Web Token in a query parameter.","in":"query","name":"access_token","type":"httpApiKey"}`},
 		{"components|securitySchemes|apikey", `null`},
+		// How a browser presents the bearer token on a handshake.
+		{"components|securitySchemes|jwt|x-forge-subprotocol-prefix", `"bearer."`},
+		{"components|securitySchemes|jwt_query|x-forge-subprotocol-prefix", `null`},
 		{"operations|ws-chat-room.send.ChatLine|security", `null`},
 	})
 	if n := len(aas["channels"].(map[string]any)); n != 5 {

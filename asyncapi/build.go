@@ -407,7 +407,7 @@ func (b *builder) binding(c *ChannelSpec) (*WebSocketsChannelBinding, error) {
 		p := (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).
 			WithDescription("The subprotocols the client offers. The server speaks " +
 				strings.Join(c.Subprotocols, ", ") + " (in its order of preference) and picks the first it speaks.").
-			WithExamples(c.Subprotocols[0])
+			WithExamples(anys(c.Subprotocols)...)
 		ws.Headers.WithPropertiesItem("Sec-WebSocket-Protocol", p.ToSchemaOrBool())
 		if c.RequireSubprotocol {
 			ws.Headers.Required = append(ws.Headers.Required, "Sec-WebSocket-Protocol")
@@ -577,6 +577,15 @@ func unique(used map[string]bool, key string) string {
 	}
 	used[k] = true
 	return k
+}
+
+// anys converts a list of strings to a list of values.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 func scalarString(v any) string {

@@ -144,6 +144,12 @@ type SecurityScheme struct {
 	BearerFormat string `json:"bearerFormat,omitempty"`
 	Name         string `json:"name,omitempty"`
 	In           string `json:"in,omitempty"`
+	// SubprotocolPrefix, when set, is the prefix of a
+	// Sec-WebSocket-Protocol entry that carries the credential instead
+	// ("bearer." for "bearer.<token>"): how a browser, which cannot set
+	// headers on a WebSocket, presents it. AsyncAPI has no field for it;
+	// the docs console reads the extension to offer the credential.
+	SubprotocolPrefix string `json:"x-forge-subprotocol-prefix,omitempty"`
 }
 
 // Message is one kind of message: its name and payload schema.

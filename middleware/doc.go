@@ -20,10 +20,13 @@
 //
 //	new WebSocket(url, ["chat.v1", "bearer." + token])
 //
-// The handshake is answered with "chat.v1"; the token is never echoed.
-// Query parameters and cookies are opt-in (JWTFromQuery, JWTFromCookie);
-// with cookies, forge's same-origin check on WebSocket routes is what stops
-// cross-site WebSocket hijacking.
+// The handshake is answered with "chat.v1"; the token is never echoed. An
+// API key provider takes its key the same way, from an entry
+// "apikey.<key>". Each scheme names its prefix (SecurityScheme.Subprotocol),
+// which the AsyncAPI document and the /docs console show. Query parameters
+// and cookies are opt-in (JWTFromQuery, JWTFromCookie, APIKeyFromQuery):
+// query strings end up in logs; with cookies, forge's same-origin check on
+// WebSocket routes is what stops cross-site WebSocket hijacking.
 //
 // # General middleware
 //

@@ -1,12 +1,14 @@
 // Command auth protects REST and WebSocket routes with a JWT provider and an
 // API key provider. POST /login hands out demo tokens; GET / is a page that
 // connects to the WebSocket route from a browser, passing the token as a
-// Sec-WebSocket-Protocol entry (browsers cannot set Authorization on a
-// WebSocket).
+// Sec-WebSocket-Protocol entry "bearer.<token>" (browsers cannot set
+// Authorization on a WebSocket). The API key travels the same way, as
+// "apikey.<key>", which is how the /docs console sends it.
 //
 //	go run ./examples/auth            # listens on :8080 (or $PORT)
-//	curl -s -XPOST localhost:8080/login -d '{"user":"ann"}'
+//	curl -s -XPOST localhost:8080/login -H 'Content-Type: application/json' -d '{"user":"ann"}'
 //	curl -H 'X-API-Key: demo-key' localhost:8080/me
+//	websocat -H 'X-API-Key: demo-key' --protocol notes.v1 ws://localhost:8080/ws/notes
 package main
 
 import (

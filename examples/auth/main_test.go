@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -92,6 +94,139 @@ func TestWebSocketFromABrowserStyleClient(t *testing.T) {
 	if n.Text != "hi" || n.By != "ann" {
 		t.Fatalf("note %+v", n)
 	}
+
+	// The API key travels the same way, as apikey.<key>.
+	ws = srv.Dial(t, "/ws/notes", nil, "notes.v1", "apikey.demo-key")
+	if ws.Subprotocol() != "notes.v1" {
+		t.Fatalf("subprotocol %q, want notes.v1", ws.Subprotocol())
+	}
+	ws.SendJSON(Note{Text: "beep"})
+	ws.ReadJSON(&n)
+	if n.Text != "beep" || n.By != "demo-robot" {
+		t.Fatalf("note %+v", n)
+	}
+	if _, resp, err := srv.DialErr("/ws/notes", nil, "notes.v1", "apikey.wrong"); err == nil || resp == nil || resp.StatusCode != 401 ||
+		!strings.Contains(strings.Join(resp.Header.Values("WWW-Authenticate"), "; "), `APIKey in="header", name="X-API-Key", error="invalid_token"`) {
+		t.Fatalf("a wrong key got %v %v, want 401 with the API key challenge", resp, err)
+	}
+}
+
+// TestDocumentedCommands replays the curl commands of the package comment
+// against the example, so that what the reader copies works.
+func TestDocumentedCommands(t *testing.T) {
+	srv := start(t)
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for line := range strings.Lines(string(src)) {
+		cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "//\tcurl ")
+		if !ok {
+			continue
+		}
+		n++
+		t.Run(cmd, func(t *testing.T) {
+			req := curlRequest(t, srv.URL, shellWords(t, cmd))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %s", resp.Status, body)
+			}
+		})
+	}
+	if n < 2 {
+		t.Fatalf("found %d curl commands in the package comment, want the login and /me ones", n)
+	}
+}
+
+// curlRequest builds the request of curl's arguments -X, -H, -d and -s
+// and a URL on localhost:8080, sent to base instead.
+func curlRequest(t *testing.T, base string, args []string) *http.Request {
+	t.Helper()
+	method, target, body := "", "", ""
+	header := http.Header{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		next := func() string {
+			if i+1 >= len(args) {
+				t.Fatalf("%s needs a value", a)
+			}
+			i++
+			return args[i]
+		}
+		switch {
+		case a == "-s":
+		case strings.HasPrefix(a, "-X"):
+			method = strings.TrimPrefix(a, "-X")
+			if method == "" {
+				method = next()
+			}
+		case a == "-H":
+			k, v, _ := strings.Cut(next(), ":")
+			header.Add(k, strings.TrimSpace(v))
+		case a == "-d":
+			body = next()
+		case strings.HasPrefix(a, "-"):
+			t.Fatalf("the test does not know curl's %s", a)
+		default:
+			target = strings.Replace(a, "localhost:8080", strings.TrimPrefix(base, "http://"), 1)
+		}
+	}
+	if method == "" {
+		method = http.MethodGet
+		if body != "" {
+			method = http.MethodPost
+		}
+	}
+	if body != "" && header.Get("Content-Type") == "" {
+		header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends
+	}
+	req, err := http.NewRequest(method, "http://"+strings.TrimPrefix(target, "http://"), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header
+	return req
+}
+
+// shellWords splits a command line as a POSIX shell does for words in
+// single quotes and plain words.
+func shellWords(t *testing.T, s string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for _, r := range s {
+		switch {
+		case quoted && r == '\'':
+			quoted = false
+		case quoted:
+			cur.WriteRune(r)
+		case r == '\'':
+			quoted, inWord = true, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quoted {
+		t.Fatalf("unbalanced quote in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
 }
 
 func TestPage(t *testing.T) {

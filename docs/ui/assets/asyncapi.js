@@ -105,9 +105,13 @@ export function readDocument(doc) {
       query: ws.query ? safeDeref(doc, ws.query, problems, `channels.${id}.bindings.ws.query`) : null,
       headers: ws.headers ? safeDeref(doc, ws.headers, problems, `channels.${id}.bindings.ws.headers`) : null,
       method: ws.method,
+      subprotocols: [],
+      security: [],
       messages: [],
       operations: [],
     };
+    const proto = channel.headers && channel.headers.properties && channel.headers.properties['Sec-WebSocket-Protocol'];
+    if (proto && Array.isArray(proto.examples)) channel.subprotocols = proto.examples.filter((e) => typeof e === 'string');
     const declared = ch.parameters || {};
     const inAddress = addressParams(channel.address);
     for (const name of inAddress) {
@@ -184,8 +188,21 @@ export function readDocument(doc) {
 
   const securitySchemes = Object.entries((doc.components && doc.components.securitySchemes) || {}).map(([id, raw]) => {
     const sc = safeDeref(doc, raw, problems, `components.securitySchemes.${id}`) || {};
-    return {id, type: sc.type, scheme: sc.scheme, bearerFormat: sc.bearerFormat, in: sc.in, name: sc.name, description: sc.description};
+    return {id, node: sc, type: sc.type, scheme: sc.scheme, bearerFormat: sc.bearerFormat, in: sc.in, name: sc.name, description: sc.description,
+      subprotocolPrefix: typeof sc['x-forge-subprotocol-prefix'] === 'string' ? sc['x-forge-subprotocol-prefix'] : null};
   });
+  // A channel accepts the security schemes its operations list: the
+  // handshake must satisfy one of them.
+  for (const [id, raw] of Object.entries(doc.operations || {})) {
+    const op = safeDeref(doc, raw, problems, `operations.${id}`);
+    const channel = op && operations.find((o) => o.id === id)?.channel;
+    if (!channel || !Array.isArray(op.security)) continue;
+    for (const ref of op.security) {
+      const sc = safeDeref(doc, ref, problems, `operations.${id}.security`);
+      const scheme = sc && securitySchemes.find((s) => s.node === sc);
+      if (scheme && !channel.security.includes(scheme)) channel.security.push(scheme);
+    }
+  }
 
   return {
     version,

@@ -42,7 +42,9 @@ export class Console {
     this.doc = doc;
     this.model = model;
     this.ws = null;
-    this.values = new Map(); // channel id → {params, query} typed so far
+    this.shown = null; // the id of the channel on show
+    this.values = new Map(); // channel id → {params, query, subprotocols} typed so far
+    this.creds = new Map(); // security scheme id → credential typed so far
     this.build();
     const first = model.channels.find((c) => c.address !== null);
     if (first) this.select(first.id);
@@ -55,8 +57,10 @@ export class Console {
       channels.map((c) => h('option', {value: c.id}, `${c.address}${c.title ? ` · ${c.title}` : ''}`)));
     this.params = h('div', {id: 'console-params', class: 'fields'});
     this.query = h('div', {id: 'console-query', class: 'fields'});
+    this.credentials = h('div', {id: 'console-credentials', class: 'fields'});
     this.headersNote = h('p', {id: 'console-headers', class: 'hint'});
-    this.subprotocols = h('input', {id: 'console-subprotocols', type: 'text', placeholder: 'e.g. chat.v1, chat.v2', oninput: () => this.updateURL()});
+    this.subprotocols = h('input', {id: 'console-subprotocols', type: 'text', placeholder: 'none', oninput: () => this.updateURL()});
+    this.subprotocolsNote = h('p', {id: 'console-subprotocols-note', class: 'hint'});
     this.extraQuery = h('input', {id: 'console-extra-query', type: 'text', placeholder: 'e.g. token=abc&debug=1', oninput: () => this.updateURL()});
     this.urlOut = h('output', {id: 'console-url', class: 'url'});
     this.connectBtn = h('button', {id: 'console-connect', type: 'button', class: 'primary', onclick: () => this.connect()}, 'Connect');
@@ -86,10 +90,11 @@ export class Console {
         h('em', {}, 'receive'), ' operations.'),
       channels.length ? null : h('p', {class: 'error'}, 'The document has no channel with an address to connect to.'),
       h('label', {for: 'console-channel'}, 'Channel'), this.channelSelect,
-      this.params, this.query, this.headersNote,
+      this.params, this.query, this.credentials,
+      h('label', {for: 'console-subprotocols'}, 'Subprotocols (Sec-WebSocket-Protocol, comma-separated)'), this.subprotocols,
+      this.subprotocolsNote, this.headersNote,
       h('details', {class: 'advanced'}, h('summary', {}, 'More options'),
-        h('label', {for: 'console-extra-query'}, 'Extra query string, for parameters the document does not list'), this.extraQuery,
-        h('label', {for: 'console-subprotocols'}, 'Subprotocols (Sec-WebSocket-Protocol, comma-separated)'), this.subprotocols),
+        h('label', {for: 'console-extra-query'}, 'Extra query string, for parameters the document does not list'), this.extraQuery),
       h('div', {class: 'url-row'}, this.urlOut),
       h('div', {class: 'buttons'}, this.connectBtn, this.disconnectBtn, this.stateOut),
       h('label', {for: 'console-message'}, 'Message'),
@@ -114,7 +119,7 @@ export class Console {
     this.channelSelect.value = id;
     const ch = this.channel();
     if (!ch) return;
-    const saved = this.values.get(ch.id) || {params: {}, query: {}};
+    const saved = this.values.get(ch.id) || {params: {}, query: {}, subprotocols: null};
 
     this.params.replaceChildren();
     if (ch.parameters.length) this.params.append(h('h3', {}, 'Address parameters'));
@@ -147,10 +152,25 @@ export class Console {
           placeholder: hintValue !== undefined ? `e.g. ${hintValue}` : '', oninput: () => this.updateURL()}));
     }
 
-    const hprops = ch.headers && ch.headers.properties ? Object.keys(ch.headers.properties) : [];
+    this.credentials.replaceChildren();
+    if (ch.security.length) {
+      this.credentials.append(h('h3', {}, 'Credentials'), h('p', {class: 'hint'}, ch.security.length > 1
+        ? 'The handshake must carry one of these credentials; fill in one.'
+        : 'The handshake must carry this credential.'));
+      for (const sc of ch.security) this.credentials.append(...this.credentialField(ch, sc));
+    }
+
+    // The subprotocol header is the one a browser sets: from the field.
+    this.subprotocols.value = saved.subprotocols ?? ch.subprotocols.join(', ');
+    this.subprotocolsNote.textContent = ch.subprotocols.length
+      ? `This channel speaks ${ch.subprotocols.join(', ')}; the console offers what the field lists.`
+      : 'This channel declares no subprotocol.';
+    const hprops = ch.headers && ch.headers.properties
+      ? Object.keys(ch.headers.properties).filter((name) => name.toLowerCase() !== 'sec-websocket-protocol')
+      : [];
     this.headersNote.hidden = hprops.length === 0;
     this.headersNote.textContent = hprops.length
-      ? `This channel also reads the headers ${hprops.join(', ')}; a browser cannot set headers on a WebSocket, so send them with another client.`
+      ? `This channel also reads the headers ${hprops.join(', ')}. A browser can set no header on a WebSocket but Sec-WebSocket-Protocol (the subprotocols above), so send these with another client.`
       : '';
 
     const sendable = ch.messages.filter((m) => m.clientSends);
@@ -159,18 +179,67 @@ export class Console {
       h('option', {value: m.key}, m.title ? `${m.name} · ${m.title}` : m.name)));
     this.noMessages.hidden = sendable.length > 0;
     if (messageKey && choices.some((m) => m.key === messageKey)) this.messageSelect.value = messageKey;
+    this.shown = ch.id;
     this.insertExample();
     this.updateURL();
   }
 
+  // credentialField returns the label, input and hint that say how a
+  // browser presents the credential of security scheme sc on channel ch,
+  // or why it cannot.
+  credentialField(ch, sc) {
+    const id = `console-cred-${slug(sc.id)}`;
+    const header = sc.type === 'http' ? 'Authorization' : sc.in === 'header' ? sc.name : null;
+    const what = sc.type === 'http'
+      ? `${sc.scheme === 'bearer' ? `bearer token${sc.bearerFormat ? ` (${sc.bearerFormat})` : ''}` : `${sc.scheme || 'HTTP'} credentials`}`
+      : `API key (${sc.in || '?'} ${sc.name || '?'})`;
+    const label = h('label', {for: id}, h('code', {}, sc.id), ` ${what}`);
+    const input = (dataset) => h('input', {id, type: 'text', autocomplete: 'off', spellcheck: 'false', value: this.creds.get(sc.id) || '',
+      dataset: {cred: sc.id, ...dataset}, oninput: (e) => {
+        this.creds.set(sc.id, e.target.value);
+        this.updateURL();
+      }});
+    const hint = (text, cls = 'hint') => h('p', {class: cls, dataset: {credHint: sc.id}}, text);
+    if (sc.subprotocolPrefix && ch.subprotocols.length) {
+      return [label, input({credPrefix: sc.subprotocolPrefix}),
+        hint(`Sent as the subprotocol entry ${sc.subprotocolPrefix}<value>, next to the channel's subprotocol ${ch.subprotocols[0]}, which the server answers with${header ? `: a browser cannot set the ${header} header on a WebSocket` : ''}.`)];
+    }
+    if (sc.subprotocolPrefix) {
+      return [label, hint(`The server takes it as a subprotocol entry ${sc.subprotocolPrefix}<value>, but this channel declares no subprotocol to answer with, and a browser drops a handshake answered with none of the subprotocols it offered: use another client.`, 'error')];
+    }
+    if (sc.type === 'httpApiKey' && sc.in === 'query') {
+      return [label, input({credQuery: sc.name}),
+        hint(`Sent as the query parameter ${sc.name}. Query strings end up in server logs and browser history.`)];
+    }
+    if (sc.type === 'httpApiKey' && sc.in === 'cookie') {
+      return [label, hint(`The browser sends the cookie ${sc.name} if it holds one for this site; the console cannot set it.`)];
+    }
+    return [label, hint(`A browser cannot send ${header ? `the ${header} header` : 'this credential'} on a WebSocket: use another client.`, 'error')];
+  }
+
+  // saveValues keeps what was typed for the channel on show, if any.
   saveValues() {
-    const ch = this.channel();
+    const ch = this.model.channels.find((c) => c.id === this.shown);
     if (!ch) return;
     const params = {};
     for (const el of this.params.querySelectorAll('[data-param]')) params[el.dataset.param] = el.value;
     const query = {};
     for (const el of this.query.querySelectorAll('[data-query]')) query[el.dataset.query] = el.value;
-    this.values.set(ch.id, {params, query});
+    this.values.set(ch.id, {params, query, subprotocols: this.subprotocols.value});
+  }
+
+  // offered returns the subprotocols to offer: the field's, and an entry
+  // per credential that travels as one, next to the channel's own
+  // subprotocol when the field names none.
+  offered() {
+    const ch = this.channel();
+    const protocols = this.subprotocols.value.split(',').map((s) => s.trim()).filter(Boolean);
+    const creds = [];
+    for (const el of this.credentials.querySelectorAll('[data-cred-prefix]')) {
+      if (el.value !== '') creds.push(el.dataset.credPrefix + el.value);
+    }
+    if (creds.length && !protocols.length && ch && ch.subprotocols.length) protocols.push(ch.subprotocols[0]);
+    return {protocols: [...protocols, ...creds], withCredentials: creds.length > 0};
   }
 
   message() {
@@ -200,13 +269,24 @@ export class Console {
       if (el.value !== '') qs.append(el.dataset.query, el.value);
       else if (el.required) missing.push(`?${el.dataset.query}`);
     }
+    const secret = [];
+    for (const el of this.credentials.querySelectorAll('[data-cred-query]')) {
+      if (el.value !== '') {
+        qs.append(el.dataset.credQuery, el.value);
+        secret.push(el.dataset.credQuery);
+      }
+    }
     for (const [k, v] of new URLSearchParams(this.extraQuery.value.replace(/^\?/, ''))) qs.append(k, v);
     const server = this.model.servers.find((s) => (s.protocol === 'ws' || s.protocol === 'wss') && s.pathname);
     const prefix = server ? server.pathname.replace(/\/$/, '') : '';
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const query = qs.toString();
     const url = `${scheme}//${location.host}${prefix}${fillAddress(ch.address, values)}${query ? `?${query}` : ''}`;
-    return {url, missing};
+    // shown is the URL for the log, with credentials masked.
+    for (const name of secret) qs.set(name, '…');
+    const shownQuery = qs.toString();
+    const shown = `${scheme}//${location.host}${prefix}${fillAddress(ch.address, values)}${shownQuery ? `?${shownQuery}` : ''}`;
+    return {url, shown, missing, withCredentials: secret.length > 0};
   }
 
   updateURL() {
@@ -232,7 +312,11 @@ export class Console {
       this.entry('error', 'error', `Cannot connect: fill in ${t.missing.join(', ')} first.`);
       return;
     }
-    const protocols = this.subprotocols.value.split(',').map((s) => s.trim()).filter(Boolean);
+    const ch = this.channel();
+    const offer = this.offered();
+    const protocols = offer.protocols;
+    const credentials = offer.withCredentials || t.withCredentials;
+    let opened = false;
     let ws;
     try {
       ws = new WebSocket(t.url, protocols);
@@ -243,8 +327,9 @@ export class Console {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.setState(0);
-    this.entry('info', 'connecting', t.url);
+    this.entry('info', 'connecting', t.shown);
     ws.addEventListener('open', () => {
+      opened = true;
       this.setState(1);
       this.entry('info', 'connected', ws.protocol ? `subprotocol ${ws.protocol}` : '');
     });
@@ -260,6 +345,11 @@ export class Console {
       const reason = e.reason ? `, reason "${e.reason}"` : '';
       this.entry(e.code === 1000 ? 'info' : 'error', 'closed',
         `code ${e.code} (${describeClose(e.code)})${reason}${e.wasClean ? '' : ', not a clean close'}`, {code: String(e.code)});
+      if (!opened && ch && ch.security.length) {
+        this.entry('error', 'hint', credentials
+          ? 'This channel needs credentials: check the one you gave (a refused credential gets a 401 before the upgrade, which a browser reports as 1006).'
+          : 'This channel needs credentials, and none was given: fill one in under Credentials.');
+      }
     });
   }
 

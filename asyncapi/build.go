@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -70,7 +71,9 @@ type ParamSpec struct {
 // MessageSpec describes one kind of message of a channel.
 type MessageSpec struct {
 	// Name names the message (the event name for events); when empty the
-	// payload type's name is used.
+	// payload type's name is used. The name is also the message's key in
+	// components.messages, unless another message of the document has it
+	// (see the package documentation, "Message keys").
 	Name string
 	// Action is ActionReceive for messages that clients send to the
 	// application and ActionSend for those it sends them.
@@ -116,6 +119,7 @@ func Build(spec Spec) (*Document, error) {
 		schemas:  make(map[string]*jsonschema.Schema),
 		messages: make(map[string]*Message),
 		msgJSON:  make(map[string][]byte),
+		received: make(map[string][][]byte),
 		channels: make(map[string]bool),
 		ops:      make(map[string]bool),
 	}
@@ -129,6 +133,7 @@ func Build(spec Spec) (*Document, error) {
 		b.doc.Servers = spec.Servers
 	}
 	b.nameTypes(spec.Channels)
+	b.learnReceived(spec.Channels)
 	// Channels named by their route keep their name as id; the others get
 	// one derived from their address, with a suffix when it is taken.
 	ids := make([]string, len(spec.Channels))
@@ -158,6 +163,9 @@ func Build(spec Spec) (*Document, error) {
 			return nil, fmt.Errorf("asyncapi: channel %q: %w", c.Address, err)
 		}
 	}
+	for name, s := range b.schemas {
+		titleNested(name, s)
+	}
 	if len(b.schemas) > 0 || len(b.messages) > 0 || len(security) > 0 {
 		b.doc.Components = &Components{}
 		if len(b.schemas) > 0 {
@@ -179,9 +187,10 @@ type builder struct {
 	refl     jsonschema.Reflector
 	schemas  map[string]*jsonschema.Schema
 	messages map[string]*Message
-	msgJSON  map[string][]byte // encoded messages, to tell equal ones from clashes
-	channels map[string]bool   // channel ids in use
-	ops      map[string]bool   // operation ids in use
+	msgJSON  map[string][]byte   // encoded messages, to tell equal ones from clashes
+	received map[string][][]byte // encoded messages that clients send, by name
+	channels map[string]bool     // channel ids in use
+	ops      map[string]bool     // operation ids in use
 }
 
 // nameTypes learns the named types the document may hold, so that their
@@ -446,15 +455,46 @@ func (b *builder) handshakeSchema(v any, tag string) (*jsonschema.Schema, error)
 // returns its key. isReply marks a message sent as a reply, whose envelope
 // always carries the id.
 func (b *builder) message(m *MessageSpec, isReply bool) (string, error) {
+	d, err := b.describe(m, isReply)
+	if err != nil {
+		return "", err
+	}
+	key, seen := b.messageKey(m, d)
+	if seen {
+		return key, nil
+	}
+	// Titles follow from the key, so they are set once it is chosen.
+	title := pascal(key)
+	if m.Event {
+		d.msg.Payload.Title = &[]string{title + "Envelope"}[0]
+	}
+	if d.payload.Ref == nil && d.payload.Title == nil {
+		d.payload.Title = &[]string{title + "Payload"}[0]
+	}
+	b.msgJSON[key] = d.enc
+	b.messages[key] = d.msg
+	return key, nil
+}
+
+// described is a component message before it has a key.
+type described struct {
+	msg      *Message
+	payload  *jsonschema.Schema // the payload type's schema, in the envelope for events
+	typeName string             // the payload's component schema, if any
+	enc      []byte             // msg encoded, to tell equal messages from clashes
+}
+
+// describe builds the component message of m, without a title.
+func (b *builder) describe(m *MessageSpec, isReply bool) (*described, error) {
 	if m.Payload == nil {
-		return "", fmt.Errorf("message %q has no payload", m.Name)
+		return nil, fmt.Errorf("message %q has no payload", m.Name)
 	}
 	if m.Event && m.Name == "" {
-		return "", errors.New("an event message needs a name")
+		return nil, errors.New("an event message needs a name")
 	}
 	payload, err := b.payloadSchema(m.Payload)
 	if err != nil {
-		return "", fmt.Errorf("message %q: payload %T: %w", m.Name, m.Payload, err)
+		return nil, fmt.Errorf("message %q: payload %T: %w", m.Name, m.Payload, err)
 	}
 	typeName := ""
 	if payload.Ref != nil {
@@ -484,27 +524,114 @@ func (b *builder) message(m *MessageSpec, isReply bool) (string, error) {
 	}
 	enc, err := json.Marshal(msg)
 	if err != nil {
-		return "", fmt.Errorf("message %q: %w", m.Name, err)
+		return nil, fmt.Errorf("message %q: %w", m.Name, err)
 	}
+	return &described{msg: msg, payload: payload, typeName: typeName, enc: enc}, nil
+}
 
-	key := sanitizeKey(msg.Name)
+// learnReceived records the messages clients send, by name, before any
+// key is chosen, so that the keys do not depend on the order of the
+// messages. A message that cannot be described is reported later, where
+// its channel is built.
+func (b *builder) learnReceived(channels []ChannelSpec) {
+	learn := func(m *MessageSpec, isReply bool) {
+		if m.Action != ActionReceive {
+			return
+		}
+		if d, err := b.describe(m, isReply); err == nil {
+			b.received[d.msg.Name] = append(b.received[d.msg.Name], d.enc)
+		}
+	}
+	for _, c := range channels {
+		for _, m := range c.Messages {
+			learn(&m, false)
+			if m.Reply != nil {
+				learn(m.Reply, true)
+			}
+		}
+	}
+}
+
+// messageKey chooses the component key of message m, and reports whether
+// an equal message has it already. See "Message keys" in the package
+// documentation.
+func (b *builder) messageKey(m *MessageSpec, d *described) (string, bool) {
+	key := sanitizeKey(d.msg.Name)
 	if key == "" {
 		key = "Message"
 	}
-	base := key
-	for n := 2; ; n++ {
-		prev, ok := b.msgJSON[key]
-		if !ok {
-			break
-		}
-		if bytes.Equal(prev, enc) {
-			return key, nil
-		}
-		key = base + "_" + strconv.Itoa(n)
+	if received := b.received[d.msg.Name]; m.Action == ActionSend && len(received) > 0 &&
+		!slices.ContainsFunc(received, func(enc []byte) bool { return bytes.Equal(enc, d.enc) }) {
+		key += ".received" // the name is the client's message's
 	}
-	b.msgJSON[key] = enc
-	b.messages[key] = msg
-	return key, nil
+	candidates := []string{key}
+	if t := sanitizeKey(d.typeName); t != "" && t != key {
+		candidates = append(candidates, t)
+	}
+	for n := 2; ; n++ {
+		for _, k := range candidates {
+			prev, ok := b.msgJSON[k]
+			if !ok {
+				return k, false
+			}
+			if bytes.Equal(prev, d.enc) {
+				return k, true
+			}
+		}
+		candidates = []string{key + "_" + strconv.Itoa(n)}
+	}
+}
+
+// pascal turns a key into a type-like name: "message.ack" gives
+// "MessageAck".
+func pascal(key string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range key {
+		switch {
+		case r == '.' || r == '-' || r == '_':
+			up = true
+		case up:
+			b.WriteString(strings.ToUpper(string(r)))
+			up = false
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// titleNested gives the anonymous schemas inside component schema name
+// that code generators turn into types of their own (objects with
+// properties, enums) a title after their place: property "action" of
+// Presence becomes PresenceAction, the items of its list PresenceActionItem.
+// Without one, generators number them (AsyncAPI Modelina's
+// AnonymousSchema_44).
+func titleNested(name string, s *jsonschema.Schema) {
+	for _, prop := range slices.Sorted(maps.Keys(s.Properties)) {
+		if p := s.Properties[prop].TypeObject; p != nil {
+			titleSchema(name+pascal(prop), p)
+		}
+	}
+	if s.Items != nil && s.Items.SchemaOrBool != nil && s.Items.SchemaOrBool.TypeObject != nil {
+		titleSchema(name+"Item", s.Items.SchemaOrBool.TypeObject)
+	}
+	if s.AdditionalProperties != nil && s.AdditionalProperties.TypeObject != nil {
+		titleSchema(name+"Value", s.AdditionalProperties.TypeObject)
+	}
+}
+
+func titleSchema(name string, s *jsonschema.Schema) {
+	if s.Ref != nil {
+		return
+	}
+	if s.Title == nil && (len(s.Enum) > 0 || len(s.Properties) > 0) {
+		s.Title = &name
+	}
+	if s.Title != nil {
+		name = *s.Title
+	}
+	titleNested(name, s)
 }
 
 // envelope is the schema of forge's event envelope carrying payload.

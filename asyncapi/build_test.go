@@ -127,14 +127,14 @@ func TestBuild(t *testing.T) {
 		{"channels/ws-chat-room-2/bindings/ws/query", `{"properties":{"user":{"type":"string"}},"required":["user"],"type":"object"}`},
 		{"channels/ws-chat-room-2/bindings/ws/headers/required", `["Sec-WebSocket-Protocol"]`},
 		{"channels/ws-chat-room-2/bindings/ws/headers/properties/Authorization", `{"description":"Bearer token.","type":"string"}`},
-		{"channels/ws-chat-room-2/messages", `{"AsyncapiTestURL":{"$ref":"#/components/messages/AsyncapiTestURL"},"Chat":{"$ref":"#/components/messages/Chat"},"Chat_2":{"$ref":"#/components/messages/Chat_2"},"UrlURL":{"$ref":"#/components/messages/UrlURL"},"chat.ack":{"$ref":"#/components/messages/chat.ack"},"chat.send":{"$ref":"#/components/messages/chat.send"}}`},
+		{"channels/ws-chat-room-2/messages", `{"AsyncapiTestURL":{"$ref":"#/components/messages/AsyncapiTestURL"},"Chat":{"$ref":"#/components/messages/Chat"},"Chat.received":{"$ref":"#/components/messages/Chat.received"},"UrlURL":{"$ref":"#/components/messages/UrlURL"},"chat.ack":{"$ref":"#/components/messages/chat.ack"},"chat.send":{"$ref":"#/components/messages/chat.send"}}`},
 		// The application's point of view: what clients send, it receives.
 		{"operations/ws-chat-room-2.receive.Chat/action", `"receive"`},
 		{"operations/ws-chat-room-2.receive.Chat/summary", `"Chat room"`},
 		{"operations/ws-chat-room-2.receive.Chat/description", `"Talk."`},
 		{"operations/ws-chat-room-2.receive.Chat/tags", `[{"name":"chat"}]`},
-		{"operations/ws-chat-room-2.send.Chat_2/action", `"send"`},
-		{"operations/ws-chat-room-2.send.Chat_2/summary", `"A line of chat"`},
+		{"operations/ws-chat-room-2.send.Chat.received/action", `"send"`},
+		{"operations/ws-chat-room-2.send.Chat.received/summary", `"A line of chat"`},
 		{"operations/ws-chat-room-2.receive.chat.send/reply", `{"channel":{"$ref":"#/channels/ws-chat-room-2"},"messages":[{"$ref":"#/channels/ws-chat-room-2/messages/chat.ack"}]}`},
 		{"components/messages/Chat/payload", `{"$ref":"#/components/schemas/Chat"}`},
 		{"components/messages/Chat/examples", `[{"payload":{"text":"hello"}}]`},
@@ -253,5 +253,65 @@ func TestSecurity(t *testing.T) {
 	spec.Channels[0].Security = []string{"nope"}
 	if _, err := asyncapi.Build(spec); err == nil || !strings.Contains(err.Error(), `no security scheme "nope"`) {
 		t.Errorf("unknown scheme: %v", err)
+	}
+}
+
+type SaidPayload struct {
+	Text string `json:"text"`
+}
+
+type Said struct {
+	Text   string `json:"text"`
+	Status string `json:"status" enum:"sent,edited"`
+}
+
+type Notice struct {
+	Level string `json:"level"`
+}
+
+// TestMessageKeys checks that messages sharing a name get readable keys
+// that do not depend on the order they are declared in: the one clients
+// send keeps the name, the one they receive gets ".received", and another
+// of the same name and direction is keyed by its payload type's name.
+func TestMessageKeys(t *testing.T) {
+	t.Parallel()
+	spec := func(reverse bool) asyncapi.Spec {
+		msgs := []asyncapi.MessageSpec{
+			{Name: "say", Action: asyncapi.ActionSend, Payload: &Said{}, Event: true},
+			{Name: "say", Action: asyncapi.ActionReceive, Payload: &SaidPayload{}, Event: true,
+				Reply: &asyncapi.MessageSpec{Name: "say.ack", Action: asyncapi.ActionSend, Payload: &struct{}{}, Event: true}},
+		}
+		if reverse {
+			slices.Reverse(msgs)
+		}
+		return asyncapi.Spec{Channels: []asyncapi.ChannelSpec{
+			{Address: "/a", Messages: msgs},
+			{Address: "/b", Messages: []asyncapi.MessageSpec{{Name: "say", Action: asyncapi.ActionSend, Payload: &Notice{}, Event: true}}},
+			// Equal messages both ways are one message.
+			{Address: "/c", Messages: []asyncapi.MessageSpec{{Action: asyncapi.ActionSend, Payload: &Ack{}}, {Action: asyncapi.ActionReceive, Payload: &Ack{}}}},
+		}}
+	}
+	for _, reverse := range []bool{false, true} {
+		m, _ := decodeDoc(t, spec(reverse))
+		for _, c := range []struct{ path, want string }{
+			{"channels/a/messages", `{"say":{"$ref":"#/components/messages/say"},"say.ack":{"$ref":"#/components/messages/say.ack"},"say.received":{"$ref":"#/components/messages/say.received"}}`},
+			{"channels/b/messages", `{"Notice":{"$ref":"#/components/messages/Notice"}}`},
+			{"channels/c/messages", `{"Ack":{"$ref":"#/components/messages/Ack"}}`},
+			{"components/messages/say/name", `"say"`},
+			{"components/messages/say.received/name", `"say"`},
+			{"components/messages/say.received/payload/properties/payload", `{"$ref":"#/components/schemas/Said"}`},
+			{"components/messages/Notice/name", `"say"`},
+			// Every envelope and inline payload has a title that code
+			// generators can name a type after, and so do nested enums.
+			{"components/messages/say/payload/title", `"SayEnvelope"`},
+			{"components/messages/say.received/payload/title", `"SayReceivedEnvelope"`},
+			{"components/messages/say.ack/payload/properties/payload/title", `"SayAckPayload"`},
+			{"components/schemas/Said/properties/status/title", `"SaidStatus"`},
+			{"components/schemas/Said/properties/text/title", `null`},
+		} {
+			if got := jsonOf(get(m, c.path)); got != c.want {
+				t.Errorf("reverse=%v: %s = %s, want %s", reverse, c.path, got, c.want)
+			}
+		}
 	}
 }

@@ -27,6 +27,29 @@
 // is {event: const name, id?: string, payload: type}. A payload type with an
 // Examples() []any method ([Exampler]) gives its messages examples.
 //
+// # Message keys
+//
+// A message's key in components.messages, which operation ids and the
+// docs UI show, is its name, so that it reads like the event a client
+// sends or receives. When messages of both directions share a name (an
+// event "message" that clients send, and one of another payload that the
+// server sends back), the one clients send keeps the name and the one they
+// receive gets ".received": "message" and "message.received", whatever
+// order they were declared in. Equal messages share one key. Another
+// message of a name already taken in the same direction (two routes whose
+// "message" events differ) is keyed by its payload type's name, and only
+// when that is taken too by the name and a number: "message_2".
+//
+// # Titles
+//
+// Code generators name a type after a schema's title, or number it
+// (AsyncAPI Modelina's AnonymousSchema_11) when the schema has none and is
+// not a component. So every envelope has a title made of its message key
+// ("message.ack" gives MessageAckEnvelope), so has every payload schema
+// that is not a reference to a component (MessageAckPayload), and so have
+// the objects and enums nested in component schemas, after their place
+// (PresenceAction for the enum of Presence's "action").
+//
 // A channel that requires credentials (ChannelSpec.Security) lists the
 // security schemes on each of its operations; only the schemes in use are
 // in components.securitySchemes.

@@ -639,7 +639,9 @@ func envelope(event string, payload *jsonschema.Schema, idRequired bool) *jsonsc
 	s := (&jsonschema.Schema{}).WithType(jsonschema.Object.Type())
 	s.WithPropertiesItem("event", (&jsonschema.Schema{}).
 		WithType(jsonschema.String.Type()).WithConst(event).ToSchemaOrBool())
-	id := (&jsonschema.Schema{}).WithType(jsonschema.String.Type())
+	// The id has an example, so that the docs console's example of a
+	// message asks for the reply.
+	id := (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).WithExamples("1")
 	if idRequired {
 		id.WithDescription("The id of the message this one answers.")
 		s.WithRequired("event", "id", "payload")

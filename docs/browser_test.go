@@ -258,9 +258,18 @@ func TestBrowser(t *testing.T) {
 				exampleFor(doc, {type: 'object', additionalProperties: {type: 'integer'}}),
 				exampleFor(doc, {type: ['string', 'null'], format: 'uuid'}),
 				exampleFor(doc, {type: 'string', examples: ['first', 'second'], default: 'd'}),
+				exampleFor(doc, {type: 'string', pattern: '^[a-z]{3}-[0-9]{2,4}$'}),
+				exampleFor(doc, {type: 'string', pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength: 64}),
+				exampleFor(doc, {type: 'string', minLength: 10}),
+				exampleFor(doc, {type: 'string', maxLength: 3}),
+				exampleFor(doc, {type: 'string', pattern: '^(?:\\+|00)[1-9][0-9]{7,14}$'}),
+				exampleFor(doc, {type: 'string', pattern: '^[^a-z]+$', minLength: 4}),
+				exampleFor(doc, {type: 'object', required: ['a'], properties: {
+					a: {type: 'string'}, b: {type: 'string'}, c: {type: 'integer', default: 2}}}, {minimal: true}),
 			]);
 		})()`, chromedp.EvalAwaitPromise))
-		want := `[{"name":"string","children":[]},3,"b",true,{"a":1,"b":"2024-01-02"},[1.5,1.5],{"key":0},"3fa85f64-5717-4562-b3fc-2c963f66afa6","first"]`
+		want := `[{"name":"example","children":[]},3,"b",true,{"a":1,"b":"2024-01-02"},[1.5,1.5],{"key":0},` +
+			`"3fa85f64-5717-4562-b3fc-2c963f66afa6","first","aaa-00","example","examplexxx","exa","+10000000","AAAA",{"a":"example","c":2}]`
 		if got != want {
 			t.Errorf("examples\n got %s\nwant %s", got, want)
 		}

@@ -10,12 +10,18 @@
 //	websocat 'ws://localhost:8080/ws/chat/lobby?user=ann'
 //	{"event":"message","id":"1","payload":{"text":"hello"}}
 //
-// GET /rooms lists the rooms and GET /rooms/{room}/members who is in one.
+// GET /rooms lists the rooms and GET /rooms/{room}/members the user names
+// of who is in one. A room name is 1 to 64 letters, digits, "_" or "-",
+// in a URL as in join and leave; any other is refused with 422 before
+// anything else happens.
 package main
 
 import (
+	"encoding/json"
 	"log"
 	"net/http"
+	"regexp"
+	"slices"
 	"time"
 
 	"github.com/forgekit/forge"
@@ -23,10 +29,32 @@ import (
 	"github.com/forgekit/forge/hub"
 )
 
+// roomName is the rule for room names that the room tags below spell out
+// for validation and the documents: 1 to 64 of these characters.
+var roomName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// RoomPath is a room named in a URL path.
+type RoomPath struct {
+	Room string `path:"room" description:"The room's name: 1 to 64 letters, digits, _ or -. Any other is refused with 422, before a WebSocket upgrade." minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9_-]+$" example:"lobby"`
+}
+
+// Handshake documents the request that opens /ws/chat/{room}: the room it
+// joins and the user's name.
+type Handshake struct {
+	RoomPath
+	User string `query:"user" description:"The name the others see; anonymous when empty." example:"ann"`
+}
+
+// Members lists who is in a room.
+type Members struct {
+	Room  string   `json:"room" required:"true"`
+	Users []string `json:"users" required:"true" nullable:"false" description:"The user names of the room's connections, sorted; a user connected twice is listed twice."`
+}
+
 // SendMessage is what a client says.
 type SendMessage struct {
 	Room string `json:"room,omitempty" description:"A room the connection is in; the room of the URL when empty."`
-	Text string `json:"text" required:"true" minLength:"1" maxLength:"1000"`
+	Text string `json:"text" required:"true" minLength:"1" maxLength:"1000" example:"Hello, room!"`
 }
 
 // Sent acknowledges a message.
@@ -58,7 +86,7 @@ type TypingNotice struct {
 
 // RoomRequest names a room to join or leave.
 type RoomRequest struct {
-	Room string `json:"room" required:"true" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9_-]+$"`
+	Room string `json:"room" required:"true" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9_-]+$" example:"garden"`
 }
 
 // RoomState answers a join: who is in the room now.
@@ -125,15 +153,40 @@ func newApp() *forge.App {
 		return c.Leave(req.Room)
 	}, events.WithSummary("Leave a room."))
 
-	events.Route(r, "/ws/chat/:room", d, forge.WithSummary("Chat room"), forge.WithTags("chat"))
+	events.Route(r, "/ws/chat/:room", d, forge.WithSummary("Chat room"), forge.WithTags("chat"),
+		forge.WithRequest(&Handshake{}), forge.WithMiddleware(checkRoom))
 
-	r.GET("/rooms", func(ctx forge.Context) error {
-		return ctx.JSON(http.StatusOK, rooms.Rooms())
+	forge.Get(r, "/rooms", func(forge.Context, struct{}) ([]hub.RoomInfo, error) {
+		return rooms.Rooms(), nil
 	}, forge.WithSummary("List the rooms and how many are in each"), forge.WithTags("chat"))
-	r.GET("/rooms/:room/members", func(ctx forge.Context) error {
-		return ctx.JSON(http.StatusOK, rooms.ConnectionsIn(ctx.Param("room")))
-	}, forge.WithSummary("List the members of a room"), forge.WithTags("chat"))
+	forge.Get(r, "/rooms/:room/members", func(_ forge.Context, in RoomPath) (Members, error) {
+		m := Members{Room: in.Room, Users: []string{}}
+		for _, c := range rooms.ConnectionsIn(in.Room) {
+			m.Users = append(m.Users, c.Meta["user"])
+		}
+		slices.Sort(m.Users)
+		return m, nil
+	}, forge.WithSummary("List the user names of a room's members"), forge.WithTags("chat"))
 	return app
+}
+
+// checkRoom refuses a WebSocket handshake for a room whose name breaks
+// the rule, with the problem a typed route answers a bad path with.
+func checkRoom(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		room := r.PathValue("room") // chi sets the path values
+		if !roomName.MatchString(room) {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			json.NewEncoder(w).Encode(forge.Problem{
+				Type: "about:blank", Title: http.StatusText(http.StatusUnprocessableEntity), Status: http.StatusUnprocessableEntity,
+				Detail: "the request failed validation",
+				Errors: []forge.FieldError{{Location: "path.room", Message: "a room name is 1 to 64 letters, digits, _ or -", Value: room}},
+			})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // roomOf returns the room a message is for: the one named, which the

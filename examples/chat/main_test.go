@@ -2,7 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,9 +118,9 @@ func TestChat(t *testing.T) {
 	}
 
 	// The REST listings.
-	var members []hub.MemberInfo
+	var members Members
 	getJSON(t, srv.URL+"/rooms/lobby/members", &members)
-	if len(members) != 2 {
+	if members.Room != "lobby" || !slices.Equal(members.Users, []string{"ann", "bob"}) {
 		t.Fatalf("lobby members %+v", members)
 	}
 	var rooms []hub.RoomInfo
@@ -153,12 +158,120 @@ func waitMembers(t *testing.T, srv *forgetest.Server, room string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(forgetest.Timeout)
 	for time.Now().Before(deadline) {
-		var members []hub.MemberInfo
+		var members Members
 		getJSON(t, srv.URL+"/rooms/"+room+"/members", &members)
-		if len(members) >= n {
+		if len(members.Users) >= n {
 			return
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Fatalf("fewer than %d members in %s", n, room)
+}
+
+// TestRooms checks the REST side: members are listed by user name only,
+// with [] for an empty room, and a room name that breaks the rule of join
+// is refused with 422 problem+json before anything else, in the REST path
+// as in the WebSocket one.
+func TestRooms(t *testing.T) {
+	srv := forgetest.Start(t, newApp())
+	ws := srv.Dial(t, "/ws/chat/lobby?user=ann", nil)
+	defer ws.Close()
+	waitMembers(t, srv, "lobby", 1)
+
+	for _, tt := range []struct{ path, want string }{
+		{"/rooms/lobby/members", `{"room":"lobby","users":["ann"]}`},
+		{"/rooms/empty/members", `{"room":"empty","users":[]}`},
+	} {
+		resp, err := http.Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := strings.TrimSpace(string(body)); resp.StatusCode != 200 || got != tt.want {
+			t.Errorf("GET %s: %d %s, want %s", tt.path, resp.StatusCode, got, tt.want)
+		}
+	}
+
+	long := strings.Repeat("a", 65)
+	for _, room := range []string{long, "a.b", "caf%C3%A9", "a%20b"} {
+		resp, err := http.Get(srv.URL + "/rooms/" + room + "/members")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnprocessableEntity || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("GET /rooms/%s/members: %d %s, want 422 problem+json", room, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if _, resp, err := srv.DialErr("/ws/chat/"+room+"?user=ann", nil); err == nil || resp == nil ||
+			resp.StatusCode != http.StatusUnprocessableEntity || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("handshake for room %s: %v %v, want 422 problem+json", room, resp, err)
+		}
+	}
+	// The longest name allowed is allowed both ways.
+	ok := strings.Repeat("b", 64)
+	ws2 := srv.Dial(t, "/ws/chat/"+ok+"?user=cy", nil)
+	defer ws2.Close()
+	waitMembers(t, srv, ok, 1)
+}
+
+// TestDocumentsDeclare checks what the documents tell a new user: the
+// query parameter the chat reads, and the REST responses.
+func TestDocumentsDeclare(t *testing.T) {
+	dir := t.TempDir()
+	if err := newApp().WriteDocuments(dir); err != nil {
+		t.Fatal(err)
+	}
+	var async struct {
+		Channels map[string]struct {
+			Parameters map[string]struct {
+				Description string   `json:"description"`
+				Examples    []string `json:"examples"`
+			} `json:"parameters"`
+			Bindings struct {
+				WS struct {
+					Query struct {
+						Properties map[string]json.RawMessage `json:"properties"`
+					} `json:"query"`
+				} `json:"ws"`
+			} `json:"bindings"`
+		} `json:"channels"`
+	}
+	readJSON(t, filepath.Join(dir, "asyncapi.json"), &async)
+	ch := async.Channels["ws-chat-room"]
+	if _, ok := ch.Bindings.WS.Query.Properties["user"]; !ok {
+		t.Errorf("the channel's ws binding declares no ?user: %+v", ch.Bindings.WS.Query)
+	}
+	if p := ch.Parameters["room"]; p.Description == "" || len(p.Examples) == 0 {
+		t.Errorf("parameter room %+v, want a description and an example", p)
+	}
+
+	var open struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Description string `json:"description"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	readJSON(t, filepath.Join(dir, "openapi.json"), &open)
+	for _, path := range []string{"/rooms", "/rooms/{room}/members"} {
+		responses := open.Paths[path]["get"].Responses
+		if _, ok := responses["200"]; !ok {
+			t.Errorf("GET %s documents no 200 response: %+v", path, responses)
+		}
+	}
+	if _, ok := open.Paths["/rooms/{room}/members"]["get"].Responses["422"]; !ok {
+		t.Error("GET /rooms/{room}/members documents no 422 response")
+	}
+}
+
+func readJSON(t *testing.T, file string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
 }

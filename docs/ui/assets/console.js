@@ -162,9 +162,10 @@ export class Console {
 
     // The subprotocol header is the one a browser sets: from the field.
     this.subprotocols.value = saved.subprotocols ?? ch.subprotocols.join(', ');
+    this.subprotocolsNote.hidden = ch.subprotocols.length === 0;
     this.subprotocolsNote.textContent = ch.subprotocols.length
       ? `This channel speaks ${ch.subprotocols.join(', ')}; the console offers what the field lists.`
-      : 'This channel declares no subprotocol.';
+      : '';
     const hprops = ch.headers && ch.headers.properties
       ? Object.keys(ch.headers.properties).filter((name) => name.toLowerCase() !== 'sec-websocket-protocol')
       : [];

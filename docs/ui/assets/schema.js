@@ -241,11 +241,29 @@ function mergedProperties(doc, s, seen = new Set()) {
   return {entries, required};
 }
 
-// exampleFor builds an example value for schema: const, examples, default
-// and enum win; otherwise a value of the right type and format. Recursive
-// types stop at their first repetition; optional fields are left out past a
-// small depth.
-export function exampleFor(doc, schema, stack = [], depth = 0) {
+// declared reports whether a schema gives its own value: const,
+// examples, example or default.
+function declared(s) {
+  return s && typeof s === 'object' &&
+    ('const' in s || (Array.isArray(s.examples) && s.examples.length > 0) || 'example' in s || 'default' in s);
+}
+
+// declaresValue is declared, through references.
+function declaresValue(doc, schema) {
+  try {
+    return declared(deref(doc, schema));
+  } catch {
+    return false;
+  }
+}
+
+// exampleFor builds an example value for schema that the schema accepts:
+// const, examples, default and enum win; otherwise a value of the right
+// type that meets the schema's format, pattern, length and range. Recursive
+// types stop at their first repetition; optional fields are left out past
+// a small depth, and everywhere with {minimal: true} unless the schema
+// declares a value for them.
+export function exampleFor(doc, schema, opts = {}, stack = [], depth = 0) {
   if (schema === true || schema === undefined || schema === null) return null;
   if (schema === false || typeof schema !== 'object') return undefined;
   let s = schema;
@@ -257,7 +275,7 @@ export function exampleFor(doc, schema, stack = [], depth = 0) {
     } catch {
       return undefined;
     }
-    return exampleFor(doc, s, stack, depth);
+    return exampleFor(doc, s, opts, stack, depth);
   }
   if ('const' in s) return s.const;
   if (Array.isArray(s.examples) && s.examples.length) return s.examples[0];
@@ -267,7 +285,7 @@ export function exampleFor(doc, schema, stack = [], depth = 0) {
   for (const kind of ['oneOf', 'anyOf']) {
     if (Array.isArray(s[kind])) {
       for (const alt of s[kind]) {
-        const v = exampleFor(doc, alt, stack, depth);
+        const v = exampleFor(doc, alt, opts, stack, depth);
         if (v !== undefined && v !== null) return v;
       }
     }
@@ -279,21 +297,21 @@ export function exampleFor(doc, schema, stack = [], depth = 0) {
       const {entries, required} = mergedProperties(doc, s);
       const obj = {};
       for (const [name, ps] of entries) {
-        if (!required.has(name) && depth >= 3) continue;
-        const v = exampleFor(doc, ps, stack, depth + 1);
+        if (!required.has(name) && (depth >= 3 || (opts.minimal && !declaresValue(doc, ps)))) continue;
+        const v = exampleFor(doc, ps, opts, stack, depth + 1);
         if (v !== undefined) obj[name] = v;
       }
-      if (!entries.length && s.additionalProperties && typeof s.additionalProperties === 'object') {
-        const v = exampleFor(doc, s.additionalProperties, stack, depth + 1);
+      if (!entries.length && s.additionalProperties && typeof s.additionalProperties === 'object' && !opts.minimal) {
+        const v = exampleFor(doc, s.additionalProperties, opts, stack, depth + 1);
         if (v !== undefined) obj.key = v;
       }
       return obj;
     }
     case 'array': {
       if (!s.items || typeof s.items !== 'object') return [];
-      const v = exampleFor(doc, s.items, stack, depth + 1);
+      const v = exampleFor(doc, s.items, opts, stack, depth + 1);
       if (v === undefined) return [];
-      return Array.from({length: Math.max(1, s.minItems || 0)}, () => v);
+      return Array.from({length: Math.max(opts.minimal ? 0 : 1, s.minItems || 0)}, () => v);
     }
     case 'string':
       return exampleString(s);
@@ -309,26 +327,199 @@ export function exampleFor(doc, schema, stack = [], depth = 0) {
   }
 }
 
+// formatExamples are values of the string formats, each valid.
+const formatExamples = {
+  'date-time': '2024-01-02T15:04:05Z',
+  date: '2024-01-02',
+  time: '15:04:05Z',
+  duration: 'PT1M',
+  email: 'user@example.com',
+  'idn-email': 'user@example.com',
+  uuid: '3fa85f64-5717-4562-b3fc-2c963f66afa6',
+  'uri-reference': '/path',
+  'iri-reference': '/path',
+  hostname: 'example.com',
+  'idn-hostname': 'example.com',
+  ipv4: '192.0.2.1',
+  ipv6: '2001:db8::1',
+  byte: 'aGVsbG8=',
+  'json-pointer': '/a/0',
+  regex: '^[a-z]+$',
+};
+
+// exampleString returns a string the schema accepts: a value of its
+// format, else the word "example", fitted to the length limits; one built
+// from the pattern when that does not match it.
 function exampleString(s) {
-  let v;
-  switch (s.format) {
-    case 'date-time': v = '2024-01-02T15:04:05Z'; break;
-    case 'date': v = '2024-01-02'; break;
-    case 'time': v = '15:04:05Z'; break;
-    case 'duration': v = 'PT1M'; break;
-    case 'email': v = 'user@example.com'; break;
-    case 'uuid': v = '3fa85f64-5717-4562-b3fc-2c963f66afa6'; break;
-    case 'uri': case 'url': case 'iri': v = `${location.origin}/`; break;
-    case 'uri-reference': v = '/path'; break;
-    case 'hostname': v = 'example.com'; break;
-    case 'ipv4': v = '192.0.2.1'; break;
-    case 'ipv6': v = '2001:db8::1'; break;
-    case 'byte': v = 'aGVsbG8='; break;
-    default: v = 'string';
+  const min = s.minLength || 0;
+  const max = s.maxLength ?? Infinity;
+  let v = formatExamples[s.format] ?? (['uri', 'url', 'iri'].includes(s.format) ? `${location.origin}/` : 'example');
+  if (v.length < min) v = v.padEnd(min, 'x');
+  if (v.length > max) v = v.slice(0, max);
+  if (typeof s.pattern !== 'string' || matches(s.pattern, v)) return v;
+  const built = fromPattern(s.pattern, min, max);
+  return built ?? v;
+}
+
+// matches reports whether value matches the ECMA-262 pattern, which, as in
+// JSON Schema, may match anywhere in it.
+function matches(pattern, value) {
+  try {
+    return new RegExp(pattern, 'u').test(value);
+  } catch {
+    return false;
   }
-  if (s.minLength && v.length < s.minLength) v = v.padEnd(s.minLength, 'x');
-  if (s.maxLength !== undefined && v.length > s.maxLength) v = v.slice(0, s.maxLength);
-  return v;
+}
+
+// fromPattern builds a string that matches pattern with a length in
+// [min, max], or returns null. It reads a common subset of regular
+// expressions: literals, escapes, ".", classes, groups with alternatives
+// (it takes the first), and quantifiers; each repeated part repeats as
+// little as allowed, more when the string must be longer.
+function fromPattern(pattern, min, max) {
+  let pieces;
+  try {
+    pieces = parseSequence(pattern.replace(/^\^/, '').replace(/(?<!\\)\$$/, ''), {i: 0});
+  } catch {
+    return null;
+  }
+  const render = () => pieces.map((p) => p.text.repeat(p.count)).join('');
+  let v = render();
+  // Grow the last parts that may repeat more until the string is long enough.
+  for (let i = pieces.length - 1; i >= 0 && v.length < min; i--) {
+    const p = pieces[i];
+    while (v.length < min && p.count < p.hi && p.text.length > 0) {
+      p.count++;
+      v = render();
+    }
+  }
+  if (v.length > max) return null;
+  return matches(pattern, v) ? v : null;
+}
+
+// parseSequence reads pieces up to ")" or the end; at "|" it keeps the
+// first alternative and skips the others.
+function parseSequence(src, pos) {
+  const pieces = [];
+  while (pos.i < src.length) {
+    const c = src[pos.i];
+    if (c === ')') break;
+    if (c === '|') {
+      skipAlternatives(src, pos);
+      break;
+    }
+    let text;
+    if (c === '(') {
+      pos.i++;
+      if (src[pos.i] === '?') {
+        if (src[pos.i + 1] !== ':') throw new Error('lookaround');
+        pos.i += 2;
+      }
+      const inner = parseSequence(src, pos);
+      if (src[pos.i] !== ')') throw new Error('unclosed group');
+      pos.i++;
+      text = inner.map((p) => p.text.repeat(p.count)).join('');
+    } else if (c === '[') {
+      text = classChar(src, pos);
+    } else if (c === '\\') {
+      text = escapeChar(src[pos.i + 1]);
+      pos.i += 2;
+    } else if (c === '.') {
+      text = 'a';
+      pos.i++;
+    } else if (c === '^' || c === '$') {
+      text = '';
+      pos.i++;
+    } else {
+      text = c;
+      pos.i++;
+    }
+    const [lo, hi] = quantifier(src, pos);
+    pieces.push({text, count: lo, hi});
+  }
+  return pieces;
+}
+
+function skipAlternatives(src, pos) {
+  let depth = 0;
+  for (; pos.i < src.length; pos.i++) {
+    const c = src[pos.i];
+    if (c === '\\') pos.i++;
+    else if (c === '(') depth++;
+    else if (c === ')') {
+      if (depth === 0) return;
+      depth--;
+    }
+  }
+}
+
+// quantifier reads the quantifier after an atom, if any: its bounds.
+function quantifier(src, pos) {
+  const c = src[pos.i];
+  let bounds = [1, 1];
+  if (c === '?') bounds = [0, 1];
+  else if (c === '*') bounds = [0, Infinity];
+  else if (c === '+') bounds = [1, Infinity];
+  else if (c === '{') {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(pos.i));
+    if (!m) return bounds;
+    const lo = Number(m[1]);
+    bounds = [lo, m[2] === undefined ? lo : m[3] === '' ? Infinity : Number(m[3])];
+    pos.i += m[0].length - 1;
+  } else {
+    return bounds;
+  }
+  pos.i++;
+  if (src[pos.i] === '?') pos.i++; // lazy: the same strings
+  return bounds;
+}
+
+// escapeChar is a character that escape \c stands for.
+function escapeChar(c) {
+  return {d: '0', D: 'a', w: 'a', W: '-', s: ' ', S: 'a', n: '\n', t: '\t', r: '\r'}[c] ?? c;
+}
+
+// classChar reads a character class and returns one character in it,
+// a letter or digit when it has one.
+function classChar(src, pos) {
+  let i = pos.i + 1;
+  const negated = src[i] === '^';
+  if (negated) i++;
+  const ranges = [];
+  let first = true;
+  while (i < src.length && (src[i] !== ']' || first)) {
+    first = false;
+    let lo = src[i];
+    if (lo === '\\') {
+      const e = src[i + 1];
+      i += 2;
+      const named = {d: ['0', '9'], w: ['a', 'z'], s: [' ', ' ']}[e];
+      if (named) {
+        ranges.push(named);
+        continue;
+      }
+      lo = escapeChar(e);
+    } else {
+      i++;
+    }
+    if (src[i] === '-' && src[i + 1] !== ']' && i + 1 < src.length) {
+      let hi = src[i + 1];
+      i += 2;
+      if (hi === '\\') {
+        hi = escapeChar(src[i]);
+        i++;
+      }
+      ranges.push([lo, hi]);
+    } else {
+      ranges.push([lo, lo]);
+    }
+  }
+  if (src[i] !== ']') throw new Error('unclosed class');
+  pos.i = i + 1;
+  const inClass = (ch) => ranges.some(([a, b]) => ch >= a && ch <= b);
+  const preferred = ['a', 'x', 'A', '0', '1', '_', '-', '.', ' '];
+  if (negated) return preferred.find((ch) => !inClass(ch)) ?? 'a';
+  return preferred.find(inClass) ?? ranges[0][0];
 }
 
 function exampleNumber(s, integer) {
@@ -343,6 +534,10 @@ function exampleNumber(s, integer) {
 
 // messageExample returns an example for a message: its first example's
 // payload when the document gives one, otherwise one built from the schema.
+// The example of a message that clients send and do not receive is one they
+// can send unchanged: it leaves out the optional properties for which the
+// schema declares no value, as a made-up value for them (a room the client
+// is not in) would more likely be refused than help.
 export function messageExample(doc, message) {
   for (const ex of message.examples) {
     let e;
@@ -353,6 +548,6 @@ export function messageExample(doc, message) {
     }
     if (e && 'payload' in e) return e.payload;
   }
-  const v = exampleFor(doc, message.payload);
+  const v = exampleFor(doc, message.payload, {minimal: message.clientSends && !message.clientReceives});
   return v === undefined ? null : v;
 }

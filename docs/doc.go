@@ -34,16 +34,27 @@
 // "send" one the client receives.
 //
 // Its live console connects to a channel of the server the page came from
-// (ws:, or wss: on an https page): pick the channel, fill its parameters,
-// connect, and send an example message or one of your own. The example is
-// the message's first example when the document has one, otherwise it is
-// built from the payload schema (const, examples, default and enum first,
-// so an event envelope's event name is filled in). The log shows what was
+// (ws:, or wss: on an https page): pick the channel, fill its address and
+// query parameters, connect, and send an example message or one of your
+// own. The example is the message's first example when the document has
+// one, otherwise it is built from the payload schema: const, examples,
+// default and enum first (so an event envelope's event name is filled in),
+// else a value that meets the format, pattern, length and range. A message
+// that clients send leaves out the optional properties without a declared
+// value, so that the example can be sent unchanged. The log shows what was
 // sent and received with timestamps, names the declared message an event
 // envelope stands for, and explains the close code. The editor refuses
-// text that is not JSON unless raw text is asked for. Browsers cannot set
-// headers on a WebSocket, so headers the channel reads are listed but not
-// sent.
+// text that is not JSON unless raw text is asked for.
+//
+// Browsers cannot set headers on a WebSocket but Sec-WebSocket-Protocol,
+// which the console fills from its subprotocols field (the channel's own
+// subprotocols to begin with). Other headers the channel reads are listed,
+// not sent. A channel that requires credentials shows, before anything is
+// sent, each security scheme it accepts and how a browser presents it: in
+// a query parameter, as a Sec-WebSocket-Protocol entry when the scheme
+// names a prefix (the extension x-forge-subprotocol-prefix, such as
+// "bearer." or "apikey."), offered next to the channel's subprotocol, in a
+// cookie the browser holds, or not at all (another client is needed).
 //
 // # Caching and security headers
 //

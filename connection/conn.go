@@ -35,6 +35,13 @@ import (
 // reading (to answer pings and notice the peer's close) or of a read with a
 // deadline. An idle connection therefore costs its handler's goroutine and
 // nothing more.
+//
+// Every ping is answered with its own pong, in order, ahead of queued
+// messages. Under pressure (a peer that pings faster than its socket takes
+// the pongs) at most maxPendingPongs pongs wait; past that, the newest
+// ping's answer replaces the last one waiting, as RFC 6455 §5.5.3 allows, so
+// a ping flood costs a few kilobytes at most and its last ping is still
+// answered.
 type Conn struct {
 	ws      *websocket.Conn
 	nc      *socketConn // under ws; nil when gorilla was handed another net.Conn
@@ -78,8 +85,7 @@ type Conn struct {
 	unflushed     int           // guarded by wmu; payload bytes of messages left in nc's pending buffer
 	writing       bool          // guarded by wmu; the writer role is held
 	space         chan struct{} // guarded by wmu; closed when room frees, nil without waiters
-	pong          []byte        // guarded by wmu; payload of the latest unanswered ping
-	pongDue       bool          // guarded by wmu
+	pongs         [][]byte      // guarded by wmu; payloads of unanswered pings, oldest first, at most maxPendingPongs
 	pingDue       bool          // guarded by wmu
 	closing       bool          // guarded by wmu; no more data is accepted
 	slow          bool          // guarded by wmu; closed as a slow consumer

@@ -1,10 +1,15 @@
 package connection
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -108,3 +113,103 @@ func echo(c *Conn) error {
 		}
 	}
 }
+
+// rawClient speaks WebSocket frame by frame over a plain TCP connection, so
+// that a test sees every frame the server sends, in order, and the client
+// answers nothing on its own (gorilla's client answers pings and close
+// frames by itself).
+type rawClient struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+// hangGuard bounds a raw client's reads and writes. It is not a timing
+// assertion: what a test waits for arrives in milliseconds, and the guard
+// only turns a hang into a failure with a message.
+const hangGuard = time.Minute
+
+func dialRaw(t *testing.T, s *server) *rawClient {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(hangGuard))
+	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", s.Listener.Addr())
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: status %d", resp.StatusCode)
+	}
+	return &rawClient{t: t, nc: nc, br: br}
+}
+
+// frame encodes one final client frame, masked with a zero key (which
+// leaves the payload as it is).
+func clientFrame(opcode byte, payload []byte) []byte {
+	b := []byte{0x80 | opcode}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n < 1<<16:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	b = append(b, 0, 0, 0, 0)
+	return append(b, payload...)
+}
+
+// write sends frames, in one write so that the server reads them together.
+func (c *rawClient) write(frames ...[]byte) error {
+	_, err := c.nc.Write(bytes.Join(frames, nil))
+	return err
+}
+
+// read returns the next frame the server sent; io.EOF means the server
+// closed the TCP connection.
+func (c *rawClient) read() (opcode byte, payload []byte, err error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(c.br, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	if hdr[0]&0x80 == 0 || hdr[1]&0x80 != 0 {
+		c.t.Fatalf("server frame %x: want FIN set and no mask", hdr)
+	}
+	n := uint64(hdr[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		if _, err := io.ReadFull(c.br, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		if _, err := io.ReadFull(c.br, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(c.br, payload); err != nil {
+		return 0, nil, err
+	}
+	return hdr[0] & 0x0f, payload, nil
+}
+
+// Frame opcodes, for rawClient.
+const (
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xa
+)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -209,4 +210,111 @@ func TestShutdownFlushesBefore1001(t *testing.T) {
 	if code, _ := readClose(t, ws); code != 1001 {
 		t.Fatalf("close %d, want 1001", code)
 	}
+}
+
+// TestEveryPingAnswered: RFC 6455 §5.5.2 wants a pong for a ping, whatever
+// its payload; pings that arrive together each get theirs, in order, as
+// from gorilla and other peers.
+func TestEveryPingAnswered(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		payloads []string
+	}{
+		{"empty payload", []string{""}},
+		{"ten in a row", []string{"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"}},
+		{"largest payload", []string{strings.Repeat("x", 125)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, Config{}, echo)
+			c := dialRaw(t, s)
+			var frames [][]byte
+			for _, p := range tt.payloads {
+				frames = append(frames, clientFrame(opPing, []byte(p)))
+			}
+			frames = append(frames, clientFrame(opText, []byte("after the pings")))
+			if err := c.write(frames...); err != nil {
+				t.Fatal(err)
+			}
+			// The pings are read before the text message, so their pongs
+			// are due before its echo is queued.
+			for i, want := range tt.payloads {
+				op, got, err := c.read()
+				if err != nil || op != opPong || string(got) != want {
+					t.Fatalf("frame %d: opcode %#x %q, %v; want the pong %q", i, op, got, err, want)
+				}
+			}
+			if op, got, err := c.read(); err != nil || op != opText || string(got) != "after the pings" {
+				t.Fatalf("after the pongs: opcode %#x %q, %v; want the echo", op, got, err)
+			}
+		})
+	}
+}
+
+// TestPingFloodBounded floods a peer that does not read with pings: the
+// pongs waiting behind its full socket stay few (the latest ping's answer
+// replaces the last one waiting), the answers that arrive keep the pings'
+// order and end with the last ping's, and the connection survives.
+func TestPingFloodBounded(t *testing.T) {
+	t.Parallel()
+	const pings = 10_000
+	pending := make(chan int, 1)
+	s := newServer(t, Config{WriteTimeout: hangGuard}, func(c *Conn) error {
+		if tc, ok := c.nc.Conn.(*net.TCPConn); ok {
+			tc.SetWriteBuffer(8 << 10) // so that the pongs back up
+		}
+		for {
+			typ, msg, err := c.ReadMessage(context.Background())
+			if err != nil {
+				return err
+			}
+			if string(msg) == "flood done" {
+				// Every ping before this message has been read.
+				c.wmu.Lock()
+				n := len(c.pongs)
+				c.wmu.Unlock()
+				pending <- n
+			}
+			if err := c.WriteMessage(context.Background(), typ, msg); err != nil {
+				return err
+			}
+		}
+	})
+	c := dialRaw(t, s)
+	var flood [][]byte
+	for i := range pings {
+		flood = append(flood, clientFrame(opPing, fmt.Appendf(nil, "%06d%s", i, strings.Repeat(".", 100))))
+	}
+	flood = append(flood, clientFrame(opText, []byte("flood done")))
+	if err := c.write(flood...); err != nil { // the server reads it all without writing
+		t.Fatal(err)
+	}
+	if n := <-pending; n > maxPendingPongs {
+		t.Fatalf("%d pongs waiting after %d pings, want at most %d", n, pings, maxPendingPongs)
+	}
+	last, pongs := -1, 0
+	for {
+		op, got, err := c.read()
+		if err != nil {
+			t.Fatalf("after %d pongs: %v", pongs, err)
+		}
+		if op == opText {
+			break
+		}
+		var i int
+		if _, err := fmt.Sscanf(string(got), "%06d", &i); op != opPong || err != nil || i <= last {
+			t.Fatalf("after the pong for ping %d: opcode %#x %.10q", last, op, got)
+		}
+		last, pongs = i, pongs+1
+	}
+	if last != pings-1 {
+		t.Fatalf("the last pong answered ping %d, want the last ping, %d", last, pings-1)
+	}
+	c.write(clientFrame(opText, []byte("still here")))
+	if op, got, err := c.read(); err != nil || op != opText || string(got) != "still here" {
+		t.Fatalf("after the flood: opcode %#x %q, %v", op, got, err)
+	}
+	t.Logf("%d pings, %d pongs", pings, pongs)
 }

@@ -168,7 +168,7 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 		}
 		c.wmu.Lock()
 	}
-	if !c.writing && len(c.queue) == 0 && !c.pongDue && !c.pingDue && ctx.Done() == nil {
+	if !c.writing && len(c.queue) == 0 && len(c.pongs) == 0 && !c.pingDue && ctx.Done() == nil {
 		return c.writeInline(&m)
 	}
 	c.queue = append(c.queue, m)
@@ -207,7 +207,7 @@ func (c *Conn) writeInline(m *outbound) error {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	c.writing = false
-	if len(c.queue) > 0 || c.pongDue || c.pingDue || (c.closing && c.closeMsg != nil) {
+	if len(c.queue) > 0 || len(c.pongs) > 0 || c.pingDue || (c.closing && c.closeMsg != nil) {
 		c.kickLocked()
 	}
 	c.wmu.Unlock()
@@ -297,13 +297,22 @@ func (c *Conn) sentCode() StatusCode {
 	return c.closeCode
 }
 
-// onPing answers a ping through the writer. Only the latest ping is
-// answered, as RFC 6455 allows, so a ping flood cannot grow the queue.
+// maxPendingPongs bounds the pongs waiting to be written: a peer that pings
+// faster than it reads gets the rest coalesced (see Conn).
+const maxPendingPongs = 16
+
+// onPing has the writer answer a ping, after the pongs already due. When
+// maxPendingPongs are waiting, the newest answer replaces the last of
+// them: RFC 6455 allows answering only the latest ping, and a ping flood
+// cannot grow memory.
 func (c *Conn) onPing(data string) error {
 	c.wmu.Lock()
 	if !c.closing && c.werr == nil {
-		c.pong = append(c.pong[:0], data...)
-		c.pongDue = true
+		if len(c.pongs) < maxPendingPongs {
+			c.pongs = append(c.pongs, []byte(data))
+		} else {
+			c.pongs[len(c.pongs)-1] = []byte(data)
+		}
 		c.kickLocked()
 	}
 	c.wmu.Unlock()
@@ -389,7 +398,7 @@ func (c *Conn) writeLoop(try bool) turn {
 			c.sentClose(ErrClosed)
 			return turnDone
 		}
-		if len(c.queue) == 0 && !c.pongDue && !c.pingDue {
+		if len(c.queue) == 0 && len(c.pongs) == 0 && !c.pingDue {
 			if c.nc != nil && c.nc.hasPending() { // left by a flusher's write
 				c.wmu.Unlock()
 				if try {
@@ -417,24 +426,24 @@ func (c *Conn) writeLoop(try bool) turn {
 			return turnAgain
 		}
 		turns++
-		var pong []byte
-		if c.pongDue {
-			pong, c.pongDue = append([]byte(nil), c.pong...), false
-		}
+		pongs := c.pongs
+		c.pongs = nil
 		ping := c.pingDue
 		c.pingDue = false
 		batch = c.queue
 		c.queue, c.spare = c.spare[:0], nil
 		var closeMsg []byte
-		if len(batch) == 0 && pong == nil && !ping {
+		if len(batch) == 0 && len(pongs) == 0 && !ping {
 			closeMsg, c.closeMsg = c.closeMsg, nil
 		}
 		c.wmu.Unlock()
 
 		write := func() error {
 			var err error
-			if pong != nil {
-				err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
+			for _, pong := range pongs {
+				if err == nil {
+					err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
+				}
 			}
 			if ping && err == nil {
 				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))

@@ -45,6 +45,16 @@ if ! tools/spec-validate/validate.sh install; then
 	echo "the official validators are not ready: their checks will skip" >&2
 fi
 
+# examples/chat's test runs AsyncAPI Modelina (pinned in tools/modelina) on
+# the chat's document to check that code generators can name every model.
+if [ ! tools/modelina/node_modules/.package-lock.json -nt tools/modelina/package-lock.json ]; then
+	step "installing AsyncAPI Modelina (npm ci in tools/modelina)"
+	(cd tools/modelina && npm ci --no-audit --no-fund --loglevel=error) || {
+		[ -z "${CI:-}" ] || exit 1
+		echo "Modelina is not installed: its test will skip" >&2
+	}
+fi
+
 # The Redis broker tests start their own redis-server on a loopback port;
 # they need only the binary. policy-rc.d keeps the package from starting
 # its service while it installs.

@@ -44,9 +44,10 @@ type Config struct {
 	// (non-browser clients) are always allowed.
 	Origins []string
 
-	// ReadLimit caps the size of one incoming message, on the wire and
-	// after decompression; a larger one closes the connection with
-	// CloseMessageTooBig. Default DefaultReadLimit.
+	// ReadLimit caps the size of one incoming message (after
+	// decompression); a larger one closes the connection with
+	// CloseMessageTooBig, reason "message too big". Default
+	// DefaultReadLimit.
 	ReadLimit int64
 
 	// PingInterval is the time between server pings; negative disables

@@ -263,7 +263,11 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	}
 	c.observers = observersFrom(r.Context())
 	c.start = time.Now()
-	ws.SetReadLimit(c.readLimit)
+	// gorilla's own read limit stays off: gorilla would answer an oversized
+	// frame with a bare 1009 and stop reading for good, so the peer's
+	// answering close frame could not be recognized and the closing
+	// handshake would sit out the close timeout. readLimited enforces the
+	// limit instead, and gorilla's reader skips the rest of the message.
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(c.onPong)
 	ws.SetCloseHandler(c.onClose)

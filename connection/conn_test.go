@@ -3,8 +3,10 @@ package connection
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -550,5 +552,74 @@ func TestContextKeepsRequestValues(t *testing.T) {
 	dial(t, s, nil)
 	if v := <-got; v != "principal" {
 		t.Fatalf("value %v", v)
+	}
+}
+
+// TestCloseIsPromptAndExplained: when the server closes because of what
+// the peer sent (or because its handler failed), the close frame goes out
+// at once with a short reason, and once the peer answers it the server
+// closes TCP without sitting out the close timeout (an hour here).
+func TestCloseIsPromptAndExplained(t *testing.T) {
+	t.Parallel()
+	readThenFail := func(c *Conn) error {
+		if _, err := c.Read(); err != nil {
+			return err
+		}
+		return errors.New("database unavailable")
+	}
+	tests := []struct {
+		name   string
+		cfg    Config
+		h      func(*Conn) error
+		send   [][]byte
+		code   int
+		reason string
+	}{
+		{"too big", Config{}, echo, [][]byte{clientFrame(opText, bytes.Repeat([]byte("a"), 100_000))}, 1009, "message too big"},
+		{"far too big", Config{}, echo, [][]byte{clientFrame(opText, bytes.Repeat([]byte("a"), 10<<20))}, 1009, "message too big"},
+		{"too big in fragments", Config{ReadLimit: 1000}, echo, [][]byte{
+			{0x01, 0x80 | 126, 0x02, 0x00, 0, 0, 0, 0}, bytes.Repeat([]byte("a"), 512), // text, not final
+			{0x80, 0x80 | 126, 0x02, 0x00, 0, 0, 0, 0}, bytes.Repeat([]byte("b"), 512), // final continuation
+		}, 1009, "message too big"},
+		{"invalid UTF-8", Config{}, echo, [][]byte{clientFrame(opText, []byte{'o', 'k', 0xff})}, 1007, "text message is not valid UTF-8"},
+		{"over the rate", Config{MessageRate: 0.001, MessageBurst: 1, RateLimitClose: true}, echo,
+			[][]byte{clientFrame(opText, []byte("a")), clientFrame(opText, []byte("b"))}, 1008, "message rate exceeded"},
+		{"handler error", Config{}, readThenFail, [][]byte{clientFrame(opText, []byte("a"))}, 1011, "internal error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.cfg.CloseTimeout = time.Hour
+			s := newServer(t, tt.cfg, tt.h)
+			c := dialRaw(t, s)
+			sent := make(chan error, 1)
+			go func() { sent <- c.write(tt.send...) }() // may block until the server discards
+			var op byte
+			var got []byte
+			for {
+				var err error
+				if op, got, err = c.read(); err != nil {
+					t.Fatalf("before a close frame: %v", err)
+				}
+				if op != opText { // echoes of the messages that passed
+					break
+				}
+			}
+			if op != opClose || len(got) < 2 {
+				t.Fatalf("opcode %#x %q, want a close frame with a code", op, got)
+			}
+			if code, reason := int(binary.BigEndian.Uint16(got)), string(got[2:]); code != tt.code || reason != tt.reason {
+				t.Fatalf("close %d %q, want %d %q", code, reason, tt.code, tt.reason)
+			}
+			if err := <-sent; err != nil {
+				t.Fatalf("sending: %v", err)
+			}
+			if err := c.write(clientFrame(opClose, got[:2])); err != nil {
+				t.Fatal(err)
+			}
+			if op, got, err := c.read(); err != io.EOF {
+				t.Fatalf("after the closing handshake: opcode %#x %q, %v; want the server to close TCP", op, got, err)
+			}
+		})
 	}
 }

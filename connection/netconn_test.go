@@ -331,10 +331,10 @@ func TestOverTLS(t *testing.T) {
 	}
 }
 
-// TestNoDataAfterGorillaClose: when gorilla's reader answers an oversized
-// message with 1009 itself, the broadcasts still queued must not follow
-// that close frame on the wire.
-func TestNoDataAfterGorillaClose(t *testing.T) {
+// TestNoDataAfterTooBigClose: once an oversized message is answered with
+// 1009, the broadcasts still queued must not follow that close frame on
+// the wire.
+func TestNoDataAfterTooBigClose(t *testing.T) {
 	t.Parallel()
 	pm, err := NewPreparedMessage(TextMessage, bytes.Repeat([]byte("d"), 4096))
 	if err != nil {

@@ -207,6 +207,7 @@ func (c *Conn) readFailed(err error) error {
 		wsClose *websocket.CloseError
 		netErr  net.Error
 		rerr    error
+		detail  string // for the log, not for the peer
 		level   = slog.LevelDebug
 	)
 	switch {
@@ -217,12 +218,15 @@ func (c *Conn) readFailed(err error) error {
 		// The peer closed; onClose has queued the answer.
 		rerr = &CloseError{Code: StatusCode(wsClose.Code), Reason: wsClose.Text}
 	case errors.Is(err, websocket.ErrReadLimit):
-		// gorilla has sent 1009 itself and will not read on.
-		rerr = &CloseError{Code: CloseMessageTooBig, Reason: fmt.Sprintf("message exceeds %d bytes", c.readLimit)}
+		// Frame lengths that overflow int64: gorilla has sent 1009 itself
+		// and will not read on.
+		rerr = &CloseError{Code: CloseMessageTooBig, Reason: "message too big"}
+		detail = "frame lengths overflow"
 		level = slog.LevelWarn
 		c.mustDrain.Store(true)
 	case errors.Is(err, errTooBig):
-		rerr = &CloseError{Code: CloseMessageTooBig, Reason: fmt.Sprintf("message exceeds %d bytes", c.readLimit)}
+		rerr = &CloseError{Code: CloseMessageTooBig, Reason: "message too big"}
+		detail = fmt.Sprintf("message exceeds %d bytes", c.readLimit)
 		level = slog.LevelWarn
 		c.canDiscard.Store(true)
 	case errors.Is(err, errInvalidUTF8):
@@ -246,9 +250,11 @@ func (c *Conn) readFailed(err error) error {
 	}
 	var ce *CloseError
 	if errors.As(rerr, &ce) {
-		// When gorilla has sent the close frame itself, what is queued can
-		// no longer be sent.
-		c.initiateClose(ce.Code, ce.Reason, c.mustDrain.Load())
+		// A peer that broke the protocol or a limit is failed at once: what
+		// is queued for it is dropped, so that the close frame goes next
+		// (and when gorilla has sent a close frame itself, nothing queued
+		// could follow it anyway).
+		c.initiateClose(ce.Code, ce.Reason, c.mustDrain.Load() || c.canDiscard.Load())
 	}
 	c.rmu.Lock()
 	if c.rerr == nil {
@@ -256,7 +262,11 @@ func (c *Conn) readFailed(err error) error {
 	}
 	rerr = c.rerr
 	c.rmu.Unlock()
-	c.log.LogAttrs(c.ctx, level, "websocket read ended", slog.String("reason", rerr.Error()))
+	attrs := []slog.Attr{slog.String("reason", rerr.Error())}
+	if detail != "" {
+		attrs = append(attrs, slog.String("detail", detail))
+	}
+	c.log.LogAttrs(c.ctx, level, "websocket read ended", attrs...)
 	c.cancel()
 	return rerr
 }

@@ -30,6 +30,27 @@
 // uses this for subscriptions: the filter costs one call per member and no
 // extra encoding.
 //
+// # History and recovery
+//
+// [WithHistory] keeps the recent messages of the rooms whose names match a
+// pattern, bounded by count and age, in a [HistoryStore]: the broker when
+// it is one (Redis Streams, NATS JetStream, the [MemoryBroker]), or
+// [MemoryHistory] in a hub without a broker. Every message of such a room
+// gets a position: the history's epoch and an offset that grows by one per
+// message. Messages of those rooms must be JSON objects; the hub adds a
+// member "position": {"room", "epoch", "offset"} to each.
+//
+// A client that loses its connection comes back with the last position it
+// saw; [Hub.JoinFrom] joins it to the room and first sends it what it
+// missed, then the live messages, with no gap and nothing twice: every
+// node delivers a room's messages in offset order (an early one waits for
+// those before it, which are read from the store if they do not come), and
+// the replay ends exactly where the live messages begin. When the history
+// no longer reaches back to the position, or the epoch changed (a store
+// that lost its data), the result says so and the client must fetch the
+// room's state anew. [Hub.Position] tells a client where a room is without
+// joining it. Presence messages are not part of the history.
+//
 // # Nodes
 //
 // Without a broker, the hub is local to its process. [WithBroker] connects

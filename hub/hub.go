@@ -67,6 +67,9 @@ type Hub struct {
 	presence string           // event name of presence messages; "" for none
 	hooks    []func(Presence) // called after every join and leave
 	maxRooms int              // rooms per connection; 0: no limit
+	history  []historyRule    // rooms that keep history
+	store    HistoryStore     // where they keep it; nil without history
+	fills    sync.WaitGroup   // gap fills in flight
 
 	mu      sync.RWMutex // guards the fields below; taken before any room's mu
 	members map[string]*member
@@ -85,6 +88,10 @@ type Hub struct {
 	brokerErr     atomic.Uint64
 	brokerDropped atomic.Uint64
 	refusedJoins  atomic.Uint64
+	historyErr    atomic.Uint64
+	gapFills      atomic.Uint64
+	historyLost   atomic.Uint64
+	recoveries    struct{ ok, failed atomic.Uint64 }
 }
 
 // member is one registered connection.
@@ -109,6 +116,8 @@ type config struct {
 	presence string
 	hooks    []func(Presence)
 	maxRooms int
+	history  []historyRule
+	store    HistoryStore
 	err      error
 }
 
@@ -217,8 +226,24 @@ func New(opts ...Option) (*Hub, error) {
 	case c.maxRooms < 0:
 		c.maxRooms = 0
 	}
+	if len(c.history) > 0 {
+		switch {
+		case c.broker != nil && c.store != nil:
+			return nil, errors.New("forge: hub: with a broker, the broker keeps the history: drop WithHistoryStore")
+		case c.broker != nil:
+			store, ok := c.broker.(HistoryStore)
+			if !ok {
+				return nil, fmt.Errorf("forge: hub: broker %T keeps no history, which WithHistory needs", c.broker)
+			}
+			c.store = store
+		case c.store == nil:
+			c.store = NewMemoryHistory()
+		}
+	}
 	h := &Hub{
 		maxRooms: c.maxRooms,
+		history:  c.history,
+		store:    c.store,
 		node:     c.node,
 		broker:   c.broker,
 		log:      c.log,
@@ -317,6 +342,9 @@ func (h *Hub) unregister(m *member) bool {
 		if r.remove(m) {
 			delete(h.rooms, name)
 			r.gone.Store(true)
+			r.mu.Lock()
+			h.stopSequencer(r)
+			r.mu.Unlock()
 			emptied = append(emptied, r)
 		}
 		left = append(left, h.presenceOf(m, name, Left))
@@ -384,6 +412,7 @@ func (h *Hub) Close() error {
 	var errs []error
 	for _, r := range rooms {
 		r.mu.Lock()
+		h.stopSequencer(r)
 		clear(r.members)
 		r.members = r.members[:0]
 		clear(r.index)
@@ -400,5 +429,6 @@ func (h *Hub) Close() error {
 	if err := h.closePresence(gone); err != nil {
 		errs = append(errs, fmt.Errorf("forge: hub: remove presence: %w", err))
 	}
+	h.fills.Wait()
 	return errors.Join(errs...)
 }

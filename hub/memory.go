@@ -21,7 +21,8 @@ import (
 // is closed on its own.
 //
 // MemoryBroker is also a PresenceStore, with nodes that expire after the
-// TTL set with MemoryPresenceTTL (30 s by default).
+// TTL set with MemoryPresenceTTL (30 s by default), and a HistoryStore
+// shared by the handles of one bus.
 type MemoryBroker struct {
 	bus *memoryBus
 
@@ -33,6 +34,8 @@ type MemoryBroker struct {
 type memoryBus struct {
 	mu     sync.RWMutex
 	topics map[string][]*memorySub // copied on write, so a snapshot stays valid
+
+	history *MemoryHistory
 
 	ttl     time.Duration
 	pmu     sync.Mutex                   // guards the fields below
@@ -51,6 +54,7 @@ type memorySub struct {
 var (
 	_ Broker        = (*MemoryBroker)(nil)
 	_ PresenceStore = (*MemoryBroker)(nil)
+	_ HistoryStore  = (*MemoryBroker)(nil)
 )
 
 // MemoryOption configures a MemoryBroker's bus.
@@ -70,6 +74,7 @@ func MemoryPresenceTTL(d time.Duration) MemoryOption {
 func NewMemoryBroker(opts ...MemoryOption) *MemoryBroker {
 	bus := &memoryBus{
 		topics:  make(map[string][]*memorySub),
+		history: NewMemoryHistory(),
 		ttl:     30 * time.Second,
 		alive:   make(map[string]time.Time),
 		members: make(map[string]map[string]Member),
@@ -252,4 +257,28 @@ func (b *MemoryBroker) Members(_ context.Context, room string) ([]Member, error)
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// Append implements HistoryStore.
+func (b *MemoryBroker) Append(ctx context.Context, room string, data []byte, opts HistoryOptions) (StreamPosition, error) {
+	if b.isClosed() {
+		return StreamPosition{}, fmt.Errorf("forge: append: %w", ErrBrokerClosed)
+	}
+	return b.bus.history.Append(ctx, room, data, opts)
+}
+
+// Since implements HistoryStore.
+func (b *MemoryBroker) Since(ctx context.Context, room string, since StreamPosition, limit int) ([]HistoryEntry, StreamPosition, error) {
+	if b.isClosed() {
+		return nil, StreamPosition{}, fmt.Errorf("forge: since: %w", ErrBrokerClosed)
+	}
+	return b.bus.history.Since(ctx, room, since, limit)
+}
+
+// Position implements HistoryStore.
+func (b *MemoryBroker) Position(ctx context.Context, room string) (StreamPosition, error) {
+	if b.isClosed() {
+		return StreamPosition{}, fmt.Errorf("forge: position: %w", ErrBrokerClosed)
+	}
+	return b.bus.history.Position(ctx, room)
 }

@@ -40,7 +40,15 @@ func (msg *Message) prepare() (*connection.PreparedMessage, error) {
 // A room without members here is not an error. The error reports a hub
 // that is closed or a broker that failed; local members have their message
 // either way.
+//
+// In a room with history (WithHistory), the message must be a JSON object:
+// it is appended to the history first, and every member on every node
+// receives it in the order of the history, with its position.
 func (h *Hub) Broadcast(ctx context.Context, room string, msg Message) error {
+	return h.broadcast(ctx, room, msg, true)
+}
+
+func (h *Hub) broadcast(ctx context.Context, room string, msg Message, history bool) error {
 	if !validRoom(room) {
 		return fmt.Errorf("%w: %q", ErrInvalidRoom, room)
 	}
@@ -51,6 +59,11 @@ func (h *Hub) Broadcast(ctx context.Context, room string, msg Message) error {
 		return ErrClosed
 	}
 	h.published.Add(1)
+	if history {
+		if opts, ok := h.historyOf(room); ok {
+			return h.broadcastHistory(ctx, room, opts, msg)
+		}
+	}
 	if r != nil {
 		pm, err := msg.prepare()
 		if err != nil {
@@ -164,6 +177,11 @@ func (h *Hub) fanout(r *room, pm *connection.PreparedMessage, event string, exce
 	var n counts
 	r.mu.Lock()
 	for _, m := range r.members {
+		if len(r.catchingUp) > 0 {
+			if _, catching := r.catchingUp[m]; catching {
+				continue
+			}
+		}
 		n.offer(m, pm, event, except)
 	}
 	r.mu.Unlock()

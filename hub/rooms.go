@@ -33,23 +33,33 @@ type room struct {
 	topic string
 	gone  atomic.Bool // removed from the hub; no subscription may start
 
-	mu      sync.Mutex // guards members and index
-	members []*member
-	index   map[*member]int // position in members
+	mu         sync.Mutex // guards the fields below
+	members    []*member
+	index      map[*member]int      // position in members
+	seq        *sequencer           // orders positioned messages; nil without history
+	catchingUp map[*member]struct{} // members replaying history (JoinFrom)
 
 	subMu sync.Mutex   // serializes the broker subscription's changes
 	unsub func() error // guarded by subMu; nil while not subscribed
 }
 
-func newRoom(name string) *room {
-	return &room{name: name, topic: roomTopic(name), index: make(map[*member]int)}
+func newRoom(name string, hist *HistoryOptions) *room {
+	r := &room{name: name, topic: roomTopic(name), index: make(map[*member]int)}
+	if hist != nil {
+		r.seq = &sequencer{opts: *hist, pending: make(map[uint64]positioned)}
+		r.catchingUp = make(map[*member]struct{})
+	}
+	return r
 }
 
-func (r *room) add(m *member) {
-	r.mu.Lock()
-	r.index[m] = len(r.members)
-	r.members = append(r.members, m)
-	r.mu.Unlock()
+// stopSequencer stops r's gap timer. Caller holds r.mu.
+func (h *Hub) stopSequencer(r *room) {
+	if r.seq != nil && r.seq.timer != nil {
+		if r.seq.timer.Stop() {
+			h.fills.Done() // it will not run
+		} // else a fill has started: it sees r.gone and returns
+		r.seq.timer = nil
+	}
 }
 
 // remove takes m out of the room and reports whether the room is empty.
@@ -63,6 +73,7 @@ func (r *room) remove(m *member) bool {
 		r.members[last] = nil
 		r.members = r.members[:last]
 		delete(r.index, m)
+		delete(r.catchingUp, m)
 	}
 	return len(r.members) == 0
 }
@@ -74,34 +85,53 @@ func validRoom(name string) bool { return name != "" && utf8.ValidString(name) }
 // on this node subscribes to it before Join returns, so no message
 // published after Join returns is missed.
 func (h *Hub) Join(ctx context.Context, id, room string) error {
+	_, _, err := h.join(ctx, id, room, false)
+	return err
+}
+
+// join adds id to room. It returns the room and member, or a nil room when
+// the member was in the room already. A member that is catchingUp is
+// skipped by deliveries of positioned messages until catchUp is done.
+func (h *Hub) join(ctx context.Context, id, room string, catchingUp bool) (*room, *member, error) {
 	if !validRoom(room) {
-		return fmt.Errorf("%w: %q", ErrInvalidRoom, room)
+		return nil, nil, fmt.Errorf("%w: %q", ErrInvalidRoom, room)
 	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return ErrClosed
+		return nil, nil, ErrClosed
 	}
 	m := h.members[id]
 	if m == nil {
 		h.mu.Unlock()
-		return fmt.Errorf("%w: %s", ErrUnknownConnection, id)
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownConnection, id)
 	}
 	if _, in := m.rooms[room]; in {
 		h.mu.Unlock()
-		return nil
+		return nil, m, nil
 	}
 	if h.maxRooms > 0 && len(m.rooms) >= h.maxRooms {
 		h.mu.Unlock()
 		h.refusedJoins.Add(1)
-		return fmt.Errorf("%w: %d", ErrTooManyRooms, h.maxRooms)
+		return nil, nil, fmt.Errorf("%w: %d", ErrTooManyRooms, h.maxRooms)
 	}
 	r := h.rooms[room]
-	if r == nil {
-		r = newRoom(room)
+	created := r == nil
+	if created {
+		var hist *HistoryOptions
+		if opts, ok := h.historyOf(room); ok {
+			hist = &opts
+		}
+		r = newRoom(room, hist)
 		h.rooms[room] = r
 	}
-	r.add(m)
+	r.mu.Lock()
+	r.index[m] = len(r.members)
+	r.members = append(r.members, m)
+	if catchingUp {
+		r.catchingUp[m] = struct{}{}
+	}
+	r.mu.Unlock()
 	m.rooms[room] = r
 	p := h.presenceOf(m, room, Joined)
 	h.recordPresence(m, room, true)
@@ -110,11 +140,14 @@ func (h *Hub) Join(ctx context.Context, id, room string) error {
 	if h.broker != nil {
 		if err := h.subscribe(ctx, r); err != nil {
 			h.leave(ctx, m, room, false)
-			return fmt.Errorf("forge: join room %q: %w", room, err)
+			return nil, nil, fmt.Errorf("forge: join room %q: %w", room, err)
 		}
 	}
+	if created && r.seq != nil {
+		h.startSequencer(ctx, r)
+	}
 	h.announce(ctx, p)
-	return nil
+	return r, m, nil
 }
 
 // Leave removes the connection id from room; leaving a room one is not in
@@ -143,6 +176,9 @@ func (h *Hub) leave(ctx context.Context, m *member, name string, announce bool) 
 	if empty {
 		delete(h.rooms, name)
 		r.gone.Store(true)
+		r.mu.Lock()
+		h.stopSequencer(r)
+		r.mu.Unlock()
 	}
 	p := h.presenceOf(m, name, Left)
 	h.recordPresence(m, name, false)
@@ -185,7 +221,8 @@ func (h *Hub) announce(ctx context.Context, p Presence) {
 	if err != nil { // a map of strings always encodes
 		panic("forge: hub: encode presence: " + err.Error())
 	}
-	err = h.Broadcast(ctx, p.Room, Message{Data: data, Event: h.presence, Except: []string{p.ID}})
+	// Presence is news of the moment, kept out of the room's history.
+	err = h.broadcast(ctx, p.Room, Message{Data: data, Event: h.presence, Except: []string{p.ID}}, false)
 	if err != nil {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "hub presence not sent to other nodes",
 			slog.String("room", p.Room), slog.String("error", err.Error()))
@@ -204,7 +241,11 @@ func (h *Hub) subscribe(ctx context.Context, r *room) error {
 	if r.unsub != nil || r.gone.Load() {
 		return nil
 	}
-	unsub, err := h.broker.Subscribe(ctx, r.topic, func(data []byte) { h.fromBrokerRoom(r, data) })
+	fn := func(data []byte) { h.fromBrokerRoom(r, data) }
+	if r.seq != nil {
+		fn = func(data []byte) { h.fromBrokerPositioned(r, data) }
+	}
+	unsub, err := h.broker.Subscribe(ctx, r.topic, fn)
 	if err != nil {
 		h.brokerFailed(ctx, "subscribe", err, false)
 		return err

@@ -25,15 +25,6 @@ const ttl = time.Second
 func newBroker(srv *natstest.Server, opts ...natsbroker.Option) func(t *testing.T) hub.Broker {
 	return func(t *testing.T) hub.Broker {
 		t.Helper()
-		if t.Name() == "TestConformance/Hub/DirectAndEveryone" {
-			// The suite expects node a's Send to reach bob on node b before
-			// node b's own BroadcastAll, which b delivers locally at once:
-			// an order between two publishers that no pub/sub broker (nor
-			// the hub's documentation) promises. It fails about 8 runs in
-			// 10 here; skipped until brokertest reads "direct" before
-			// calling BroadcastAll.
-			t.Skip("brokertest: Hub/DirectAndEveryone assumes an order across publishers")
-		}
 		b, err := natsbroker.New(srv.Connect(t), append([]natsbroker.Option{natsbroker.WithPresenceTTL(ttl)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)

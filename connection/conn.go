@@ -137,8 +137,8 @@ var writeBufferPool sync.Pool
 //
 // h's result picks the close code: nil closes with CloseNormal; an error
 // carrying a *CloseError closes with its code; a *DecodeError with
-// CloseInvalidPayload; any other error with CloseInternalError, and it is
-// logged. An error that only reports the end of the connection (the peer
+// CloseInvalidPayload and the reason "invalid JSON" (the details are
+// logged); any other error with CloseInternalError, and it is logged. An error that only reports the end of the connection (the peer
 // closed it, or it dropped) ends it normally. A panic in h is recovered,
 // logged, and closes with CloseInternalError.
 func Serve(w http.ResponseWriter, r *http.Request, cfg *Config, h func(*Conn) error) {
@@ -329,8 +329,10 @@ func (c *Conn) closeCodeFor(err error) (StatusCode, string) {
 	}
 	var de *DecodeError
 	if errors.As(err, &de) {
+		// encoding/json's text names Go types and fields: it is for the
+		// log, not for the peer.
 		c.log.LogAttrs(c.ctx, slog.LevelWarn, "websocket message rejected", slog.String("error", err.Error()))
-		return CloseInvalidPayload, truncateReason(de.Err.Error())
+		return CloseInvalidPayload, "invalid JSON"
 	}
 	c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
 	return CloseInternalError, "internal error"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -70,7 +71,7 @@ func TestHandlerResultSetsCloseCode(t *testing.T) {
 		{"error", func(*Conn) error { return errors.New("db down") }, 1011, "internal error"},
 		{"close error", func(*Conn) error { return fmt.Errorf("auth: %w", &CloseError{Code: 4001, Reason: "token expired"}) }, 4001, "token expired"},
 		{"panic", func(*Conn) error { panic("boom") }, 1011, "internal error"},
-		{"decode error", func(c *Conn) error { var v struct{ A int }; return c.ReadJSON(&v) }, 1007, ""},
+		{"decode error", func(c *Conn) error { var v struct{ A int }; return c.ReadJSON(&v) }, 1007, "invalid JSON"},
 		{"close with", func(c *Conn) error { c.CloseWith(4100, "go away"); return nil }, 4100, "go away"},
 	}
 	for _, tt := range tests {
@@ -585,6 +586,7 @@ func TestCloseIsPromptAndExplained(t *testing.T) {
 		{"over the rate", Config{MessageRate: 0.001, MessageBurst: 1, RateLimitClose: true}, echo,
 			[][]byte{clientFrame(opText, []byte("a")), clientFrame(opText, []byte("b"))}, 1008, "message rate exceeded"},
 		{"handler error", Config{}, readThenFail, [][]byte{clientFrame(opText, []byte("a"))}, 1011, "internal error"},
+		{"bad JSON", Config{}, readJSON, [][]byte{clientFrame(opText, []byte(`{"text":`))}, 1007, "invalid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -621,5 +623,35 @@ func TestCloseIsPromptAndExplained(t *testing.T) {
 				t.Fatalf("after the closing handshake: opcode %#x %q, %v; want the server to close TCP", op, got, err)
 			}
 		})
+	}
+}
+
+// readJSON reads one message into a struct and returns the error.
+func readJSON(c *Conn) error {
+	var say struct {
+		Text string `json:"text"`
+	}
+	return c.ReadJSON(&say)
+}
+
+// TestDecodeErrorDetailStaysInLog: a message that does not decode closes
+// with 1007 and a neutral reason; what encoding/json said about it (Go type
+// and field names) goes to the server's log only.
+func TestDecodeErrorDetailStaysInLog(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	s := newServer(t, Config{Logger: logger}, readJSON)
+	ws := dial(t, s, nil)
+	ws.WriteMessage(websocket.TextMessage, []byte(`{"text": 5}`))
+	if code, reason := readClose(t, ws); code != 1007 || reason != "invalid JSON" {
+		t.Fatalf("close %d %q, want 1007 \"invalid JSON\"", code, reason)
+	}
+	waitErr(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.tracker.Shutdown(ctx) // waits for the connection to finish
+	if out := logs.String(); !strings.Contains(out, "cannot unmarshal number") {
+		t.Fatalf("the log lacks the decoding error:\n%s", out)
 	}
 }

@@ -147,7 +147,8 @@ func CloseStatus(err error) StatusCode {
 
 // DecodeError reports a message that could not be decoded into the value
 // given to ReadJSON. The connection stays usable; a handler that returns the
-// error closes the connection with CloseInvalidPayload.
+// error closes the connection with CloseInvalidPayload and the reason
+// "invalid JSON", and Err, which names Go types, goes to the log only.
 type DecodeError struct {
 	Err error
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,15 +155,48 @@ func describeInvalid(err error) string {
 	return strings.Join(msgs, "; ")
 }
 
-// describeDecode turns a decoding error into a short message.
+// describeDecode turns a decoding error into a short message in JSON's
+// terms. encoding/json's own text names Go types (int8, netip.Addr), and
+// errors from UnmarshalJSON or UnmarshalText methods name Go functions:
+// neither is the client's business.
 func describeDecode(err error) string {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		loc := "payload"
-		if te.Field != "" {
-			loc += "/" + strings.ReplaceAll(te.Field, ".", "/")
-		}
-		return fmt.Sprintf("%s: want %s, got %s", loc, te.Type, te.Value)
+	if !errors.As(err, &te) {
+		return "the payload does not fit"
 	}
-	return "the payload does not fit: " + err.Error()
+	loc := "payload"
+	if te.Field != "" {
+		loc += "/" + strings.ReplaceAll(te.Field, ".", "/")
+	}
+	want := jsonKind(te.Type)
+	if (want == "integer" || want == "number") && strings.HasPrefix(te.Value, "number ") {
+		return fmt.Sprintf("%s: %s is out of range", loc, te.Value) // the schema let it through
+	}
+	return fmt.Sprintf("%s: got %s, want %s", loc, te.Value, want)
+}
+
+// jsonKind names the JSON type that decodes into a value of type t.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		return "string" // netip.Addr, time.Time
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.String:
+		return "string"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "another value"
 }

@@ -405,7 +405,7 @@ func TestSlowConsumerClosed(t *testing.T) {
 		if !errors.Is(err, ErrSlowConsumer) {
 			t.Fatalf("write error %v, want ErrSlowConsumer", err)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("writer to a peer that never reads was not stopped")
 	}
 	if st := s.tracker.Stats(); st.SlowConsumers != 1 {
@@ -416,7 +416,7 @@ func TestSlowConsumerClosed(t *testing.T) {
 func TestWriteMessageTimeoutKeepsConnection(t *testing.T) {
 	t.Parallel()
 	gotErr := make(chan error, 1)
-	s := newServer(t, Config{QueueBytes: 1 << 10, WriteTimeout: 5 * time.Second}, func(c *Conn) error {
+	s := newServer(t, Config{QueueBytes: 1 << 10, WriteTimeout: hangGuard}, func(c *Conn) error {
 		// Fill queue and socket buffers, then ask for a short wait.
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -436,7 +436,7 @@ func TestWriteMessageTimeoutKeepsConnection(t *testing.T) {
 		if !errors.Is(err, ErrWriteTimeout) {
 			t.Fatalf("got %v, want ErrWriteTimeout", err)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("no timeout")
 	}
 	if st := s.tracker.Stats(); st.SlowConsumers != 0 {
@@ -530,7 +530,7 @@ func TestContextCancelledOnEveryEnd(t *testing.T) {
 			tt.end(ws, c, s)
 			select {
 			case <-ended:
-			case <-time.After(10 * time.Second):
+			case <-time.After(hangGuard):
 				t.Fatal("context not cancelled")
 			}
 		})

@@ -19,6 +19,11 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// hangGuard bounds the waits of tests. It is not a timing assertion: what
+// a test waits for comes in milliseconds, even on a busy machine, and the
+// guard only turns a hang into a failure with a message.
+const hangGuard = time.Minute
+
 // server runs h behind connection.Serve on a loopback httptest server.
 type server struct {
 	*httptest.Server
@@ -60,7 +65,7 @@ func (s *server) url() string { return "ws" + strings.TrimPrefix(s.URL, "http") 
 
 func dial(t *testing.T, s *server, header http.Header, protos ...string) *websocket.Conn {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: 5 * time.Second}
+	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: hangGuard}
 	ws, resp, err := d.Dial(s.url(), header)
 	if err != nil {
 		status := 0
@@ -77,7 +82,7 @@ func dial(t *testing.T, s *server, header http.Header, protos ...string) *websoc
 // server sent (or -1 for no close frame).
 func readClose(t *testing.T, ws *websocket.Conn) (int, string) {
 	t.Helper()
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	ws.SetReadDeadline(time.Now().Add(hangGuard))
 	for {
 		_, _, err := ws.ReadMessage()
 		if err == nil {
@@ -96,7 +101,7 @@ func waitErr(t *testing.T, s *server) error {
 	select {
 	case err := <-s.errs:
 		return err
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("handler did not return")
 		return nil
 	}
@@ -123,11 +128,6 @@ type rawClient struct {
 	nc net.Conn
 	br *bufio.Reader
 }
-
-// hangGuard bounds a raw client's reads and writes. It is not a timing
-// assertion: what a test waits for arrives in milliseconds, and the guard
-// only turns a hang into a failure with a message.
-const hangGuard = time.Minute
 
 func dialRaw(t *testing.T, s *server) *rawClient {
 	t.Helper()
@@ -213,3 +213,48 @@ const (
 	opPing  = 0x9
 	opPong  = 0xa
 )
+
+// pipeResponse is the server end of a net.Pipe as an http.ResponseWriter
+// that can be hijacked, for Serve.
+type pipeResponse struct {
+	conn   net.Conn
+	br     *bufio.Reader
+	header http.Header
+}
+
+func (p *pipeResponse) Header() http.Header         { return p.header }
+func (p *pipeResponse) Write(b []byte) (int, error) { return p.conn.Write(b) }
+func (p *pipeResponse) WriteHeader(int)             {}
+func (p *pipeResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return p.conn, bufio.NewReadWriter(p.br, bufio.NewWriter(p.conn)), nil
+}
+
+// servePipe runs h behind Serve over net.Pipe and returns a gorilla client
+// of it. Inside a testing/synctest bubble its time is the bubble's, so
+// keepalive tests need no wall-clock margins. The connection is shut down
+// when the test ends.
+func servePipe(t *testing.T, cfg Config, h func(*Conn) error) *websocket.Conn {
+	t.Helper()
+	srv, cli := net.Pipe()
+	cfg.Tracker = &Tracker{}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	go func() {
+		br := bufio.NewReader(srv)
+		r, err := http.ReadRequest(br)
+		if err != nil {
+			srv.Close()
+			return
+		}
+		Serve(&pipeResponse{conn: srv, br: br, header: http.Header{}}, r, &cfg, h)
+	}()
+	d := websocket.Dialer{NetDialContext: func(context.Context, string, string) (net.Conn, error) { return cli, nil }}
+	ws, _, err := d.Dial("ws://pipe/", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() {
+		ws.Close()
+		cfg.Tracker.Shutdown(context.Background())
+	})
+	return ws
+}

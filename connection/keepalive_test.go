@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,35 +30,39 @@ func TestKeepaliveClosesUnresponsivePeer(t *testing.T) {
 		if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "keepalive") {
 			t.Fatalf("read error %v, want a keepalive ErrClosed", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("unresponsive peer was not closed")
 	}
 }
 
 func TestKeepaliveSparesHealthyPeerOfIdleHandler(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Config{PingInterval: 20 * time.Millisecond, PongWait: 40 * time.Millisecond}, func(c *Conn) error {
-		time.Sleep(600 * time.Millisecond) // 10× the keepalive window, not reading
-		data, err := c.Read()
-		if err != nil {
-			return err
+	synctest.Test(t, func(t *testing.T) {
+		ws := servePipe(t, Config{PingInterval: 20 * time.Millisecond, PongWait: 40 * time.Millisecond}, func(c *Conn) error {
+			time.Sleep(600 * time.Millisecond) // 10× the keepalive window, not reading
+			data, err := c.Read()
+			if err != nil {
+				return err
+			}
+			return c.Write(data)
+		})
+		ws.WriteMessage(websocket.TextMessage, []byte("still here"))
+		pings := 0
+		ws.SetPingHandler(func(string) error {
+			pings++
+			// A pipe holds no bytes: the pong waits, as it would in a
+			// socket's buffer, until the server reads.
+			go ws.WriteControl(websocket.PongMessage, nil, time.Time{})
+			return nil
+		})
+		_, got, err := ws.ReadMessage() // reading answers pings
+		if err != nil || string(got) != "still here" {
+			t.Fatalf("got %q, %v: a healthy peer was closed while its handler was busy", got, err)
 		}
-		return c.Write(data)
+		if pings < 25 {
+			t.Fatalf("saw %d pings in 600 ms with a 20 ms interval, want keepalive running", pings)
+		}
 	})
-	ws := dial(t, s, nil)
-	ws.WriteMessage(websocket.TextMessage, []byte("still here"))
-	pings := 0
-	ws.SetPingHandler(func(string) error {
-		pings++
-		return ws.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
-	})
-	_, got, err := ws.ReadMessage() // reading answers pings
-	if err != nil || string(got) != "still here" {
-		t.Fatalf("got %q, %v: a healthy peer was closed while its handler was busy", got, err)
-	}
-	if pings < 3 {
-		t.Fatalf("saw %d pings, want keepalive running", pings)
-	}
 }
 
 func TestKeepaliveDisabled(t *testing.T) {
@@ -107,26 +113,31 @@ func TestShutdownClosesWith1001AndWaits(t *testing.T) {
 	}
 }
 
+// TestShutdownDeadlineDropsStuckPeers: a peer that never answers the close
+// frame is dropped when Shutdown's context ends, long before the close
+// timeout (an hour here) would let it go.
 func TestShutdownDeadlineDropsStuckPeers(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Config{CloseTimeout: time.Minute}, func(c *Conn) error {
+	s := newServer(t, Config{CloseTimeout: time.Hour}, func(c *Conn) error {
 		<-c.Context().Done()
 		return nil
 	})
-	ws := dial(t, s, nil)
-	_ = ws // never answers the close frame
+	c := dialRaw(t, s) // never answers the close frame
 	for s.tracker.Stats().Open != 1 {
 		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	if err := s.tracker.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("shutdown: %v", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("shutdown took %v", d)
+	if op, got, err := c.read(); err != nil || op != opClose {
+		t.Fatalf("opcode %#x %q, %v; want the close frame", op, got, err)
 	}
+	if _, _, err := c.read(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("after the close frame: %v; want the connection dropped", err)
+	}
+	waitErr(t, s)
 }
 
 func TestUpgradeRacingShutdownIsNeverLost(t *testing.T) {

@@ -76,27 +76,16 @@ func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 		if left {
 			break // the socket is full: the rest of p is pending
 		}
-		if time.Since(start) > 10*time.Second {
+		if time.Since(start) > hangGuard {
 			t.Fatal("a socket whose peer does not read never filled")
 		}
 	}
-	// The peer takes what the socket holds, so it has room again; writes
-	// under tryWrites must still go behind the pending bytes, not ahead of
-	// them.
-	// Everything in flight is read, so the socket is empty.
-	var head []byte
-	buf := make([]byte, 64<<10)
-	for {
-		cli.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		n, err := cli.Read(buf)
-		head = append(head, buf[:n]...)
-		if err != nil {
-			break
-		}
-	}
-	cli.SetReadDeadline(time.Time{})
-	if len(head) == 0 {
-		t.Fatal("the peer read nothing")
+	// The peer takes some of what the socket holds (bytes the socket took,
+	// so they are there to read), so it has room again; writes under
+	// tryWrites must still go behind the pending bytes, not ahead of them.
+	head := make([]byte, min(want.Len()-int(sc.npend.Load()), 16<<10))
+	if _, err := io.ReadFull(cli, head); err != nil {
+		t.Fatal(err)
 	}
 	for range 10 {
 		i++
@@ -115,7 +104,7 @@ func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 	i++
 	p := chunk(i)
 	want.Write(p)
-	sc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	sc.SetWriteDeadline(time.Now().Add(hangGuard))
 	if _, err := sc.Write(p); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +146,7 @@ func TestSocketConnFlush(t *testing.T) {
 		b, _ := io.ReadAll(cli)
 		got <- b
 	}()
-	if err := sc.flush(time.Now().Add(10 * time.Second)); err != nil {
+	if err := sc.flush(time.Now().Add(hangGuard)); err != nil {
 		t.Fatal(err)
 	}
 	srv.Close()
@@ -319,7 +308,7 @@ func TestOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	ws.SetReadDeadline(time.Now().Add(hangGuard))
 	for i := range n {
 		_, got, err := ws.ReadMessage()
 		if err != nil {
@@ -353,7 +342,7 @@ func TestNoDataAfterTooBigClose(t *testing.T) {
 	if err := ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("a"), 100_000)); err != nil {
 		t.Fatal(err)
 	}
-	rec.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rec.SetReadDeadline(time.Now().Add(hangGuard))
 	buf := make([]byte, 64<<10)
 	for {
 		if _, err := rec.Read(buf); err != nil {
@@ -385,23 +374,53 @@ func TestNoDataAfterTooBigClose(t *testing.T) {
 
 // TestFlusherTurnsAreFair keeps every flusher busy with connections whose
 // handlers offer without pause to peers that read as fast as they can: a
-// message offered to another connection must still be delivered.
+// message offered to another connection must still get its turn. Fairness
+// is judged by counts, not by time: a flusher serves the connections in
+// turn, each turn writes at most a queue's worth, so the other message must
+// be written before any busy connection has had many queues' worth
+// written after it was offered.
 func TestFlusherTurnsAreFair(t *testing.T) {
 	t.Parallel()
+	const (
+		queue = 1 << 10
+		after = 64 * queue // what a busy connection may get queued after the other message was offered
+	)
 	hotPM, _ := NewPreparedMessage(TextMessage, []byte("hot"))
-	stop := make(chan struct{})
-	hot := newServer(t, Config{SlowConsumer: PolicyDropNewest}, func(c *Conn) error {
-		for {
+	var (
+		started     sync.WaitGroup
+		coldOffered = make(chan struct{})
+		coldWritten = make(chan struct{})
+	)
+	nhot := runtime.GOMAXPROCS(0) + 1
+	started.Add(nhot)
+	results := make(chan error, nhot)
+	hot := newServer(t, Config{QueueBytes: queue, SlowConsumer: PolicyDropNewest}, func(c *Conn) error {
+		for !c.Offer(hotPM) {
+		}
+		started.Done()
+		for busy := true; busy; {
 			select {
-			case <-stop:
+			case <-coldOffered:
+				busy = false
+			default:
+				c.Offer(hotPM)
+			}
+		}
+		for queued := 0; queued < after; {
+			select {
+			case <-coldWritten:
+				results <- nil
 				return nil
 			default:
 			}
-			c.Offer(hotPM)
+			if c.Offer(hotPM) {
+				queued += len("hot")
+			}
 		}
+		results <- fmt.Errorf("a busy connection had %d bytes queued after the other message was offered, and that message is not written yet", after)
+		return nil
 	})
-	defer close(stop)
-	for range runtime.GOMAXPROCS(0) + 1 {
+	for range nhot {
 		ws := dial(t, hot, nil)
 		go func() {
 			for {
@@ -411,14 +430,34 @@ func TestFlusherTurnsAreFair(t *testing.T) {
 			}
 		}()
 	}
+	started.Wait()
 	coldPM, _ := NewPreparedMessage(TextMessage, []byte("cold"))
 	cold := newServer(t, Config{}, func(c *Conn) error {
 		c.Offer(coldPM)
+		close(coldOffered)
+		for {
+			c.wmu.Lock()
+			written := !c.writing && len(c.queue) == 0 // its turn is over
+			c.wmu.Unlock()
+			if written {
+				close(coldWritten)
+				break
+			}
+			if c.Context().Err() != nil {
+				return nil
+			}
+			runtime.Gosched()
+		}
 		_, err := c.Read()
 		return err
 	})
 	ws := dial(t, cold, nil)
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for range nhot {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws.SetReadDeadline(time.Now().Add(hangGuard))
 	if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != "cold" {
 		t.Fatalf("the other connection's message: %q, %v", msg, err)
 	}
@@ -435,14 +474,14 @@ func TestPendingBytesCountUntilFlushed(t *testing.T) {
 	offered := make(chan int, 1)
 	read := make(chan struct{})
 	result := make(chan error, 1)
-	s := newServer(t, Config{QueueBytes: queue, SlowConsumer: PolicyDropNewest, WriteTimeout: 20 * time.Second}, func(c *Conn) error {
+	s := newServer(t, Config{QueueBytes: queue, SlowConsumer: PolicyDropNewest, WriteTimeout: hangGuard}, func(c *Conn) error {
 		if tc, ok := c.nc.Conn.(*net.TCPConn); ok {
 			tc.SetWriteBuffer(32 << 10)
 		}
 		// Offer until the queue refuses while a frame is pending in the
 		// socket (the queue may also fill before the socket does).
 		n, unflushed := 0, 0
-		for giveUp := time.Now().Add(10 * time.Second); time.Now().Before(giveUp); {
+		for giveUp := time.Now().Add(hangGuard); time.Now().Before(giveUp); {
 			if c.Offer(pm) {
 				n++
 				continue
@@ -461,7 +500,7 @@ func TestPendingBytesCountUntilFlushed(t *testing.T) {
 			if unflushed == 0 {
 				return fmt.Errorf("the queue filled up without a frame pending in the socket")
 			}
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(hangGuard)
 			for {
 				c.wmu.Lock()
 				q, u, w := c.qbytes, c.unflushed, c.writing
@@ -485,7 +524,7 @@ func TestPendingBytesCountUntilFlushed(t *testing.T) {
 	})
 	ws := dial(t, s, nil)
 	n := <-offered
-	ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	ws.SetReadDeadline(time.Now().Add(hangGuard))
 	for i := range n {
 		if _, _, err := ws.ReadMessage(); err != nil {
 			t.Fatalf("message %d of %d: %v", i, n, err)

@@ -256,6 +256,7 @@ func messageSpec(m *router.Message) *asyncapi.MessageSpec {
 		Action:      action,
 		Payload:     m.Payload,
 		Event:       m.Event,
+		Positioned:  m.Positioned,
 		Reply:       messageSpec(m.Reply),
 		Summary:     m.Summary,
 		Description: m.Description,

@@ -86,6 +86,9 @@ type MessageSpec struct {
 	// Reply is the message that answers this one, travelling the other
 	// way with the same envelope id.
 	Reply *MessageSpec
+	// Positioned adds the optional "position" member of messages in rooms
+	// with history to the envelope.
+	Positioned bool
 
 	Summary     string
 	Description string
@@ -509,6 +512,9 @@ func (b *builder) describe(m *MessageSpec, isReply bool) (*described, error) {
 	examples := examplesOf(m.Payload)
 	if m.Event {
 		msg.Payload = envelope(m.Name, payload, isReply)
+		if m.Positioned {
+			msg.Payload.WithPropertiesItem("position", positionSchema().ToSchemaOrBool())
+		}
 		if isReply || m.Reply != nil {
 			msg.CorrelationID = &CorrelationID{
 				Description: "The envelope id, which a reply carries back.",
@@ -651,6 +657,21 @@ func envelope(event string, payload *jsonschema.Schema, idRequired bool) *jsonsc
 	}
 	s.WithPropertiesItem("id", id.ToSchemaOrBool())
 	s.WithPropertiesItem("payload", payload.ToSchemaOrBool())
+	return s
+}
+
+// positionSchema describes the place of a message in a room's history.
+func positionSchema() *jsonschema.Schema {
+	str := func(d string) jsonschema.SchemaOrBool {
+		return (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).WithDescription(d).ToSchemaOrBool()
+	}
+	s := (&jsonschema.Schema{}).WithType(jsonschema.Object.Type()).WithTitle("StreamPosition").
+		WithDescription("The message's place in the room's history: give the last one seen when reconnecting (?recover=room:epoch:offset) to receive what was missed.")
+	s.WithPropertiesItem("room", str("The room the message was sent to."))
+	s.WithPropertiesItem("epoch", str("The life of the room's history; it changes when the history is lost."))
+	s.WithPropertiesItem("offset", (&jsonschema.Schema{}).WithType(jsonschema.Integer.Type()).WithMinimum(1).
+		WithDescription("The message's number in the epoch: one more than the one before.").ToSchemaOrBool())
+	s.WithRequired("room", "epoch", "offset")
 	return s
 }
 

@@ -115,13 +115,18 @@ func (c *Context) Emit(event string, payload any) error {
 
 // Join adds the connection to room in the dispatcher's hub. A join that
 // the hub refuses for the client's sake (too many rooms, an invalid name)
-// fails with an *Error that a handler can return as it is.
+// fails with an *Error that a handler can return as it is. When the room
+// keeps history and the handshake gave a position for it (?recover=), the
+// connection first gets what it missed, then a "recovery" event.
 func (c *Context) Join(room string) error {
 	h := c.s.d.cfg.hub
 	if h == nil {
 		return ErrNoHub
 	}
-	err := h.Join(c.ctx, c.ConnID(), room)
+	recovering, err := c.joinFrom(h, room)
+	if !recovering {
+		err = h.Join(c.ctx, c.ConnID(), room)
+	}
 	switch {
 	case errors.Is(err, hub.ErrTooManyRooms):
 		return &Error{Code: CodeTooManyRooms, Message: "this connection is in as many rooms as it may be"}

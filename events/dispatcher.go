@@ -38,6 +38,7 @@ type Dispatcher struct {
 	handlers     map[string]*entry
 	fallback     *entry
 	emits        map[string]reflect.Type // declared server events and their payload types
+	transient    map[string]bool         // server events kept out of room histories
 	msgs         []router.Message
 	subprotocols []string
 
@@ -75,11 +76,12 @@ func New(opts ...Option) *Dispatcher {
 		s.reqTimeout = DefaultRequestTimeout
 	}
 	d := &Dispatcher{
-		cfg:      s,
-		env:      eventEnvelope,
-		log:      s.log,
-		handlers: make(map[string]*entry),
-		emits:    make(map[string]reflect.Type),
+		cfg:       s,
+		env:       eventEnvelope,
+		log:       s.log,
+		handlers:  make(map[string]*entry),
+		emits:     make(map[string]reflect.Type),
+		transient: make(map[string]bool),
 	}
 	if s.commands {
 		d.env = commandEnvelope
@@ -91,6 +93,9 @@ func New(opts ...Option) *Dispatcher {
 		summary: "The answer to a message that could not be handled; it carries the message's id, if it had one.",
 	})
 	d.registerSubscriptions()
+	if s.hub != nil && s.hub.KeepsHistory() && !s.commands {
+		d.registerHistory()
+	}
 	if p := s.hub; p != nil && p.PresenceEvent() != "" {
 		d.declare("New", p.PresenceEvent(), reflect.TypeFor[hub.Presence](), nil, settings{
 			summary: "A member joined or left a room the connection is in.",
@@ -217,9 +222,13 @@ func (d *Dispatcher) declare(fn, name string, typ, reply reflect.Type, s setting
 		panic(fmt.Sprintf("forge: events: %s: server event %q is declared already", fn, name))
 	}
 	d.emits[name] = typ
+	if s.transient {
+		d.transient[name] = true
+	}
 	m := router.Message{
 		Name: name, Direction: router.ServerToClient, Payload: d.payload(name, typ, false),
 		Event: !d.cfg.commands, Summary: s.summary, Description: s.description,
+		Positioned: !s.transient && !d.cfg.commands && d.cfg.hub != nil && d.cfg.hub.KeepsHistory(),
 	}
 	if reply != nil {
 		replyName := name + ackSuffix
@@ -411,7 +420,7 @@ func (d *Dispatcher) Broadcast(ctx context.Context, room, event string, payload 
 	if err != nil {
 		return err
 	}
-	return h.Broadcast(ctx, room, hub.Message{Data: data, Event: event, Except: except})
+	return h.Broadcast(ctx, room, hub.Message{Data: data, Event: event, Except: except, Transient: d.transient[event]})
 }
 
 // BroadcastAll sends event with payload to every connection of the hub,

@@ -41,6 +41,10 @@ const (
 	CodeTooManyRooms = "too_many_rooms"
 	// CodeInvalidRoom: a join of a room whose name the hub refuses.
 	CodeInvalidRoom = "invalid_room"
+	// CodeNotInRoom: a request about a room the connection is not in.
+	CodeNotInRoom = "not_in_room"
+	// CodeNoHistory: a position asked of a room that keeps no history.
+	CodeNoHistory = "no_history"
 	// CodeInternal: the handler failed or panicked; the details are in the
 	// server's log, not in the message.
 	CodeInternal = "internal"

@@ -45,6 +45,7 @@ type settings struct {
 	// Handler level.
 	summary, description string
 	subprotocol          string
+	transient            bool
 }
 
 func (s *settings) apply(lv level, opts []Option) {
@@ -227,6 +228,18 @@ func WithDescription(description string) Option {
 	return func(s *settings) {
 		if s.only(levelHandler, "WithDescription") {
 			s.description = description
+		}
+	}
+}
+
+// Transient marks a server event (Emits) as news of the moment, such as
+// "typing": it is never kept in a room's history (hub.WithHistory), so a
+// client that recovers a room is not replayed stale ones, and it carries
+// no position.
+func Transient() Option {
+	return func(s *settings) {
+		if s.only(levelHandler, "Transient") {
+			s.transient = true
 		}
 	}
 }

@@ -44,7 +44,8 @@ type session struct {
 	nextID   uint64
 	values   map[any]any
 	limiters map[*limiterKey]*rate.Limiter
-	ended    bool // GoSafe starts no more goroutines
+	recover  map[string]hub.StreamPosition // from ?recover=, used once per room
+	ended    bool                          // GoSafe starts no more goroutines
 
 	wg sync.WaitGroup // GoSafe goroutines
 }
@@ -71,6 +72,9 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		sub:    conn.Subprotocol(),
 		subs:   newSubscriptions(rc.Query("events")),
 		rtok:   make(chan struct{}, 1),
+	}
+	if d.cfg.hub != nil && d.cfg.hub.KeepsHistory() {
+		s.recover = parseRecover(rc.Request().URL.Query()["recover"])
 	}
 	d.stats.conns.Add(1)
 	defer d.stats.conns.Add(-1)

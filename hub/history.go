@@ -639,3 +639,6 @@ func (h *Hub) catchUp(ctx context.Context, r *room, m *member, since StreamPosit
 		return Recovery{Recovered: true, Replayed: replayed, Position: last}
 	}
 }
+
+// KeepsHistory reports whether some rooms keep history (WithHistory).
+func (h *Hub) KeepsHistory() bool { return len(h.history) > 0 }

@@ -24,6 +24,10 @@ type Message struct {
 	// Except lists connection ids that do not receive the message, such as
 	// its sender's.
 	Except []string
+	// Transient keeps the message out of its room's history (WithHistory):
+	// news of the moment, such as "someone is typing", delivered live only
+	// and without a position.
+	Transient bool
 }
 
 func (msg *Message) prepare() (*connection.PreparedMessage, error) {
@@ -45,7 +49,7 @@ func (msg *Message) prepare() (*connection.PreparedMessage, error) {
 // it is appended to the history first, and every member on every node
 // receives it in the order of the history, with its position.
 func (h *Hub) Broadcast(ctx context.Context, room string, msg Message) error {
-	return h.broadcast(ctx, room, msg, true)
+	return h.broadcast(ctx, room, msg, !msg.Transient)
 }
 
 func (h *Hub) broadcast(ctx context.Context, room string, msg Message, history bool) error {

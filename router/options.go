@@ -255,6 +255,10 @@ type Message struct {
 	// Reply, when set, is the message sent back for this one, carrying the
 	// same envelope id (an acknowledgement). It travels the other way.
 	Reply *Message
+	// Positioned reports that the envelope may carry a "position" member
+	// {"room", "epoch", "offset"}: the message's place in a room's history
+	// (hub.WithHistory).
+	Positioned bool
 	// Summary and Description document the message.
 	Summary     string
 	Description string

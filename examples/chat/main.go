@@ -104,7 +104,9 @@ func main() {
 func newApp() *forge.App {
 	app := forge.New(forge.WithAppName("chat"), forge.WithVersion("1.0.0"))
 	r := app.Router()
-	rooms, err := hub.New(hub.WithPresence("presence"))
+	// Every room keeps its last 100 messages for an hour, so a client that
+	// reconnects with ?recover=room:epoch:offset misses nothing.
+	rooms, err := hub.New(hub.WithPresence("presence"), hub.WithHistory("*", 100, time.Hour))
 	if err != nil {
 		panic(err) // no broker: New cannot fail
 	}
@@ -115,7 +117,7 @@ func newApp() *forge.App {
 		events.WithOnConnect(func(c *events.Context) error { return c.Join(c.Param("room")) }),
 	)
 	events.Emits[ChatMessage](d, "message", events.WithSummary("Someone said something in a room you are in."))
-	events.Emits[TypingNotice](d, "typing", events.WithSummary("Someone started or stopped typing."))
+	events.Emits[TypingNotice](d, "typing", events.WithSummary("Someone started or stopped typing."), events.Transient())
 
 	events.OnRequest(d, "message", func(c *events.Context, m SendMessage) (Sent, error) {
 		room, err := roomOf(c, m.Room)

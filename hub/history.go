@@ -374,8 +374,14 @@ func (h *Hub) sequence(r *room, p positioned) {
 		return
 	}
 	if p.pos.Epoch != s.epoch {
-		// The history restarted: its first message is 1.
-		s.epoch, s.next = p.pos.Epoch, 1
+		if s.epoch == "" {
+			// The position could not be read: start from this message
+			// rather than replay the room's history to its members.
+			s.next = p.pos.Offset
+		} else {
+			s.next = 1 // the history restarted: its first message is 1
+		}
+		s.epoch = p.pos.Epoch
 		clear(s.pending)
 	}
 	switch {
@@ -419,8 +425,8 @@ func (h *Hub) deliver(r *room, p positioned) {
 // not arrive. Caller holds r.mu.
 func (h *Hub) armGap(r *room) {
 	s := r.seq
-	if s.timer != nil {
-		return
+	if s.timer != nil || r.gone.Load() {
+		return // armed already, or the room is gone (and Close may be waiting)
 	}
 	h.fills.Add(1)
 	s.timer = time.AfterFunc(gapWait, func() {
@@ -503,12 +509,13 @@ func (h *Hub) startSequencer(ctx context.Context, r *room) {
 		return
 	}
 	if err != nil {
-		// Without a position, the first message to come sets the pace.
+		// Without a position, the first message to come sets the pace
+		// (see sequence): start from the earliest one waiting, if any.
 		h.historyErr.Add(1)
 		h.brokerFailed(ctx, "read history position", err, false)
 		pos = StreamPosition{}
 		for off, p := range s.pending {
-			if pos.Offset == 0 || off < pos.Offset+1 {
+			if pos.Epoch == "" || off <= pos.Offset {
 				pos = StreamPosition{Epoch: p.pos.Epoch, Offset: off - 1}
 			}
 		}
@@ -533,6 +540,10 @@ func sortedPending(m map[uint64]positioned) []positioned {
 	}
 	return out
 }
+
+// maxCatchUpReads bounds the reads of one recovery in a room that keeps
+// moving on while it reads.
+const maxCatchUpReads = 16
 
 // Recovery is the outcome of JoinFrom.
 type Recovery struct {
@@ -588,6 +599,7 @@ func (h *Hub) catchUp(ctx context.Context, r *room, m *member, since StreamPosit
 	}
 	var entries []HistoryEntry
 	read := since
+	reads := 1
 	for {
 		more, _, err := h.store.Since(ctx, r.name, read, 0)
 		entries = append(entries, more...)
@@ -613,11 +625,12 @@ func (h *Hub) catchUp(ctx context.Context, r *room, m *member, since StreamPosit
 			return fail()
 		case !s.ready || since.Epoch != s.epoch || since.Offset > last.Offset:
 			return fail() // another life of the history, or a made-up position
-		case read.Offset < last.Offset && len(more) > 0 && len(entries) <= 4*opts.Size:
+		case read.Offset < last.Offset && reads < maxCatchUpReads && len(entries) <= 4*opts.Size:
 			r.mu.Unlock()
+			reads++
 			continue // the room moved on while we read: read the rest
 		case read.Offset < last.Offset:
-			return fail() // the history does not reach the present
+			return fail() // the room moves faster than we can read it
 		}
 		var n counts
 		replayed := 0

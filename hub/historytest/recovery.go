@@ -149,6 +149,7 @@ func dialRoom(t *testing.T, n node, room string, pos *hub.StreamPosition) *webso
 	if err != nil {
 		t.Fatalf("historytest: dial: %v", err)
 	}
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
@@ -156,6 +157,15 @@ func gapless(t *testing.T, newBroker func(t *testing.T) hub.Broker) {
 	nodes := startNodes(t, newBroker, 10000)
 	room := "historytest.gapless." + strconv.FormatUint(rand.Uint64(), 36)
 	first := dialRoom(t, nodes[0], room, nil)
+	// The route joins after the handshake: wait for it, so that the
+	// subscriber is in the room before the first message.
+	deadline := time.Now().Add(Timeout)
+	for nodes[0].hub.Count(room) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("historytest: the subscriber did not join")
+		}
+		time.Sleep(time.Millisecond)
+	}
 
 	// Publishers: one per node, each numbering its messages.
 	ctx, stop := context.WithCancel(context.Background())

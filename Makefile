@@ -1,7 +1,7 @@
 # One entry point for humans and CI: `make test` runs every check and test.
 # .ci/run calls it; scripts/test.sh installs what the tests need first.
 
-.PHONY: test fmt vet staticcheck unit bench bench-peers
+.PHONY: test fmt vet staticcheck unit bench bench-peers bench-cluster
 
 test:
 	./scripts/test.sh
@@ -25,3 +25,9 @@ bench:
 # loopback; PROFILE=smoke and SERVERS="gorilla forge" pass through.
 bench-peers:
 	bench/run-suite.sh
+
+# bench-cluster measures cross-node broadcast: examples/bench alone against
+# three of its processes sharing Redis, then NATS (scripts/bench-cluster.sh;
+# ROUNDS, BROKERS and FORGE_REV pass through).
+bench-cluster:
+	scripts/bench-cluster.sh

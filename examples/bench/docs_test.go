@@ -9,5 +9,10 @@ import (
 // TestDocuments checks the example's OpenAPI and AsyncAPI documents with
 // the Go validators and the official tools.
 func TestDocuments(t *testing.T) {
-	spectest.Documents(t, newApp("127.0.0.1:19500"))
+	app, rooms, err := newApp("127.0.0.1:19500", new(brokerCounters))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rooms.Close()
+	spectest.Documents(t, app)
 }

@@ -1,33 +1,130 @@
-// Command bench is the server that bench/run-suite.sh and
-// scripts/bench-compare.sh measure forge with, beside its peers. It
-// serves /echo (every message comes back), /room (a hub room: every message
-// goes to every member, sender included, encoded once and offered to each
-// member without waiting) and GET /stats ({"goroutines":N,"dropped":D}).
+// Command bench is the server that bench/run-suite.sh,
+// scripts/bench-compare.sh and scripts/bench-cluster.sh measure forge with.
+// It serves /echo (every message comes back), /room (a hub room: every
+// message goes to every member, sender included, encoded once and offered
+// to each member without waiting) and GET /stats ({"goroutines":N,
+// "dropped":D, ..., "hub":{...}}, the last the hub's Status).
 //
 //	go build -o /tmp/forge-bench ./examples/bench
 //	/tmp/forge-bench -addr 127.0.0.1:19500
+//
+// With -broker, several processes are nodes of one cluster: a message sent
+// to /room on any node reaches the room's members on every node.
+//
+//	/tmp/forge-bench -addr 127.0.0.1:19501 -broker redis://127.0.0.1:6379
+//	/tmp/forge-bench -addr 127.0.0.1:19502 -broker nats://127.0.0.1:4222
+//
+// The NATS broker needs JetStream; ./examples/bench/natsd runs such a
+// server for the benchmark.
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"log"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/hub/natsbroker"
+	"github.com/forgekit/forge/hub/redisbroker"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:19500", "listen address")
+	brokerURL := flag.String("broker", "", "share /room with other nodes: redis://host:port or nats://host:port; empty: no broker")
 	flag.Parse()
-	if err := newApp(*addr).Run(); err != nil {
+	if err := run(*addr, *brokerURL); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func newApp(addr string) *forge.App {
+func run(addr, brokerURL string) error {
+	var opts []hub.Option
+	var counters brokerCounters
+	if brokerURL != "" {
+		b, closeClient, err := dialBroker(brokerURL, &counters)
+		if err != nil {
+			return err
+		}
+		defer closeClient()
+		defer b.Close() // before the client's Close
+		opts = append(opts, hub.WithBroker(b))
+	}
+	app, rooms, err := newApp(addr, &counters, opts...)
+	if err != nil {
+		return err
+	}
+	defer rooms.Close() // before the broker's Close
+	return app.Run()
+}
+
+// brokerCounters counts what the broker's client reports on the side:
+// NATS drops a subscription's messages when they arrive faster than the
+// hub takes them and says so only to the connection's error handler.
+type brokerCounters struct {
+	slowConsumer atomic.Uint64
+}
+
+// dialBroker connects to the broker that u names and returns it with the
+// function that closes the client under it.
+func dialBroker(u string, counters *brokerCounters) (hub.Broker, func(), error) {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("broker URL: %w", err)
+	}
+	switch parsed.Scheme {
+	case "redis":
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, nil, fmt.Errorf("broker URL: %w", err)
+		}
+		client := redis.NewClient(opt)
+		b, err := redisbroker.New(client)
+		if err != nil {
+			client.Close()
+			return nil, nil, err
+		}
+		return b, func() { client.Close() }, nil
+	case "nats":
+		nc, err := nats.Connect(u,
+			nats.MaxReconnects(-1),
+			nats.ReconnectWait(250*time.Millisecond),
+			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+				if errors.Is(err, nats.ErrSlowConsumer) {
+					counters.slowConsumer.Add(1)
+				}
+			}))
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to NATS: %w", err)
+		}
+		b, err := natsbroker.New(nc)
+		if err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+		return b, nc.Close, nil
+	}
+	return nil, nil, fmt.Errorf("broker URL %q: want redis:// or nats://", u)
+}
+
+func newApp(addr string, counters *brokerCounters, opts ...hub.Option) (*forge.App, *hub.Hub, error) {
+	// /room is one hub room: a message is encoded once and offered to every
+	// member without waiting; a member whose queue is full gets the
+	// route's slow-consumer policy, counted.
+	rooms, err := hub.New(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	app := forge.New(forge.WithAppName("forge-bench"), forge.WithAddr(addr), forge.WithLogger(logger))
 	r := app.Router()
@@ -42,13 +139,6 @@ func newApp(addr string) *forge.App {
 			}
 		}
 	})
-	// /room is one hub room: a message is encoded once and offered to every
-	// member without waiting; a member whose queue is full gets the
-	// route's slow-consumer policy, counted.
-	rooms, err := hub.New()
-	if err != nil {
-		panic(err) // no broker: New cannot fail
-	}
 	r.WebSocket("/room", func(ctx forge.Context, conn forge.Connection) error {
 		if err := rooms.Register(conn); err != nil {
 			return err
@@ -61,8 +151,9 @@ func newApp(addr string) *forge.App {
 			if err != nil {
 				return err
 			}
-			// Read returns a fresh slice, which the hub may keep.
-			rooms.Broadcast(ctx.Context(), "room", hub.Message{Data: msg})
+			// Read returns a fresh slice, which the hub may keep. A broker
+			// error is counted in the hub's Status, shown by /stats.
+			_ = rooms.Broadcast(ctx.Context(), "room", hub.Message{Data: msg})
 		}
 	})
 	r.GET("/stats", func(ctx forge.Context) error {
@@ -73,7 +164,11 @@ func newApp(addr string) *forge.App {
 			"slow_consumers": st.SlowConsumers,
 			"open":           st.Open,
 			"room_members":   rooms.Count("room"),
+			// hub: published, delivered, dropped, remote (received from
+			// other nodes), broker_errors, broker_dropped, broker_down.
+			"hub":                rooms.Status(),
+			"nats_slow_consumer": counters.slowConsumer.Load(),
 		})
 	})
-	return app
+	return app, rooms, nil
 }

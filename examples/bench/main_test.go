@@ -8,13 +8,32 @@ import (
 	"time"
 
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/hub"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// stats is the part of GET /stats the tests read.
+type stats struct {
+	Goroutines  int        `json:"goroutines"`
+	Dropped     int        `json:"dropped"`
+	RoomMembers int        `json:"room_members"`
+	Hub         hub.Status `json:"hub"`
+}
+
+func startNode(t *testing.T, opts ...hub.Option) *forgetest.Server {
+	t.Helper()
+	app, rooms, err := newApp("127.0.0.1:0", new(brokerCounters), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rooms.Close() })
+	return forgetest.Start(t, app)
+}
+
 func TestBenchServer(t *testing.T) {
-	srv := forgetest.Start(t, newApp("127.0.0.1:0"))
+	srv := startNode(t)
 
 	echo := srv.Dial(t, "/echo", nil)
 	echo.SendText("ping")
@@ -38,18 +57,49 @@ func TestBenchServer(t *testing.T) {
 		}
 	}
 
-	var stats map[string]float64
+	st := getStats(t, srv)
+	if st.Goroutines < 4 || st.Dropped != 0 || st.Hub.Published != 3 || st.Hub.Delivered != 9 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestBenchCluster runs two nodes sharing an in-process broker, as
+// scripts/bench-cluster.sh runs them over Redis or NATS: a message sent on
+// one node reaches the room's members on the other.
+func TestBenchCluster(t *testing.T) {
+	bus := hub.NewMemoryBroker()
+	a := startNode(t, hub.WithBroker(bus.Connect()))
+	b := startNode(t, hub.WithBroker(bus.Connect()))
+
+	sender := a.Dial(t, "/room", nil)
+	far := b.Dial(t, "/room", nil)
+	waitMembers(t, a, 1)
+	waitMembers(t, b, 1)
+
+	sender.SendText("hello")
+	if got := sender.ReadText(); got != "hello" {
+		t.Fatalf("sender got %q", got)
+	}
+	if got := far.ReadText(); got != "hello" {
+		t.Fatalf("member on the other node got %q", got)
+	}
+	if st := getStats(t, b); st.Hub.Remote != 1 || st.Hub.BrokerDropped != 0 {
+		t.Fatalf("receiving node's hub: %+v", st.Hub)
+	}
+}
+
+func getStats(t *testing.T, srv *forgetest.Server) stats {
+	t.Helper()
 	resp, err := http.Get(srv.URL + "/stats")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+	var st stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
-	if stats["goroutines"] < 4 || stats["dropped"] != 0 {
-		t.Fatalf("stats %v", stats)
-	}
+	return st
 }
 
 // waitMembers waits until n members joined the room, so that nobody
@@ -57,14 +107,7 @@ func TestBenchServer(t *testing.T) {
 func waitMembers(t *testing.T, srv *forgetest.Server, n int) {
 	t.Helper()
 	for range 1000 {
-		resp, err := http.Get(srv.URL + "/stats")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stats map[string]float64
-		json.NewDecoder(resp.Body).Decode(&stats)
-		resp.Body.Close()
-		if int(stats["room_members"]) >= n {
+		if getStats(t, srv).RoomMembers >= n {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)

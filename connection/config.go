@@ -66,9 +66,11 @@ type Config struct {
 	// Default DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
-	// QueueBytes caps the payload bytes waiting in the outbound queue. A
-	// message larger than the cap is still accepted into an empty queue.
-	// Default DefaultQueueBytes.
+	// QueueBytes caps the payload bytes waiting in the outbound queue:
+	// bytes count until they are handed to the socket, so a peer that
+	// keeps up is never closed, whatever the volume. A message larger than
+	// the cap is still accepted into an empty queue. Default
+	// DefaultQueueBytes.
 	QueueBytes int
 
 	// SlowConsumer is the policy for messages offered without waiting when

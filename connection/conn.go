@@ -81,8 +81,8 @@ type Conn struct {
 	wmu           sync.Mutex
 	queue         []outbound    // guarded by wmu; waiting to be written
 	spare         []outbound    // guarded by wmu; the writer's drained batch, reused
-	qbytes        int           // guarded by wmu; payload bytes in queue, in the writer's hands and unflushed
-	unflushed     int           // guarded by wmu; payload bytes of messages left in nc's pending buffer
+	qbytes        int           // guarded by wmu; payload bytes in queue and in the writer's hands, handed included
+	handed        atomic.Int64  // bytes of qbytes the writer handed to the socket since it last folded them (foldLocked)
 	writing       bool          // guarded by wmu; the writer role is held
 	space         chan struct{} // guarded by wmu; closed when room frees, nil without waiters
 	pongs         [][]byte      // guarded by wmu; payloads of unanswered pings, oldest first, at most maxPendingPongs

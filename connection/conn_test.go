@@ -655,3 +655,51 @@ func TestDecodeErrorDetailStaysInLog(t *testing.T) {
 		t.Fatalf("the log lacks the decoding error:\n%s", out)
 	}
 }
+
+// TestKeepingUpIsNeverSlow: a member that reads broadcasts as they come is
+// never closed as a slow consumer, however much passes through it. It never
+// has more than three quarters of its queue's cap offered and unread, so
+// whatever the writer and the sockets hold, the bytes not yet handed to
+// the socket (the only ones that count) stay under the cap.
+func TestKeepingUpIsNeverSlow(t *testing.T) {
+	t.Parallel()
+	const (
+		queue  = 16 << 10
+		size   = 512
+		unread = 3 * queue / 4 / size // messages offered and not yet read, at most
+		total  = 20 * queue / size
+	)
+	credits := make(chan struct{}, unread)
+	result := make(chan error, 1)
+	s := newServer(t, Config{QueueBytes: queue}, func(c *Conn) error {
+		pm, _ := NewPreparedMessage(BinaryMessage, bytes.Repeat([]byte("m"), size))
+		for i := range total {
+			select {
+			case credits <- struct{}{}: // waits while unread messages are outstanding
+			case <-c.Context().Done():
+				result <- fmt.Errorf("closed after %d of %d offers", i, total)
+				return nil
+			}
+			if !c.Offer(pm) {
+				result <- fmt.Errorf("offer %d of %d refused", i, total)
+				return nil
+			}
+		}
+		result <- nil
+		_, err := c.Read()
+		return err
+	})
+	ws := dial(t, s, nil)
+	for i := range total {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			t.Fatalf("message %d of %d: %v (%v)", i, total, err, <-result)
+		}
+		<-credits
+	}
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	if st := s.tracker.Stats(); st.SlowConsumers != 0 || st.Dropped != 0 {
+		t.Fatalf("slow consumers %d, dropped %d; want none", st.SlowConsumers, st.Dropped)
+	}
+}

@@ -463,11 +463,11 @@ func TestFlusherTurnsAreFair(t *testing.T) {
 	}
 }
 
-// TestPendingBytesCountUntilFlushed fills a socket through Offer until the
-// queue refuses, so that a flusher leaves a frame pending in the socket;
-// once the peer has read everything, the queue must be back to empty, its
-// whole room free again.
-func TestPendingBytesCountUntilFlushed(t *testing.T) {
+// TestQueueRoomAfterPendingFlushed fills a socket (a flusher leaves a
+// frame pending in it and a writer goroutine flushes it) and the queue
+// behind it through Offer, until the queue refuses; once the peer has read
+// everything, the queue must be back to empty, its whole room free again.
+func TestQueueRoomAfterPendingFlushed(t *testing.T) {
 	t.Parallel()
 	const queue = 256 << 10
 	pm, _ := NewPreparedMessage(TextMessage, bytes.Repeat([]byte("p"), 4000))
@@ -478,38 +478,26 @@ func TestPendingBytesCountUntilFlushed(t *testing.T) {
 		if tc, ok := c.nc.Conn.(*net.TCPConn); ok {
 			tc.SetWriteBuffer(32 << 10)
 		}
-		// Offer until the queue refuses while a frame is pending in the
-		// socket (the queue may also fill before the socket does).
-		n, unflushed := 0, 0
-		for giveUp := time.Now().Add(hangGuard); time.Now().Before(giveUp); {
-			if c.Offer(pm) {
-				n++
-				continue
-			}
-			c.wmu.Lock()
-			unflushed = c.unflushed
-			c.wmu.Unlock()
-			if unflushed > 0 {
-				break
-			}
-			time.Sleep(time.Millisecond)
+		// Offer until the queue refuses: the socket is full by then, since
+		// only bytes it has not taken count against the queue.
+		n := 0
+		for c.Offer(pm) {
+			n++
 		}
 		offered <- n
 		<-read
 		err := func() error {
-			if unflushed == 0 {
-				return fmt.Errorf("the queue filled up without a frame pending in the socket")
-			}
 			deadline := time.Now().Add(hangGuard)
 			for {
 				c.wmu.Lock()
-				q, u, w := c.qbytes, c.unflushed, c.writing
+				q, h, w := c.qbytes, c.handed.Load(), c.writing
 				c.wmu.Unlock()
-				if q == 0 && u == 0 && !w {
+				p := c.nc.hasPending()
+				if q == 0 && h == 0 && !w && !p {
 					return nil
 				}
 				if time.Now().After(deadline) {
-					return fmt.Errorf("after the peer read everything: qbytes %d, unflushed %d, writing %v", q, u, w)
+					return fmt.Errorf("after the peer read everything: qbytes %d, handed %d, writing %v, pending %v", q, h, w, p)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}

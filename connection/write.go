@@ -77,16 +77,16 @@ func (c *Conn) Offer(pm *PreparedMessage) bool {
 		c.wmu.Unlock()
 		return false
 	}
-	if c.qbytes > 0 && c.qbytes+m.size > c.queueCap {
+	if q := c.queuedLocked(); q > 0 && q+m.size > c.queueCap {
 		switch c.policy {
 		case PolicyDropOldest:
-			for len(c.queue) > 0 && c.qbytes+m.size > c.queueCap {
+			for len(c.queue) > 0 && c.queuedLocked()+m.size > c.queueCap {
 				c.qbytes -= c.queue[0].size
 				c.queue[0] = outbound{}
 				c.queue = c.queue[1:]
 				c.countDrop()
 			}
-			if c.qbytes > 0 && c.qbytes+m.size > c.queueCap { // the writer holds the rest
+			if q := c.queuedLocked(); q > 0 && q+m.size > c.queueCap { // the writer holds the rest
 				c.wmu.Unlock()
 				c.countDrop()
 				return false
@@ -107,6 +107,16 @@ func (c *Conn) Offer(pm *PreparedMessage) bool {
 	c.wmu.Unlock()
 	return true
 }
+
+// queuedLocked returns the payload bytes that count against the queue's
+// cap: those not yet handed to the socket (the queue and the message being
+// written). Bytes the socket has taken are no longer the queue's, so a peer
+// that keeps up is never closed, whatever the volume. Caller holds wmu.
+func (c *Conn) queuedLocked() int { return c.qbytes - int(c.handed.Load()) }
+
+// foldLocked moves the bytes the writer handed to the socket out of
+// qbytes. Only the holder of the writer role calls it, holding wmu.
+func (c *Conn) foldLocked() { c.qbytes -= int(c.handed.Swap(0)) }
 
 func (c *Conn) countDrop() {
 	if c.tracker != nil {
@@ -139,7 +149,7 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 			}
 			return ErrClosed
 		}
-		if c.qbytes == 0 || c.qbytes+m.size <= c.queueCap {
+		if q := c.queuedLocked(); q == 0 || q+m.size <= c.queueCap {
 			break
 		}
 		if timer == nil {
@@ -378,16 +388,13 @@ const (
 // due (the closing handshake waits for that frame to be written).
 func (c *Conn) writeLoop(try bool) turn {
 	var (
-		batch    []outbound // the messages being written, taken from the queue
-		released int        // bytes of batch written but still counted in qbytes
-		rest     []outbound // with try: what the full socket did not get to
-		turns    int
+		batch []outbound // the messages being written, taken from the queue
+		rest  []outbound // with try: what the full socket did not get to
+		turns int
 	)
 	for {
 		c.wmu.Lock()
-		c.qbytes -= released
-		released = 0
-		c.settleLocked()
+		c.foldLocked()
 		c.wakeLocked()
 		if batch != nil && c.spare == nil {
 			c.spare = batch[:0]
@@ -411,7 +418,6 @@ func (c *Conn) writeLoop(try bool) turn {
 				continue
 			}
 			if !c.closing || c.closeMsg == nil {
-				c.settleLocked() // a write by gorilla's reader may have flushed
 				c.writing = false
 				c.wmu.Unlock()
 				return turnDone
@@ -462,12 +468,13 @@ func (c *Conn) writeLoop(try bool) turn {
 						err = nil
 					}
 				}
-				released += batch[i].size
+				// Handed to the socket (or given up on): its room is free
+				// now, not when the batch is done.
+				c.handed.Add(int64(batch[i].size))
 				batch[i] = outbound{}
-				if c.waiters.Load() > 0 && !(try && c.nc.hasPending()) { // give room back message by message
+				if c.waiters.Load() > 0 { // a Write waits for that room
 					c.wmu.Lock()
-					c.qbytes -= released
-					released = 0
+					c.foldLocked()
 					c.wakeLocked()
 					c.wmu.Unlock()
 				}
@@ -501,12 +508,11 @@ func (c *Conn) writeLoop(try bool) turn {
 			return turnDone
 		}
 		if left {
-			// The last frame written waits in the socket's pending buffer;
-			// its bytes stay counted in qbytes until a writer flushed them.
-			// What was not written goes back to the head of the queue.
+			// The last frame written waits in the socket's pending buffer
+			// (it no longer counts against the queue: a peer that does not
+			// take it fails the flush's write timeout). What was not
+			// written goes back to the head of the queue.
 			c.wmu.Lock()
-			c.unflushed += released
-			released = 0
 			if len(rest) > 0 {
 				q := make([]outbound, 0, len(rest)+len(c.queue))
 				q = append(append(q, rest...), c.queue...)
@@ -520,15 +526,6 @@ func (c *Conn) writeLoop(try bool) turn {
 			c.wmu.Unlock()
 			return turnHandoff
 		}
-	}
-}
-
-// settleLocked gives back the room of bytes a flusher left pending once
-// they have been written. Caller holds wmu.
-func (c *Conn) settleLocked() {
-	if c.unflushed > 0 && !c.nc.hasPending() {
-		c.qbytes -= c.unflushed
-		c.unflushed = 0
 	}
 }
 
@@ -578,8 +575,7 @@ func (c *Conn) writeFailed(err error) {
 	for _, m := range c.queue {
 		c.qbytes -= m.size
 	}
-	c.qbytes -= c.unflushed
-	c.unflushed = 0
+	c.foldLocked()
 	clear(c.queue)
 	c.queue = c.queue[:0]
 	c.wakeLocked()

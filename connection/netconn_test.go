@@ -378,12 +378,14 @@ func TestNoDataAfterTooBigClose(t *testing.T) {
 // is judged by counts, not by time: a flusher serves the connections in
 // turn, each turn writes at most a queue's worth, so the other message must
 // be written before any busy connection has had many queues' worth
-// written after it was offered.
+// written after it was offered. The queues are long enough that a busy
+// handler refills its queue while a batch is written, which a flusher that
+// stayed with a connection while it had more would never leave.
 func TestFlusherTurnsAreFair(t *testing.T) {
 	t.Parallel()
 	const (
-		queue = 1 << 10
-		after = 64 * queue // what a busy connection may get queued after the other message was offered
+		queue = 16 << 10
+		after = 16 * queue // what a busy connection may get queued after the other message was offered
 	)
 	hotPM, _ := NewPreparedMessage(TextMessage, []byte("hot"))
 	var (

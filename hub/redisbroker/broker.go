@@ -17,8 +17,8 @@ import (
 	"github.com/forgekit/forge/hub"
 )
 
-// Broker is a [hub.Broker] and [hub.PresenceStore] over Redis. It is safe
-// for concurrent use.
+// Broker is a [hub.Broker], [hub.PresenceStore] and [hub.HistoryStore]
+// over Redis. It is safe for concurrent use.
 //
 // A Broker holds one pub/sub connection, whatever the number of topics: a
 // channel is subscribed with the first subscription of its topic and
@@ -35,7 +35,7 @@ type Broker struct {
 	log     *slog.Logger
 
 	// Key and channel names: see names.go.
-	chanPrefix, anchor, nodePrefix, roomPrefix string
+	chanPrefix, anchor, nodePrefix, roomPrefix, historyPrefix string
 
 	writer string        // this Broker's part of the write ids of presence entries
 	writes atomic.Uint64 // the other part
@@ -99,6 +99,7 @@ func (s *subscription) end() {
 var (
 	_ hub.Broker        = (*Broker)(nil)
 	_ hub.PresenceStore = (*Broker)(nil)
+	_ hub.HistoryStore  = (*Broker)(nil)
 )
 
 // New returns a Broker that talks to Redis through client: a

@@ -171,6 +171,9 @@ func TestCloseLeavesClientOpen(t *testing.T) {
 		"KeepAlive":      func() error { _, _, err := b.KeepAlive(ctxT(t), "n"); return err }(),
 		"UpdatePresence": b.UpdatePresence(ctxT(t), nil),
 		"Members":        func() error { _, err := b.Members(ctxT(t), "r"); return err }(),
+		"Append":         func() error { _, err := b.Append(ctxT(t), "r", nil, hub.HistoryOptions{Size: 1}); return err }(),
+		"Since":          func() error { _, _, err := b.Since(ctxT(t), "r", hub.StreamPosition{}, 0); return err }(),
+		"Position":       func() error { _, err := b.Position(ctxT(t), "r"); return err }(),
 	} {
 		if !errors.Is(err, hub.ErrBrokerClosed) {
 			t.Errorf("%s after Close: %v, want hub.ErrBrokerClosed", name, err)

@@ -17,7 +17,8 @@ var awkward = []string{
 }
 
 // TestChannelNames: every topic gets a channel of its own, which holds
-// the topic unchanged after a fixed prefix, and is never the anchor.
+// the topic unchanged after a fixed prefix, and is never the anchor; every
+// room gets history keys of its own.
 func TestChannelNames(t *testing.T) {
 	t.Parallel()
 	for _, prefix := range []string{"forge:", "app.", "x"} {
@@ -34,12 +35,23 @@ func TestChannelNames(t *testing.T) {
 			}
 			seen[ch] = topic
 		}
+		keys := map[string]string{}
+		for _, room := range awkward {
+			meta, stream := b.historyKeys(room)
+			for _, k := range []string{meta, stream} {
+				if other, dup := keys[k]; dup {
+					t.Errorf("prefix %q: rooms %q and %q share history key %q", prefix, room, other, k)
+				}
+				keys[k] = room
+			}
+		}
 	}
 }
 
 // TestClusterSlots: on a cluster, every channel of a Broker hashes to the
 // anchor's slot, whatever braces its topic holds, and so do all node
-// keys, which MGET reads together. Asked of the server itself.
+// keys, which MGET reads together; a room's two history keys, which its
+// scripts use together, share a slot. Asked of the server itself.
 func TestClusterSlots(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartCluster(t)
@@ -63,6 +75,11 @@ func TestClusterSlots(t *testing.T) {
 	for _, node := range awkward {
 		if got := slot(b.nodePrefix + node); got != nodes {
 			t.Errorf("node key of %q is in slot %s, want %s", node, got, nodes)
+		}
+	}
+	for _, room := range awkward {
+		if meta, stream := b.historyKeys(room); slot(meta) != slot(stream) {
+			t.Errorf("the history keys of %q are in slots %s and %s", room, slot(meta), slot(stream))
 		}
 	}
 	// And MGET of node keys works on the cluster.

@@ -56,7 +56,7 @@ func WithPresenceTTL(d time.Duration) Option {
 }
 
 // WithTimeout bounds every call the Broker makes to Redis (a publish, the
-// wait for a subscription's confirmation, a presence read or write) when
+// wait for a subscription's confirmation, a presence or history call) when
 // the caller's context allows longer, so that a call during an outage
 // fails instead of waiting for the client's retries. d <= 0 keeps the
 // default of 2 s. Reads on a connection that stopped answering are also

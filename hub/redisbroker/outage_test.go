@@ -83,6 +83,9 @@ func TestOutageFailsFast(t *testing.T) {
 			return b.UpdatePresence(ctx, []hub.PresenceChange{{Room: "r", Member: hub.Member{Node: "n", ID: "id"}, Present: true}})
 		}},
 		{"Members", func() error { _, err := b.Members(ctx, "r"); return err }},
+		{"Append", func() error { _, err := b.Append(ctx, "r", []byte("x"), hub.HistoryOptions{Size: 1}); return err }},
+		{"Since", func() error { _, _, err := b.Since(ctx, "r", hub.StreamPosition{}, 0); return err }},
+		{"Position", func() error { _, err := b.Position(ctx, "r"); return err }},
 	}
 	for _, c := range calls {
 		start := time.Now()

@@ -288,16 +288,21 @@ func (h *Hub) broadcastHistory(ctx context.Context, room string, opts HistoryOpt
 		return fmt.Errorf("%w: room %q", ErrNotObject, room)
 	}
 	frame := encodeFrame(kindRoom, h.node, "", &msg)
+	wasDown := h.outage.down.Load()
 	pos, err := h.store.Append(ctx, room, frame, opts)
 	if err != nil {
 		h.historyErr.Add(1)
 		h.brokerFailed(ctx, "append to history", err, h.broker != nil)
-		// Local members still get it, without a position: a client that
-		// resumes later finds out from the store whether it lost anything.
+		// During a known outage the store refused the message outright:
+		// local members still get it, without a position (a client that
+		// resumes later learns from the store that it cannot). A first
+		// failure may be a timeout after the store took the message, which
+		// the sequencer would then deliver too: that one is not delivered
+		// here.
 		h.mu.RLock()
 		r := h.rooms[room]
 		h.mu.RUnlock()
-		if r != nil {
+		if r != nil && wasDown {
 			pm, perr := msg.prepare()
 			if perr == nil {
 				h.fanout(r, pm, msg.Event, msg.Except)

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -10,20 +9,17 @@ import (
 	"strings"
 	"sync"
 
-	santhosh "github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/swaggest/jsonschema-go"
+	"github.com/forgekit/forge/internal/payload"
 )
 
-// payloadType decodes and validates the payloads of one Go type: the JSON
-// schema that swaggest/jsonschema-go reflects from the type and its struct
-// tags (required, enum, minLength, maximum, pattern, format, ...) is
-// compiled once with santhosh-tekuri/jsonschema and checked before the
-// payload is decoded into the type. The documents describe the payload
+// payloadType decodes and validates the payloads of one Go type against
+// the JSON schema reflected from it (see internal/payload), checked before
+// the payload is decoded into the type. The documents describe the payload
 // with the same reflection, so what they promise is what is enforced.
 type payloadType struct {
 	typ      reflect.Type
-	schema   *santhosh.Schema // nil: any JSON value
-	emptyObj bool             // an absent or null payload reads as {}
+	schema   *payload.Schema // nil: any JSON value
+	emptyObj bool            // an absent or null payload reads as {}
 }
 
 // payloadTypes caches payloadType by reflect.Type: the schema of a type
@@ -45,42 +41,13 @@ func payloadTypeOf(t reflect.Type) (*payloadType, error) {
 		base = base.Elem()
 	}
 	p.emptyObj = base.Kind() == reflect.Struct || base.Kind() == reflect.Map
-	if t.Kind() != reflect.Interface && t != rawMessageType {
-		sch, err := compileSchema(t)
-		if err != nil {
-			return nil, err
-		}
-		p.schema = sch
+	sch, err := payload.For(t)
+	if err != nil {
+		return nil, err
 	}
+	p.schema = sch
 	actual, _ := payloadTypes.LoadOrStore(t, p)
 	return actual.(*payloadType), nil
-}
-
-func compileSchema(t reflect.Type) (*santhosh.Schema, error) {
-	var r jsonschema.Reflector
-	s, err := r.Reflect(reflect.New(t).Elem().Interface(), jsonschema.InlineRefs)
-	if err != nil {
-		return nil, fmt.Errorf("reflect a JSON schema from %s: %w", t, err)
-	}
-	doc, err := json.Marshal(s)
-	if err != nil {
-		return nil, fmt.Errorf("encode the JSON schema of %s: %w", t, err)
-	}
-	v, err := santhosh.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return nil, fmt.Errorf("read the JSON schema of %s: %w", t, err)
-	}
-	c := santhosh.NewCompiler()
-	c.AssertFormat()
-	const url = "forge:///payload.json"
-	if err := c.AddResource(url, v); err != nil {
-		return nil, fmt.Errorf("load the JSON schema of %s: %w", t, err)
-	}
-	sch, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("compile the JSON schema of %s: %w", t, err)
-	}
-	return sch, nil
 }
 
 var (
@@ -106,53 +73,16 @@ func (p *payloadType) decode(raw []byte, v any) error {
 			raw = emptyObject
 		}
 	}
-	if p.schema != nil {
-		inst, err := santhosh.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			return &Error{Code: CodeInvalidPayload, Message: "the payload is not valid JSON"}
-		}
-		if err := p.schema.Validate(inst); err != nil {
-			return &Error{Code: CodeInvalidPayload, Message: describeInvalid(err)}
-		}
+	switch err := p.schema.Validate(raw, "payload"); {
+	case errors.Is(err, payload.ErrSyntax):
+		return &Error{Code: CodeInvalidPayload, Message: "the payload is not valid JSON"}
+	case err != nil:
+		return &Error{Code: CodeInvalidPayload, Message: err.Error()}
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return &Error{Code: CodeInvalidPayload, Message: describeDecode(err)}
 	}
 	return nil
-}
-
-// describeInvalid turns a schema validation error into a short message:
-// up to three leaf errors, each with where it is in the payload.
-func describeInvalid(err error) string {
-	var ve *santhosh.ValidationError
-	if !errors.As(err, &ve) {
-		return "the payload is invalid"
-	}
-	var msgs []string
-	var walk func(u *santhosh.OutputUnit)
-	walk = func(u *santhosh.OutputUnit) {
-		if u.Error != nil && len(u.Errors) == 0 {
-			loc := "payload" + u.InstanceLocation
-			msg := loc + ": " + u.Error.String()
-			for _, m := range msgs {
-				if m == msg {
-					return
-				}
-			}
-			msgs = append(msgs, msg)
-		}
-		for i := range u.Errors {
-			walk(&u.Errors[i])
-		}
-	}
-	walk(ve.BasicOutput())
-	if len(msgs) == 0 {
-		return "the payload is invalid"
-	}
-	if len(msgs) > 3 {
-		msgs = append(msgs[:3], "...")
-	}
-	return strings.Join(msgs, "; ")
 }
 
 // describeDecode turns a decoding error into a short message in JSON's

@@ -14,10 +14,10 @@ import (
 	"github.com/forgekit/forge/hub"
 )
 
-// Broker is a hub.Broker and hub.PresenceStore over a NATS connection,
-// made by New. Its methods may be called from any goroutine. It starts no
-// goroutine of its own: nats.go runs one per subscription, which ends with
-// the subscription.
+// Broker is a hub.Broker, hub.PresenceStore and hub.HistoryStore over a
+// NATS connection, made by New. Its methods may be called from any
+// goroutine. It starts no goroutine of its own: nats.go runs one per
+// subscription, which ends with the subscription.
 type Broker struct {
 	nc      *nats.Conn
 	cfg     config
@@ -25,15 +25,18 @@ type Broker struct {
 	nodes   jetstream.KeyValue // node -> empty value, expiring after cfg.ttl
 	members jetstream.KeyValue // token(room).token(id) -> JSON hub.Member
 
-	mu     sync.Mutex // guards the fields below
-	closed bool
-	subs   map[*subscription]struct{}
-	revs   map[string]uint64 // node -> revision of its record, as last written through b
+	mu      sync.Mutex // guards the fields below
+	closed  bool
+	subs    map[*subscription]struct{}
+	revs    map[string]uint64    // node -> revision of its record, as last written through b
+	history jetstream.Stream     // the history stream, once a history call made sure of it
+	inboxes []*nats.Subscription // idle, for batch reads of the history
 }
 
 var (
 	_ hub.Broker        = (*Broker)(nil)
 	_ hub.PresenceStore = (*Broker)(nil)
+	_ hub.HistoryStore  = (*Broker)(nil)
 )
 
 // ErrDisconnected is wrapped by the errors of calls made while the
@@ -46,6 +49,7 @@ const (
 	defaultSubjectPrefix  = "forge."
 	defaultPresenceTTL    = 30 * time.Second
 	defaultPresenceBucket = "forge_presence"
+	defaultHistoryStream  = "forge_history"
 )
 
 // defaultTimeout bounds a call to the server whose context has no
@@ -53,9 +57,11 @@ const (
 const defaultTimeout = 5 * time.Second
 
 type config struct {
-	prefix string
-	ttl    time.Duration
-	bucket string
+	prefix  string
+	ttl     time.Duration
+	bucket  string
+	stream  string                // of the history
+	storage jetstream.StorageType // of the history stream
 }
 
 // Option configures a Broker.
@@ -99,9 +105,30 @@ func WithPresenceBucket(name string) Option {
 	}
 }
 
+// WithHistoryStream sets the JetStream stream that keeps the rooms'
+// history, "forge_history" by default (also when name is empty), and
+// where it keeps its messages: [jetstream.FileStorage], the default, keeps
+// the history across a restart of the server, so that clients recover
+// through it; [jetstream.MemoryStorage] saves the disk writes, and a
+// restart then starts every room's history anew. name may hold letters,
+// digits, '-' and '_'. The broker creates the stream, or updates its
+// settings, on its first history call; every node of a cluster uses the
+// same stream and storage, and clusters that share a server use different
+// streams (and prefixes). See "History" in the package documentation.
+func WithHistoryStream(name string, storage jetstream.StorageType) Option {
+	return func(c *config) {
+		if name != "" {
+			c.stream = name
+		}
+		c.storage = storage
+	}
+}
+
 // New returns a broker that uses nc, which must be connected to a server
-// with JetStream (for presence). New creates the presence buckets or
-// updates their settings, waiting at most 5 s.
+// with JetStream (for presence and history). New creates the presence
+// buckets or updates their settings, waiting at most 5 s; the history
+// stream waits for the first history call, so that a hub without history
+// leaves none on the server.
 //
 // nc stays the caller's: its URLs, credentials and TLS, and its reconnect
 // settings, which should let it reconnect forever
@@ -111,12 +138,18 @@ func New(nc *nats.Conn, opts ...Option) (*Broker, error) {
 	if nc == nil {
 		return nil, errors.New("forge: natsbroker: nil connection")
 	}
-	cfg := config{prefix: defaultSubjectPrefix, ttl: defaultPresenceTTL, bucket: defaultPresenceBucket}
+	cfg := config{prefix: defaultSubjectPrefix, ttl: defaultPresenceTTL, bucket: defaultPresenceBucket, stream: defaultHistoryStream}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if !validPrefix(cfg.prefix) {
 		return nil, fmt.Errorf("forge: natsbroker: invalid subject prefix %q: want dot-separated tokens without white space, '*' or '>', ending with a dot", cfg.prefix)
+	}
+	if !validName(cfg.stream) {
+		return nil, fmt.Errorf("forge: natsbroker: invalid history stream name %q: want letters, digits, '-' and '_'", cfg.stream)
+	}
+	if cfg.storage != jetstream.FileStorage && cfg.storage != jetstream.MemoryStorage {
+		return nil, fmt.Errorf("forge: natsbroker: history stream storage %v: want file or memory", cfg.storage)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -149,6 +182,12 @@ func validPrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+// validName reports whether n is a usable stream name: one to 255 of the
+// bytes that token keeps as they are.
+func validName(n string) bool {
+	return n != "" && len(n) <= 255 && escapes(n) == 0
 }
 
 // subject returns the subject of topic.
@@ -318,10 +357,17 @@ func (b *Broker) Close() error {
 		subs = append(subs, s)
 	}
 	clear(b.subs)
+	inboxes := b.inboxes
+	b.inboxes = nil
 	b.mu.Unlock()
 	var errs []error
 	for _, s := range subs {
 		errs = append(errs, s.end())
+	}
+	for _, sub := range inboxes {
+		if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("forge: natsbroker: close: %w", err)

@@ -103,6 +103,8 @@ func TestNewRefuses(t *testing.T) {
 		{"prefix without a dot", []natsbroker.Option{natsbroker.WithSubjectPrefix("forge")}},
 		{"wildcard prefix", []natsbroker.Option{natsbroker.WithSubjectPrefix("forge.*.")}},
 		{"bucket name with a dot", []natsbroker.Option{natsbroker.WithPresenceBucket("a.b")}},
+		{"stream name with a dot", []natsbroker.Option{natsbroker.WithHistoryStream("a.b", jetstream.FileStorage)}},
+		{"unknown storage", []natsbroker.Option{natsbroker.WithHistoryStream("", jetstream.StorageType(7))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

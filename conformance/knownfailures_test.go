@@ -1,0 +1,91 @@
+package conformance
+
+import (
+	"path"
+	"strings"
+)
+
+// knownFailure is an open defect of forge that the suite finds: the cases
+// it affects, and the findings it explains.
+type knownFailure struct {
+	cases string   // space-separated case IDs or path.Match patterns
+	notes []string // a finding it explains contains one of these
+	why   string   // what forge does, what the RFCs require, the suspected cause
+}
+
+// knownForgeFailures are forge's open conformance defects. TestConformance
+// prints the findings they explain loudly instead of failing; any other
+// FAILED finding, or one that makes forge worse than gorilla, fails the
+// test. Delete an entry once connection/ is fixed; the test says when an
+// entry explains nothing any more.
+var knownForgeFailures = []knownFailure{
+	{
+		cases: "1.5.* 1.6.* 2.3.* 2.4.4 2.7.1 3.* 4.* 5.3.* 5.4.* 5.5.* 7.1.11 7.2.2 7.3.* 7.5.3 7.6.* 9.6.* 12.7.* 12.8.1",
+		notes: []string{"kept TCP open"},
+		why: "after a frame gorilla rejects (reserved bits or opcodes, unmasked, bad control frame or fragmentation, " +
+			"bad close code or reason, a 64-bit length with the top bit set, corrupt deflate data) forge sends its " +
+			"close frame, gets the client's close frame back, and still keeps TCP open until the client " +
+			"closes it or CloseTimeout (5 s) passes; RFC 6455 §5.5.1: after sending and receiving a close frame the server " +
+			"MUST close TCP immediately. Suspected cause: connection/conn.go finish(), case mustDrain (set by readFailed in " +
+			"read.go): drain(netConn) reads raw bytes until EOF or the deadline and never sees the client's close frame; " +
+			"half-closing first (CloseWrite, so the client sees FIN) or ending the drain at a close frame would fix it",
+	},
+	{
+		cases: "7.2.1",
+		notes: []string{"failed with close(no code)"},
+		why: "a close frame with a 1-byte body is answered with an empty close frame, as if it had no body; RFC 6455 §5.5.1: " +
+			"a body starts with a 2-byte status code, so this is a protocol error (1002). Cause: gorilla v1.5.3 advanceFrame " +
+			"(conn.go) reads a body shorter than 2 bytes as no status (1005), and onClose (connection/write.go) answers 1005 " +
+			"with an empty close frame; gorilla alone does the same",
+	},
+	{
+		cases: "12.5.* 12.6.*",
+		notes: []string{"connection not failed", "want nothing", "failed with close(1000)"},
+		why: "with permessage-deflate negotiated, RSV1 on a continuation frame or on a control frame is accepted (the message " +
+			"is echoed, the ping answered, the close answered with 1000); RFC 7692 §6 defines RSV1 for a message's first frame " +
+			"only, so RFC 6455 §5.2 requires failing with 1002. Cause: gorilla v1.5.3 advanceFrame sets readDecompress for " +
+			"any frame with RSV1 once compression is negotiated and looks at it only at a message's first frame; forge reads " +
+			"whole messages (read.go readFrame) and never sees the frames; gorilla alone does the same",
+	},
+	{
+		cases: "12.1.7 12.1.8 12.10.*",
+		notes: []string{"negotiation:"},
+		why: "with WithCompression forge accepts every permessage-deflate offer with \"permessage-deflate; " +
+			"server_no_context_takeover; client_no_context_takeover\": offers it must decline (unknown or repeated " +
+			"parameters, invalid values; RFC 7692 §7.1) and offers with server_max_window_bits, which the answer must " +
+			"grant (§7.1.2.1), so a client may inflate with a smaller window than forge deflates with. Cause: " +
+			"connection/conn.go accept() leaves negotiation to gorilla's Upgrader (server.go), which ignores the " +
+			"parameters; accept() could keep in r.Header only the offers gorilla can honour before calling Upgrade",
+	},
+	{
+		cases: "12.8.2",
+		notes: []string{"failed with close(1000)"},
+		why: "a compressed message whose deflate data is cut short is answered with close 1000 (normal closure); a " +
+			"message that cannot be inflated must fail the connection (1007 or 1002, RFC 6455 §7.1.7). Cause: connection/read.go " +
+			"readFailed matches the inflater's io.ErrUnexpectedEOF in the case meant for a dropped connection, so the " +
+			"handler gets ErrClosed and closeCodeFor (conn.go) picks CloseNormal; gorilla alone drops TCP (NON-STRICT)",
+	},
+}
+
+// explains reports whether k explains the finding n of case id.
+func (k knownFailure) explains(id string, n note) bool {
+	return k.matches(id) && containsAny(n.text, k.notes)
+}
+
+func (k knownFailure) matches(id string) bool {
+	for p := range strings.FieldsSeq(k.cases) {
+		if m, _ := path.Match(p, id); m {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -550,6 +550,11 @@ func sortedPending(m map[uint64]positioned) []positioned {
 // moving on while it reads.
 const maxCatchUpReads = 16
 
+// maxBehindWaits bounds the 5 ms waits of a recovery for this node to
+// reach a position that another node delivered already: about two gap
+// fills.
+const maxBehindWaits = 100
+
 // Recovery is the outcome of JoinFrom.
 type Recovery struct {
 	// Recovered reports that the member got every message after the
@@ -604,7 +609,7 @@ func (h *Hub) catchUp(ctx context.Context, r *room, m *member, since StreamPosit
 	}
 	var entries []HistoryEntry
 	read := since
-	reads := 1
+	reads, behind := 1, 0
 	for {
 		more, _, err := h.store.Since(ctx, r.name, read, 0)
 		entries = append(entries, more...)
@@ -628,8 +633,18 @@ func (h *Hub) catchUp(ctx context.Context, r *room, m *member, since StreamPosit
 					slog.String("room", r.name), slog.String("error", err.Error()))
 			}
 			return fail()
-		case !s.ready || since.Epoch != s.epoch || since.Offset > last.Offset:
-			return fail() // another life of the history, or a made-up position
+		case !s.ready || since.Epoch != s.epoch:
+			return fail() // another life of the history
+		case since.Offset > last.Offset && behind < maxBehindWaits:
+			// The store knows the position (Since accepted it), so the
+			// client comes from a node that is ahead of this one: wait
+			// for this node's deliveries to reach it.
+			r.mu.Unlock()
+			behind++
+			time.Sleep(5 * time.Millisecond)
+			continue
+		case since.Offset > last.Offset:
+			return fail()
 		case read.Offset < last.Offset && reads < maxCatchUpReads && len(entries) <= 4*opts.Size:
 			r.mu.Unlock()
 			reads++

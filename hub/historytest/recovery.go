@@ -97,8 +97,13 @@ func serveHub(t *testing.T, h *hub.Hub) *forgetest.Server {
 			if err := conn.WriteJSON(recovered{Recovery: &rec}); err != nil {
 				return nil
 			}
-		} else if err := h.Join(ctx.Context(), conn.ID(), room); err != nil {
-			return err
+		} else {
+			if err := h.Join(ctx.Context(), conn.ID(), room); err != nil {
+				return err
+			}
+			if err := conn.WriteJSON(map[string]bool{"joined": true}); err != nil {
+				return nil
+			}
 		}
 		for {
 			if _, err := conn.Read(); err != nil {
@@ -136,6 +141,7 @@ type message struct {
 	Pub      string        `json:"pub"`
 	N        int           `json:"n"`
 	Recovery *hub.Recovery `json:"recovery"`
+	Joined   bool          `json:"joined"`
 }
 
 func dialRoom(t *testing.T, n node, room string, pos *hub.StreamPosition) *websocket.Conn {
@@ -157,14 +163,13 @@ func gapless(t *testing.T, newBroker func(t *testing.T) hub.Broker) {
 	nodes := startNodes(t, newBroker, 10000)
 	room := "historytest.gapless." + strconv.FormatUint(rand.Uint64(), 36)
 	first := dialRoom(t, nodes[0], room, nil)
-	// The route joins after the handshake: wait for it, so that the
-	// subscriber is in the room before the first message.
-	deadline := time.Now().Add(Timeout)
-	for nodes[0].hub.Count(room) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("historytest: the subscriber did not join")
-		}
-		time.Sleep(time.Millisecond)
+	// The route joins after the handshake, then says so: wait for it, so
+	// that the subscriber is in the room (subscribed, its position read)
+	// before the first message.
+	first.SetReadDeadline(time.Now().Add(Timeout))
+	var joined message
+	if err := first.ReadJSON(&joined); err != nil || !joined.Joined {
+		t.Fatalf("historytest: the subscriber did not join: %+v, %v", joined, err)
 	}
 
 	// Publishers: one per node, each numbering its messages.

@@ -44,15 +44,7 @@ func TestHistory(t *testing.T) {
 	}
 }
 
-// TestHistoryRecovery runs historytest.RunRecovery over two nodes. Its
-// Gapless test fails now and then at its first message ("publisher N's
-// message K arrived when 0 was due"), as over Redis: it starts publishing
-// once hub.Count sees the subscriber, which is true as soon as the member
-// is added, before the node subscribed to the room and read its position,
-// and a join here takes a few round trips. A MemoryBroker whose Position
-// takes 3 ms fails the same way. The fix belongs in historytest: wait for
-// the join to return (join the first subscriber with JoinFrom at
-// hub.Position and read its Recovery first).
+// TestHistoryRecovery runs historytest.RunRecovery over two nodes.
 func TestHistoryRecovery(t *testing.T) {
 	t.Parallel()
 	srv := natstest.Start(t)

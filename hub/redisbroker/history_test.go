@@ -29,14 +29,7 @@ func TestHistoryConformanceCluster(t *testing.T) {
 	historytest.Run(t, stores(srv.Addr(), true))
 }
 
-// TestRecovery runs historytest.RunRecovery over two nodes. Its Gapless
-// test fails now and then (one run in four or five here) at its first
-// message, "publisher N's message K arrived when 0 was due": it starts the
-// publishers once the subscriber's WebSocket dial returns, before the
-// server joined it to the room, so each publisher's first messages may
-// come before the subscriber's first position. Not a store fault; the fix
-// belongs in historytest (wait for the join, or count each publisher from
-// the first message seen of it).
+// TestRecovery runs historytest.RunRecovery over two nodes.
 func TestRecovery(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)

@@ -96,7 +96,14 @@ func WithMiddleware(mw ...Middleware) RouteOption { return router.WithMiddleware
 // WithBodyLimit caps the request bodies that Context.Bind reads.
 func WithBodyLimit(n int64) RouteOption { return router.WithBodyLimit(n) }
 
-// WithWebSocketMessages declares a WebSocket route's message types.
+// WithWebSocketMessages declares a WebSocket route's message types: a
+// value of the type the client sends and one of the type the server sends,
+// either may be nil. The documents describe the route with them, and the
+// constraints they publish for the client's type are enforced: ReadJSON
+// into a pointer to that type validates the message against the type's
+// JSON schema first, and a message that breaks it yields a
+// *connection.DecodeError (the connection stays usable; returned from the
+// handler, it closes the connection with 1007 "invalid message").
 func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 	return router.WithWebSocketMessages(clientToServer, serverToClient)
 }

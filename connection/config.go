@@ -89,6 +89,16 @@ type Config struct {
 	Subprotocols       []string
 	RequireSubprotocol bool
 
+	// Inbound is a value of the type clients send, such as &Say{}, or nil
+	// when undeclared. ReadJSON into a pointer to that type first
+	// validates the message against the JSON schema reflected from the
+	// type and its struct tags (the schema the documents publish for it):
+	// a message that breaks it (a required field missing, a string under
+	// its minLength, ...) is not decoded, and ReadJSON returns a
+	// *DecodeError. Routes set it from the one message type clients send
+	// that they declare (router.WithWebSocketMessages).
+	Inbound any
+
 	// Upgrader, when set, is used for the handshake instead of the one built
 	// from this Config: its buffer sizes, CheckOrigin, compression and
 	// subprotocols apply. Its Error field is replaced so that refusals use

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/forgekit/forge/internal/payload"
 	"github.com/forgekit/forge/internal/problem"
 	"golang.org/x/time/rate"
 )
@@ -62,6 +64,7 @@ type Conn struct {
 	policy       Policy
 	compress     bool // compression enabled for the route (negotiation is gorilla's)
 	compressMin  int
+	inbound      reflect.Type // pointer to Config.Inbound's type; nil when undeclared
 
 	// Read side.
 	rtok              chan struct{} // capacity 1; holding a token means owning ws's reader
@@ -137,9 +140,11 @@ var writeBufferPool sync.Pool
 //
 // h's result picks the close code: nil closes with CloseNormal; an error
 // carrying a *CloseError closes with its code; a *DecodeError with
-// CloseInvalidPayload and the reason "invalid JSON" (the details are
-// logged); any other error with CloseInternalError, and it is logged. An error that only reports the end of the connection (the peer
-// closed it, or it dropped) ends it normally. A panic in h is recovered,
+// CloseInvalidPayload and the reason "invalid JSON", or "invalid message"
+// for a message that breaks the schema of Config.Inbound (the details are
+// logged); any other error with CloseInternalError, and it is logged. An
+// error that only reports the end of the connection (the peer closed it,
+// or it dropped) ends it normally. A panic in h is recovered,
 // logged, and closes with CloseInternalError.
 func Serve(w http.ResponseWriter, r *http.Request, cfg *Config, h func(*Conn) error) {
 	if cfg == nil {
@@ -261,6 +266,13 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.MessageRate), max(cfg.MessageBurst, 1))
 		c.rateClose = cfg.RateLimitClose
 	}
+	if cfg.Inbound != nil {
+		t := reflect.TypeOf(cfg.Inbound)
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		c.inbound = reflect.PointerTo(t)
+	}
 	c.observers = observersFrom(r.Context())
 	c.start = time.Now()
 	// gorilla's own read limit stays off: gorilla would answer an oversized
@@ -332,6 +344,9 @@ func (c *Conn) closeCodeFor(err error) (StatusCode, string) {
 		// encoding/json's text names Go types and fields: it is for the
 		// log, not for the peer.
 		c.log.LogAttrs(c.ctx, slog.LevelWarn, "websocket message rejected", slog.String("error", err.Error()))
+		if pe := (*payload.Error)(nil); errors.As(de.Err, &pe) {
+			return CloseInvalidPayload, "invalid message"
+		}
 		return CloseInvalidPayload, "invalid JSON"
 	}
 	c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
@@ -537,13 +552,36 @@ func (c *Conn) CloseWith(code StatusCode, reason string) error {
 	return nil
 }
 
-// ReadJSON implements Connection.
+// ReadJSON implements Connection. Into a pointer to the type of
+// Config.Inbound, it validates the message against the type's JSON schema
+// before decoding it; a message that breaks the schema yields a
+// *DecodeError, which closes the connection with CloseInvalidPayload and
+// the reason "invalid message" when the handler returns it. Other targets
+// cost no validation.
 func (c *Conn) ReadJSON(v any) error {
 	data, err := c.Read()
 	if err != nil {
 		return err
 	}
+	if c.inbound != nil && reflect.TypeOf(v) == c.inbound {
+		if err := c.validate(data); err != nil {
+			return err
+		}
+	}
 	if err := json.Unmarshal(data, v); err != nil {
+		return &DecodeError{Err: err}
+	}
+	return nil
+}
+
+// validate checks a message against the schema of Config.Inbound. Input
+// that is not JSON passes, for json.Unmarshal to report.
+func (c *Conn) validate(data []byte) error {
+	sch, err := payload.For(c.inbound.Elem())
+	if err != nil { // routes check this at registration
+		return fmt.Errorf("forge: read JSON message: %w", err)
+	}
+	if err := sch.Validate(data, "message"); err != nil && !errors.Is(err, payload.ErrSyntax) {
 		return &DecodeError{Err: err}
 	}
 	return nil

@@ -23,7 +23,15 @@ type Connection interface {
 	Read() ([]byte, error)
 	// ReadJSON reads the next message and unmarshals it into v. A payload
 	// that is not valid JSON for v yields a *DecodeError; the connection
-	// stays usable.
+	// stays usable. When the route declares the one type of message clients
+	// send (Config.Inbound, set by router.WithWebSocketMessages) and v
+	// points to a value of that type, the message is first validated against the type's JSON schema,
+	// the one the documents publish: a message that breaks it (a required
+	// field missing, a string past its maxLength, ...) is not decoded and
+	// yields a *DecodeError too. A handler that returns a *DecodeError
+	// closes the connection with CloseInvalidPayload (1007) and the reason
+	// "invalid JSON" or "invalid message"; one that answers it and reads
+	// on keeps the connection.
 	ReadJSON(v any) error
 	// Write sends data as one text message. It copies data, so the caller may
 	// reuse it once Write returns. While the outbound queue is full, Write
@@ -145,10 +153,13 @@ func CloseStatus(err error) StatusCode {
 	return -1
 }
 
-// DecodeError reports a message that could not be decoded into the value
-// given to ReadJSON. The connection stays usable; a handler that returns the
-// error closes the connection with CloseInvalidPayload and the reason
-// "invalid JSON", and Err, which names Go types, goes to the log only.
+// DecodeError reports a message that ReadJSON could not decode into the
+// value it was given, or that breaks the JSON schema of the route's
+// declared inbound type (Config.Inbound). The connection stays usable; a
+// handler that returns the error closes the connection with
+// CloseInvalidPayload and the reason "invalid JSON" (or "invalid message",
+// for a message that breaks the schema), and Err, which may name Go types,
+// goes to the log only.
 type DecodeError struct {
 	Err error
 }

@@ -1,9 +1,13 @@
 package router_test
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/router"
 )
 
@@ -53,5 +57,88 @@ func TestWithMessagesRejects(t *testing.T) {
 	m := newMux(t, router.Config{})
 	mustPanic(t, "forge: WithMessages applies to WebSocket routes only", func() {
 		m.GET("/x", ok, router.WithMessages(router.Message{Name: "x", Direction: router.ClientToServer, Payload: &chatIn{}}))
+	})
+}
+
+// say carries the constraints a route publishes for what clients send.
+type say struct {
+	Text string `json:"text" required:"true" minLength:"1" maxLength:"200"`
+}
+
+// TestDeclaredMessageEnforced: a route that declares exactly one message
+// clients send, and not an event, gets what its documents publish about it
+// enforced by ReadJSON; with more than one, or an event, ReadJSON does not
+// guess. A refused message is a *connection.DecodeError that the handler
+// may answer, and returned it closes with 1007 "invalid message".
+func TestDeclaredMessageEnforced(t *testing.T) {
+	t.Parallel()
+	var tracker connection.Tracker
+	m := newMux(t, router.Config{Tracker: &tracker})
+	answer := func(ctx router.Context, conn connection.Connection) error {
+		for {
+			var m say
+			err := conn.ReadJSON(&m)
+			if de := (*connection.DecodeError)(nil); errors.As(err, &de) {
+				conn.Write([]byte("refused"))
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			conn.Write([]byte("accepted"))
+		}
+	}
+	m.WebSocket("/declared", answer, router.WithWebSocketMessages(&say{}, &chatOut{}))
+	m.WebSocket("/by-value", answer, router.WithMessages(router.Message{Direction: router.ClientToServer, Payload: say{}}))
+	m.WebSocket("/two", answer, router.WithMessages(
+		router.Message{Name: "say", Direction: router.ClientToServer, Payload: &say{}},
+		router.Message{Name: "other", Direction: router.ClientToServer, Payload: &chatIn{}},
+	))
+	m.WebSocket("/event", answer, router.WithMessages(router.Message{Name: "say", Direction: router.ClientToServer, Payload: &say{}, Event: true}))
+	m.WebSocket("/returns", func(ctx router.Context, conn connection.Connection) error {
+		var m say
+		return conn.ReadJSON(&m)
+	}, router.WithWebSocketMessages(&say{}, nil))
+	url := startServer(t, m, &tracker)
+
+	tests := []struct {
+		path, want string
+	}{
+		{"/declared", "refused"},
+		{"/by-value", "refused"},
+		{"/two", "accepted"},
+		{"/event", "accepted"},
+	}
+	for _, tt := range tests {
+		c := dial(t, url+tt.path, nil)
+		c.WriteMessage(websocket.TextMessage, []byte(`{"text":""}`))
+		if got := readText(t, c); got != tt.want {
+			t.Errorf("%s: {\"text\":\"\"} %s, want %s", tt.path, got, tt.want)
+		}
+		c.WriteMessage(websocket.TextMessage, []byte(`{"text":"hi"}`))
+		if got := readText(t, c); got != "accepted" {
+			t.Errorf("%s: {\"text\":\"hi\"} %s, want accepted", tt.path, got)
+		}
+	}
+
+	c := dial(t, url+"/returns", nil)
+	c.WriteMessage(websocket.TextMessage, []byte(`{"text":""}`))
+	_, _, err := c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != 1007 || ce.Text != "invalid message" {
+		t.Fatalf("returned the error: %v, want close 1007 \"invalid message\"", err)
+	}
+}
+
+// TestDeclaredMessageSchemaChecked: a client type whose schema cannot be
+// compiled fails at registration, not at the first message.
+func TestDeclaredMessageSchemaChecked(t *testing.T) {
+	t.Parallel()
+	type bad struct {
+		Code string `json:"code" pattern:"(["`
+	}
+	m := newMux(t, router.Config{})
+	mustPanic(t, "the message clients send: compile the JSON schema of router_test.bad", func() {
+		m.WebSocket("/ws", wsNoop, router.WithWebSocketMessages(&bad{}, nil))
 	})
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/payload"
 	"github.com/forgekit/forge/middleware"
 )
 
@@ -204,6 +206,18 @@ func WithBodyLimit(n int64) RouteOption {
 // &ChatMessage{}. A nil value means no messages in that direction. The
 // documents describe the route with them. It is shorthand for WithMessages
 // with one message per direction.
+//
+// What the documents publish about the client's type (the constraints of
+// its struct tags: required, minLength, maxLength, enum, ...) is enforced:
+// when a route declares exactly one message clients send, and not an
+// event, the connection's ReadJSON into a pointer to that type validates
+// each message against the type's JSON schema before decoding it (see
+// connection.Config.Inbound). A message that breaks the schema yields a
+// *connection.DecodeError, as one that is not JSON does: the connection
+// stays usable, so the handler may answer and read on, and a handler that
+// returns the error closes the connection with 1007 (invalid payload
+// data) and the reason "invalid message". Read and ReadMessage return
+// messages unchecked.
 func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 	if clientToServer == nil && serverToClient == nil {
 		panic("forge: WithWebSocketMessages: both message types are nil")
@@ -266,6 +280,8 @@ type Message struct {
 
 // WithMessages declares messages of a WebSocket route, adding to any
 // declared before (by the route, its groups or WithWebSocketMessages).
+// When the route ends up with exactly one message clients send, and not an
+// event, ReadJSON enforces its schema, as WithWebSocketMessages says.
 func WithMessages(msgs ...Message) RouteOption {
 	for i, m := range msgs {
 		if m.Direction != ClientToServer && m.Direction != ServerToClient {
@@ -458,4 +474,47 @@ func (s *settings) checkWebSocket() error {
 		return fmt.Errorf("WithRequiredSubprotocol needs WithSubprotocols")
 	}
 	return nil
+}
+
+// enforceInbound has ReadJSON enforce the schema of the one message
+// clients send, if the route declares one (see WithWebSocketMessages),
+// compiling the schema now so that a bad one fails at registration.
+func (s *settings) enforceInbound() error {
+	in := inbound(s.messages)
+	if in == nil {
+		return nil
+	}
+	t := reflect.TypeOf(in)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if _, err := payload.For(t); err != nil {
+		return fmt.Errorf("the message clients send: %w", err)
+	}
+	s.conn.Inbound = in
+	return nil
+}
+
+// inbound returns the payload of the one message clients send, when the
+// messages declare exactly one and it is not an event (the event layer
+// validates its own); nil otherwise.
+func inbound(msgs []Message) any {
+	var (
+		n   int
+		raw any
+	)
+	for i := range msgs {
+		for m := &msgs[i]; m != nil; m = m.Reply {
+			if m.Direction == ClientToServer {
+				n++
+				if !m.Event {
+					raw = m.Payload
+				}
+			}
+		}
+	}
+	if n != 1 {
+		return nil
+	}
+	return raw
 }

@@ -424,6 +424,9 @@ func (g *group) register(method, path string, s *settings, opts []RouteOption, h
 	if s.err == nil {
 		s.err = s.checkDocs(method, pp)
 	}
+	if s.err == nil && s.websocket {
+		s.err = s.enforceInbound()
+	}
 	if s.err != nil {
 		panic(fmt.Sprintf("forge: %v (%s %s)", s.err, kind, full))
 	}

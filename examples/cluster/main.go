@@ -187,7 +187,10 @@ func dialBroker(u string) (hub.Broker, func(), error) {
 
 // newNode builds one node's app over broker b.
 func newNode(b hub.Broker) (*forge.App, *hub.Hub, error) {
-	rooms, err := hub.New(hub.WithBroker(b), hub.WithPresence("presence"))
+	// Each room keeps its last 100 messages in the broker (Redis Streams,
+	// JetStream, or memory), so a client that reconnects to any node with
+	// ?recover=room:epoch:offset misses nothing.
+	rooms, err := hub.New(hub.WithBroker(b), hub.WithPresence("presence"), hub.WithHistory("*", 100, time.Hour))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/internal/natstest"
@@ -17,25 +20,32 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type envelope struct {
-	Event   string          `json:"event"`
-	ID      string          `json:"id,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
+	Event    string              `json:"event"`
+	ID       string              `json:"id,omitempty"`
+	Payload  json.RawMessage     `json:"payload,omitempty"`
+	Position *hub.StreamPosition `json:"position,omitempty"`
 }
 
-type client struct{ *forgetest.Conn }
+type client struct {
+	*forgetest.Conn
+	lastPosition *hub.StreamPosition // of the last message read that had one
+}
 
-func (c client) send(event, id string, payload any) {
+func (c *client) send(event, id string, payload any) {
 	p, _ := json.Marshal(payload)
 	c.SendJSON(envelope{Event: event, ID: id, Payload: p})
 }
 
 // next reads events until one named event arrives (presence notices may
 // come first) and decodes its payload into v.
-func (c client) next(t *testing.T, event string, v any) {
+func (c *client) next(t *testing.T, event string, v any) {
 	t.Helper()
 	for {
 		var e envelope
 		c.ReadJSON(&e)
+		if e.Position != nil {
+			c.lastPosition = e.Position
+		}
 		if e.Event == "presence" && event != "presence" {
 			continue
 		}
@@ -88,9 +98,9 @@ func getMembers(t *testing.T, n node, room string) []MemberView {
 // whispers and the member listing cross nodes.
 func chatAcrossNodes(t *testing.T, brokers ...hub.Broker) {
 	nodes := startCluster(t, brokers...)
-	ann := client{nodes[0].srv.Dial(t, "/ws/chat/lobby?user=ann", nil)}
-	bob := client{nodes[1].srv.Dial(t, "/ws/chat/lobby?user=bob", nil)}
-	carl := client{nodes[2].srv.Dial(t, "/ws/chat/lobby?user=carl", nil)}
+	ann := &client{Conn: nodes[0].srv.Dial(t, "/ws/chat/lobby?user=ann", nil)}
+	bob := &client{Conn: nodes[1].srv.Dial(t, "/ws/chat/lobby?user=bob", nil)}
+	carl := &client{Conn: nodes[2].srv.Dial(t, "/ws/chat/lobby?user=carl", nil)}
 
 	// Every node lists the three, each on its own node.
 	var members []MemberView
@@ -114,7 +124,7 @@ func chatAcrossNodes(t *testing.T, brokers ...hub.Broker) {
 	ann.send("message", "1", SendMessage{Text: "hello from node 1"})
 	var sent Sent
 	ann.next(t, "message.ack", &sent)
-	for _, c := range []client{bob, carl} {
+	for _, c := range []*client{bob, carl} {
 		var m ChatMessage
 		c.next(t, "message", &m)
 		if m.User != "ann" || m.Text != "hello from node 1" || m.Node != nodes[0].hub.Node() {
@@ -127,6 +137,30 @@ func chatAcrossNodes(t *testing.T, brokers ...hub.Broker) {
 	ann.next(t, "whisper", &w)
 	if w.User != "carl" || w.Text != "psst" {
 		t.Fatalf("ann got %+v", w)
+	}
+
+	// bob drops; what is said meanwhile on node 1 reaches him when he
+	// comes back to node 3 with the last position he saw.
+	last := bob.lastPosition
+	bob.Close()
+	for i, text := range []string{"while you were away", "and this"} {
+		id := fmt.Sprint("away-", i)
+		ann.send("message", id, SendMessage{Text: text})
+		ann.next(t, "message.ack", &sent) // in the history now
+	}
+	q := url.Values{"user": {"bob"}, "recover": {fmt.Sprintf("lobby:%s:%d", last.Epoch, last.Offset)}}
+	back := &client{Conn: nodes[2].srv.Dial(t, "/ws/chat/lobby?"+q.Encode(), nil)}
+	for _, want := range []string{"while you were away", "and this"} {
+		var m ChatMessage
+		back.next(t, "message", &m)
+		if m.Text != want {
+			t.Fatalf("bob got %q back, want %q", m.Text, want)
+		}
+	}
+	var rec events.Recovery
+	back.next(t, "recovery", &rec)
+	if !rec.Recovered || rec.Replayed != 2 {
+		t.Fatalf("recovery %+v", rec)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"reflect"
 	"runtime/debug"
@@ -407,10 +408,10 @@ func (c *Conn) finish(code StatusCode, reason string) {
 			}
 		}
 	case c.mustDrain.Load():
-		// The read side failed mid-message (too big, invalid UTF-8,
-		// protocol error): drain what the peer still sends, so that closing
-		// does not reset the connection before the peer read our close.
-		drain(netConn)
+		// gorilla's reader failed for good (a protocol error, frame
+		// lengths that overflow): its close frame is out, and the peer's
+		// answer could not be read. RFC 6455 §7.1.7: fail the connection.
+		c.fail(netConn)
 	}
 	<-c.rtok
 
@@ -421,6 +422,27 @@ func (c *Conn) finish(code StatusCode, reason string) {
 	c.ws.Close()
 	c.cancel()
 	c.wg.Wait()
+}
+
+// failLinger bounds how long a failed connection discards its input once
+// the server's side is shut down: a peer that read the close frame and the
+// end of the stream closes at once, and one that does not is not waited for.
+const failLinger = time.Second
+
+// fail ends a connection whose reader is dead, after the close frame went
+// out: there is nothing more to read, so nothing is waited for. Shutting
+// down the writing side first has the peer read the close frame, then the
+// end of the stream; the input that still arrives is discarded for a
+// moment (failLinger at most), so that closing with unread input does not
+// reset the connection under the peer's feet. Without a half-close, the
+// socket is closed at once.
+func (c *Conn) fail(nc net.Conn) {
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	nc.SetReadDeadline(time.Now().Add(min(c.closeTimeout, failLinger)))
+	drain(nc)
 }
 
 func drain(r interface{ Read([]byte) (int, error) }) {

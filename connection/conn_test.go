@@ -626,6 +626,52 @@ func TestCloseIsPromptAndExplained(t *testing.T) {
 	}
 }
 
+// TestProtocolErrorFailsPromptly: after a protocol error (or frame lengths
+// that overflow) gorilla's reader is dead and the peer's answer cannot be
+// read, so the connection is failed (RFC 6455 §7.1.7): the close frame
+// goes out, then the end of the stream, and the connection is released
+// although the peer never closes its side and the close timeout is an
+// hour.
+func TestProtocolErrorFailsPromptly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		frame []byte
+		code  int
+	}{
+		{"unmasked", []byte{0x81, 0x01, 'a'}, 1002},
+		{"reserved opcode", clientFrame(0x3, nil), 1002},
+		{"reserved bits", append([]byte{0xc1}, clientFrame(opText, []byte("a"))[1:]...), 1002},
+		{"negative length", []byte{0x82, 0x80 | 127, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 1009},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, Config{CloseTimeout: time.Hour}, echo)
+			c := dialRaw(t, s)
+			if err := c.write(tt.frame); err != nil {
+				t.Fatal(err)
+			}
+			op, got, err := c.read()
+			if err != nil || op != opClose || len(got) < 2 {
+				t.Fatalf("opcode %#x %q, %v; want a close frame with a code", op, got, err)
+			}
+			if code := int(binary.BigEndian.Uint16(got)); code != tt.code {
+				t.Fatalf("close %d %q, want %d", code, got[2:], tt.code)
+			}
+			if op, got, err := c.read(); err != io.EOF {
+				t.Fatalf("after the close frame: opcode %#x %q, %v; want the end of the stream", op, got, err)
+			}
+			waitErr(t, s)
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+			defer cancel()
+			if err := s.tracker.Shutdown(ctx); err != nil { // waits for the connection to be released
+				t.Fatalf("shutdown: %v; the failed connection was not released", err)
+			}
+		})
+	}
+}
+
 // readJSON reads one message into a struct and returns the error.
 func readJSON(c *Conn) error {
 	var say struct {

@@ -2,6 +2,7 @@ package connection
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -121,6 +122,22 @@ func (c *socketConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(p)
+}
+
+// CloseWrite writes what is pending, then shuts down the writing side of
+// the socket (TCP's FIN, TLS's close_notify), so that the peer reads the
+// end of the stream after the last frame. It fails with
+// errors.ErrUnsupported where the connection underneath cannot half-close.
+func (c *socketConn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // flush writes what is pending, waiting until deadline at most.

@@ -4,17 +4,17 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/router"
 )
 
-// Principal is who a request or connection acts for; see
-// middleware.Principal.
-type Principal = middleware.Principal
+// Principal is who a request or WebSocket connection acts for, as an auth
+// provider established it: its subject, scopes, claims and expiry.
+type Principal = auth.Principal
 
-// AuthProvider authenticates one kind of credential; the providers in
-// package middleware (JWT, API key, basic, Func) implement it.
-type AuthProvider = middleware.Provider
+// AuthProvider authenticates one kind of credential; the providers of
+// package auth (JWT, API key, basic, Func) implement it.
+type AuthProvider = auth.Provider
 
 // WithAuthProvider registers an auth provider under name, for WithAuth to
 // name. Registering two providers under one name is an error.
@@ -29,7 +29,7 @@ func WithAuthProvider(name string, p AuthProvider) Option {
 			return
 		}
 		if c.auth == nil {
-			c.auth = make(map[string]middleware.Provider)
+			c.auth = make(map[string]auth.Provider)
 		}
 		c.auth[name] = p
 	}
@@ -46,7 +46,7 @@ func WithScopes(scopes ...string) RouteOption { return router.WithScopes(scopes.
 // PrincipalFrom returns the authenticated principal of a request or
 // WebSocket connection: pass ctx.Context() from a handler, or a
 // connection's Context().
-func PrincipalFrom(ctx context.Context) (*Principal, bool) { return middleware.PrincipalFrom(ctx) }
+func PrincipalFrom(ctx context.Context) (*Principal, bool) { return auth.PrincipalFrom(ctx) }
 
 // WithMessageRateLimit limits the messages a client may send on a
 // WebSocket route; see router.WithMessageRateLimit.

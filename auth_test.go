@@ -12,8 +12,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/forgetest"
-	"github.com/forgekit/forge/middleware"
 )
 
 var authSecret = []byte("test secret of at least 32 bytes!!")
@@ -54,11 +54,11 @@ func newTextLogger(w *lockedBuffer) *slog.Logger {
 
 func authApp(t *testing.T, logs *lockedBuffer) *forgetest.Server {
 	t.Helper()
-	jwtp, err := middleware.JWT(middleware.JWTHMAC(authSecret), middleware.JWTFromCookie("session"))
+	jwtp, err := auth.JWT(auth.JWTHMAC(authSecret), auth.JWTFromCookie("session"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := middleware.StaticAPIKeys("header", "X-API-Key", map[string]middleware.Principal{"k-123": {Subject: "robot"}})
+	keys, err := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k-123": {Subject: "robot"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestMessageRateLimitRouteOption(t *testing.T) {
 }
 
 func TestAuthExpiryAndInBandRefresh(t *testing.T) {
-	jwtp, err := middleware.JWT(middleware.JWTHMAC(authSecret))
+	jwtp, err := auth.JWT(auth.JWTHMAC(authSecret))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,9 @@ import (
 	"sync"
 
 	"github.com/forgekit/forge/asyncapi"
+	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/docs"
 	"github.com/forgekit/forge/internal/jsonyaml"
-	"github.com/forgekit/forge/middleware"
 	"github.com/forgekit/forge/openapi"
 	"github.com/forgekit/forge/router"
 )
@@ -147,12 +147,12 @@ func (a *App) buildDocuments(routes []router.RouteInfo) (*builtDocs, error) {
 // security returns the security schemes a route accepts (WithAuth): the
 // keys, in order, and the schemes by key. A provider's key is its name,
 // with "_" and the scheme's suffix for providers with several schemes.
-func (a *App) security(ri router.RouteInfo) ([]string, map[string]middleware.SecurityScheme) {
+func (a *App) security(ri router.RouteInfo) ([]string, map[string]auth.SecurityScheme) {
 	if len(ri.Auth) == 0 {
 		return nil, nil
 	}
 	var keys []string
-	schemes := make(map[string]middleware.SecurityScheme)
+	schemes := make(map[string]auth.SecurityScheme)
 	for _, name := range ri.Auth {
 		p := a.docCfg.auth[name]
 		if p == nil {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/forgekit/forge"
-	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/router"
 )
 
@@ -142,11 +142,11 @@ func shapesApp(opts ...forge.Option) *forge.App {
 		forge.WithAddr("127.0.0.1:9000"),
 		forge.WithLogger(slog.New(slog.DiscardHandler)),
 	}, opts...)
-	keys, err := middleware.StaticAPIKeys("header", "X-API-Key", map[string]middleware.Principal{"k1": {Subject: "svc"}})
+	keys, err := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k1": {Subject: "svc"}})
 	if err != nil {
 		panic(err)
 	}
-	jwt, err := middleware.JWT(middleware.JWTHMAC([]byte("0123456789abcdef0123456789abcdef")), middleware.JWTFromQuery("access_token"))
+	jwt, err := auth.JWT(auth.JWTHMAC([]byte("0123456789abcdef0123456789abcdef")), auth.JWTFromQuery("access_token"))
 	if err != nil {
 		panic(err)
 	}

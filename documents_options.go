@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/auth"
 )
 
 // docConfig is what the document options set.
@@ -16,7 +16,7 @@ type docConfig struct {
 	uiPath       string
 	publicURL    *url.URL
 	description  string
-	auth         map[string]middleware.Provider // WithAuthProvider's, for the security schemes
+	auth         map[string]auth.Provider // WithAuthProvider's, for the security schemes
 }
 
 // docConfig returns the document settings of c.

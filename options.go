@@ -3,11 +3,12 @@ package forge
 import (
 	"errors"
 	"fmt"
-	"github.com/forgekit/forge/middleware"
 	"log/slog"
 	"net"
 	"slices"
 	"time"
+
+	"github.com/forgekit/forge/auth"
 )
 
 // Option configures an App. Invalid options do not stop New: the error is
@@ -28,7 +29,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	routeDefaults   []RouteOption
 	docs            docConfig
-	auth            map[string]middleware.Provider
+	auth            map[string]auth.Provider
 	errs            []error
 }
 

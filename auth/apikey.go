@@ -1,4 +1,4 @@
-package middleware
+package auth
 
 import (
 	"context"
@@ -117,7 +117,7 @@ func (p *APIKeyProvider) Authenticate(r *http.Request) (*Principal, error) {
 	}
 	pr, err := p.lookup(r.Context(), key)
 	if err != nil || pr == nil {
-		return nil, &AuthError{Code: "invalid_token", Description: "unknown API key", Err: err}
+		return nil, &Error{Code: "invalid_token", Description: "unknown API key", Err: err}
 	}
 	return pr, nil
 }

@@ -1,4 +1,4 @@
-package middleware
+package auth
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ type Provider interface {
 	// Authenticate returns the request's principal. When the request
 	// carries none of the provider's credentials it returns an error
 	// wrapping ErrNoCredentials; for credentials that are present but not
-	// valid, an *AuthError.
+	// valid, an *Error.
 	Authenticate(r *http.Request) (*Principal, error)
 	// Challenge returns the WWW-Authenticate challenge a 401 carries for
 	// this provider, e.g. `Bearer realm="api"`.
@@ -57,9 +57,9 @@ type SecurityScheme struct {
 // provider; another provider of the route may still accept it.
 var ErrNoCredentials = errors.New("forge: no credentials")
 
-// AuthError reports credentials that are present but not acceptable. Its
+// Error reports credentials that are present but not acceptable. Its
 // message is safe to show to the client: it never contains the credential.
-type AuthError struct {
+type Error struct {
 	// Code is the RFC 6750 error code: "invalid_token" or
 	// "invalid_request".
 	Code string
@@ -69,17 +69,17 @@ type AuthError struct {
 	Err error
 }
 
-func (e *AuthError) Error() string {
+func (e *Error) Error() string {
 	if e.Description == "" {
 		return "forge: " + e.Code
 	}
 	return "forge: " + e.Code + ": " + e.Description
 }
 
-func (e *AuthError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
-func invalid(desc string, err error) *AuthError {
-	return &AuthError{Code: "invalid_token", Description: desc, Err: err}
+func invalid(desc string, err error) *Error {
+	return &Error{Code: "invalid_token", Description: desc, Err: err}
 }
 
 // NamedProvider is a provider with the name it is registered under.
@@ -120,11 +120,11 @@ func RequireAuth(providers []NamedProvider, scopes []string, logger *slog.Logger
 
 // authenticate asks providers in order and returns the first principal,
 // its Provider set. Without one it returns the first rejection as an
-// *AuthError (a provider's own, or "invalid_token" around any other
+// *Error (a provider's own, or "invalid_token" around any other
 // error) and the index of the provider that rejected, or nil and -1 when
 // no provider found credentials at all.
-func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *AuthError, int) {
-	var bad *AuthError
+func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *Error, int) {
+	var bad *Error
 	by := -1
 	for i, np := range providers {
 		p, err := np.Provider.Authenticate(r)
@@ -136,7 +136,7 @@ func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *Auth
 			continue
 		}
 		if !errors.As(err, &bad) {
-			bad = &AuthError{Code: "invalid_token", Description: "credentials rejected", Err: err}
+			bad = &Error{Code: "invalid_token", Description: "credentials rejected", Err: err}
 		}
 		by = i
 	}
@@ -156,7 +156,7 @@ func missingScopes(p *Principal, scopes []string) []string {
 // unauthorized answers 401 with every provider's challenge. The error of
 // rejected credentials goes on the challenge of the provider that rejected
 // them (providers[by]), so that it names the scheme the client tried.
-func unauthorized(w http.ResponseWriter, r *http.Request, providers []NamedProvider, bad *AuthError, by int, logger *slog.Logger) {
+func unauthorized(w http.ResponseWriter, r *http.Request, providers []NamedProvider, bad *Error, by int, logger *slog.Logger) {
 	for i, np := range providers {
 		ch := np.Provider.Challenge()
 		if ch == "" {

@@ -1,4 +1,4 @@
-package middleware
+package auth
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func (p *BasicProvider) Authenticate(r *http.Request) (*Principal, error) {
 	}
 	pr, err := p.verify(r.Context(), user, pass)
 	if err != nil || pr == nil {
-		return nil, &AuthError{Code: "invalid_token", Description: "wrong user name or password", Err: err}
+		return nil, &Error{Code: "invalid_token", Description: "wrong user name or password", Err: err}
 	}
 	if pr.Subject == "" {
 		pr.Subject = user

@@ -1,4 +1,4 @@
-package middleware
+package auth
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ type FuncProvider struct {
 }
 
 // Func returns a provider calling fn, which follows Provider.Authenticate's
-// contract (ErrNoCredentials when absent, an *AuthError when wrong).
+// contract (ErrNoCredentials when absent, an *Error when wrong).
 // challenge goes into WWW-Authenticate on 401 and schemes describe the
 // credential in the documents; at least one scheme is required, so that
 // the documents never hide an enforced requirement.

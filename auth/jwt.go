@@ -1,4 +1,4 @@
-package middleware
+package auth
 
 import (
 	"crypto"
@@ -245,7 +245,7 @@ func (p *JWTProvider) token(r *http.Request) (string, error) {
 			return "", fmt.Errorf("%w: Authorization is not a Bearer token", ErrNoCredentials)
 		}
 		if tok = strings.TrimSpace(tok); tok == "" {
-			return "", &AuthError{Code: "invalid_request", Description: "empty bearer token"}
+			return "", &Error{Code: "invalid_request", Description: "empty bearer token"}
 		}
 		return tok, nil
 	}

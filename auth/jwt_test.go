@@ -1,4 +1,4 @@
-package middleware_test
+package auth_test
 
 import (
 	"crypto/ecdsa"
@@ -20,7 +20,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/auth"
 )
 
 var (
@@ -61,9 +61,9 @@ func bearer(tok string) *http.Request {
 	return r
 }
 
-func mustJWT(t testing.TB, opts ...middleware.JWTOption) *middleware.JWTProvider {
+func mustJWT(t testing.TB, opts ...auth.JWTOption) *auth.JWTProvider {
 	t.Helper()
-	p, err := middleware.JWT(opts...)
+	p, err := auth.JWT(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,16 +74,16 @@ func TestJWTAccepts(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		p    *middleware.JWTProvider
+		p    *auth.JWTProvider
 		tok  string
 	}{
-		{"HS256", mustJWT(t, middleware.JWTHMAC(hmacSecret)), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), "")},
-		{"RS256", mustJWT(t, middleware.JWTPublicKey(&rsaKey.PublicKey)), sign(t, jwt.SigningMethodRS256, rsaKey, claims(nil), "")},
-		{"PS384", mustJWT(t, middleware.JWTPublicKey(&rsaKey.PublicKey)), sign(t, jwt.SigningMethodPS384, rsaKey, claims(nil), "")},
-		{"ES256", mustJWT(t, middleware.JWTPublicKey(&ecKey.PublicKey)), sign(t, jwt.SigningMethodES256, ecKey, claims(nil), "")},
-		{"EdDSA", mustJWT(t, middleware.JWTPublicKey(edPub)), sign(t, jwt.SigningMethodEdDSA, edKey, claims(nil), "")},
-		{"within leeway", mustJWT(t, middleware.JWTHMAC(hmacSecret)), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(map[string]any{"exp": time.Now().Add(-10 * time.Second).Unix()}), "")},
-		{"issuer and audience", mustJWT(t, middleware.JWTHMAC(hmacSecret), middleware.JWTIssuer("https://issuer.test"), middleware.JWTAudience("forge-api")),
+		{"HS256", mustJWT(t, auth.JWTHMAC(hmacSecret)), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), "")},
+		{"RS256", mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey)), sign(t, jwt.SigningMethodRS256, rsaKey, claims(nil), "")},
+		{"PS384", mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey)), sign(t, jwt.SigningMethodPS384, rsaKey, claims(nil), "")},
+		{"ES256", mustJWT(t, auth.JWTPublicKey(&ecKey.PublicKey)), sign(t, jwt.SigningMethodES256, ecKey, claims(nil), "")},
+		{"EdDSA", mustJWT(t, auth.JWTPublicKey(edPub)), sign(t, jwt.SigningMethodEdDSA, edKey, claims(nil), "")},
+		{"within leeway", mustJWT(t, auth.JWTHMAC(hmacSecret)), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(map[string]any{"exp": time.Now().Add(-10 * time.Second).Unix()}), "")},
+		{"issuer and audience", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTIssuer("https://issuer.test"), auth.JWTAudience("forge-api")),
 			sign(t, jwt.SigningMethodHS256, hmacSecret, claims(map[string]any{"iss": "https://issuer.test", "aud": []string{"other", "forge-api"}}), "")},
 	}
 	for _, tt := range tests {
@@ -102,8 +102,8 @@ func TestJWTAccepts(t *testing.T) {
 
 func TestJWTRejects(t *testing.T) {
 	t.Parallel()
-	hs := mustJWT(t, middleware.JWTHMAC(hmacSecret), middleware.JWTIssuer("iss"), middleware.JWTAudience("aud"))
-	rs := mustJWT(t, middleware.JWTPublicKey(&rsaKey.PublicKey))
+	hs := mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTIssuer("iss"), auth.JWTAudience("aud"))
+	rs := mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey))
 	good := map[string]any{"iss": "iss", "aud": "aud"}
 	with := func(m map[string]any) jwt.MapClaims {
 		c := claims(good)
@@ -120,7 +120,7 @@ func TestJWTRejects(t *testing.T) {
 	none := sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, with(nil), "")
 	tests := []struct {
 		name string
-		p    *middleware.JWTProvider
+		p    *auth.JWTProvider
 		tok  string
 		want string
 	}{
@@ -134,14 +134,14 @@ func TestJWTRejects(t *testing.T) {
 		{"alg none", hs, none, "token signature or algorithm is not accepted"},
 		{"HS256 signed with the RSA public key", rs, sign(t, jwt.SigningMethodHS256, pubDER, with(nil), ""), "token signature or algorithm is not accepted"},
 		{"RS256 token to an HMAC provider", hs, sign(t, jwt.SigningMethodRS256, rsaKey, with(nil), ""), "token signature or algorithm is not accepted"},
-		{"pinned algorithm", mustJWT(t, middleware.JWTPublicKey(&rsaKey.PublicKey), middleware.JWTAlgorithms("RS256")),
+		{"pinned algorithm", mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey), auth.JWTAlgorithms("RS256")),
 			sign(t, jwt.SigningMethodPS256, rsaKey, with(nil), ""), "token signature or algorithm is not accepted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := tt.p.Authenticate(bearer(tt.tok))
-			var ae *middleware.AuthError
+			var ae *auth.Error
 			if !errors.As(err, &ae) || ae.Code != "invalid_token" || ae.Description != tt.want {
 				t.Fatalf("got %v, want invalid_token: %s", err, tt.want)
 			}
@@ -162,21 +162,21 @@ func TestJWTTokenSources(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		p    *middleware.JWTProvider
+		p    *auth.JWTProvider
 		req  *http.Request
 		ok   bool
 	}{
-		{"subprotocol on a handshake", mustJWT(t, middleware.JWTHMAC(hmacSecret)),
+		{"subprotocol on a handshake", mustJWT(t, auth.JWTHMAC(hmacSecret)),
 			upgrade(withHeader("Sec-WebSocket-Protocol", "chat.v1, bearer."+tok)), true},
-		{"subprotocol outside a handshake", mustJWT(t, middleware.JWTHMAC(hmacSecret)),
+		{"subprotocol outside a handshake", mustJWT(t, auth.JWTHMAC(hmacSecret)),
 			withHeader("Sec-WebSocket-Protocol", "bearer."+tok), false},
-		{"subprotocol disabled", mustJWT(t, middleware.JWTHMAC(hmacSecret), middleware.JWTFromSubprotocol("")),
+		{"subprotocol disabled", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTFromSubprotocol("")),
 			upgrade(withHeader("Sec-WebSocket-Protocol", "bearer."+tok)), false},
-		{"query when enabled", mustJWT(t, middleware.JWTHMAC(hmacSecret), middleware.JWTFromQuery("access_token")),
+		{"query when enabled", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTFromQuery("access_token")),
 			httptest.NewRequest("GET", "/?access_token="+tok, nil), true},
-		{"query when not enabled", mustJWT(t, middleware.JWTHMAC(hmacSecret)),
+		{"query when not enabled", mustJWT(t, auth.JWTHMAC(hmacSecret)),
 			httptest.NewRequest("GET", "/?access_token="+tok, nil), false},
-		{"cookie when enabled", mustJWT(t, middleware.JWTHMAC(hmacSecret), middleware.JWTFromCookie("session")),
+		{"cookie when enabled", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTFromCookie("session")),
 			withHeader("Cookie", "session="+tok), true},
 	}
 	for _, tt := range tests {
@@ -186,7 +186,7 @@ func TestJWTTokenSources(t *testing.T) {
 			if tt.ok != (err == nil) {
 				t.Fatalf("principal %v, err %v; want ok=%v", p, err, tt.ok)
 			}
-			if !tt.ok && !errors.Is(err, middleware.ErrNoCredentials) {
+			if !tt.ok && !errors.Is(err, auth.ErrNoCredentials) {
 				t.Fatalf("err %v, want ErrNoCredentials", err)
 			}
 		})
@@ -201,13 +201,13 @@ func withHeader(k, v string) *http.Request {
 
 func TestJWTConfigErrors(t *testing.T) {
 	t.Parallel()
-	for name, opts := range map[string][]middleware.JWTOption{
+	for name, opts := range map[string][]auth.JWTOption{
 		"no key":       nil,
-		"short secret": {middleware.JWTHMAC([]byte("short"))},
-		"two keys":     {middleware.JWTHMAC(hmacSecret), middleware.JWTPublicKey(&rsaKey.PublicKey)},
-		"none alg":     {middleware.JWTHMAC(hmacSecret), middleware.JWTAlgorithms("none")},
+		"short secret": {auth.JWTHMAC([]byte("short"))},
+		"two keys":     {auth.JWTHMAC(hmacSecret), auth.JWTPublicKey(&rsaKey.PublicKey)},
+		"none alg":     {auth.JWTHMAC(hmacSecret), auth.JWTAlgorithms("none")},
 	} {
-		if _, err := middleware.JWT(opts...); err == nil {
+		if _, err := auth.JWT(opts...); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -238,7 +238,7 @@ func TestJWKS(t *testing.T) {
 	ecJWK := map[string]any{"kty": "EC", "kid": "ec", "crv": "P-256", "x": b64(ecKey.X.FillBytes(make([]byte, 32))), "y": b64(ecKey.Y.FillBytes(make([]byte, 32)))}
 	edJWK := map[string]any{"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": b64(edPub)}
 	srv, fetches, set := jwksServer(t, rsaJWK("k1", &rsaKey.PublicKey), ecJWK, edJWK, map[string]any{"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"})
-	p := mustJWT(t, middleware.JWTKeySet(middleware.NewJWKS(srv.URL, middleware.JWKSCache(time.Hour, 0))))
+	p := mustJWT(t, auth.JWTKeySet(auth.NewJWKS(srv.URL, auth.JWKSCache(time.Hour, 0))))
 
 	for name, tok := range map[string]string{
 		"RSA":   sign(t, jwt.SigningMethodRS256, rsaKey, claims(nil), "k1"),

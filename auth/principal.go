@@ -1,4 +1,4 @@
-package middleware
+package auth
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 // connection (a refreshed token) with providers, as the handshake did with
 // the Authorization header, requires scopes, and makes the new principal
 // the one PrincipalFrom(ctx) returns. ctx must carry a principal already.
-// The principal is unchanged when it fails; the error is an *AuthError
+// The principal is unchanged when it fails; the error is an *Error
 // (safe to show the client) or ErrNoCredentials.
 func Reauthenticate(ctx context.Context, r *http.Request, providers []NamedProvider, scopes []string, token string) (*Principal, error) {
 	cell, ok := ctx.Value(principalKey{}).(*principalCell)
@@ -79,7 +79,7 @@ func Reauthenticate(ctx context.Context, r *http.Request, providers []NamedProvi
 		return nil, ErrNoCredentials
 	}
 	if missing := missingScopes(p, scopes); len(missing) > 0 {
-		return nil, &AuthError{Code: "insufficient_scope", Description: "missing scope: " + strings.Join(missing, " ")}
+		return nil, &Error{Code: "insufficient_scope", Description: "missing scope: " + strings.Join(missing, " ")}
 	}
 	cell.p.Store(p)
 	return p, nil

@@ -1,4 +1,4 @@
-package middleware_test
+package auth_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/auth"
 )
 
 func TestAPIKeyPlaces(t *testing.T) {
 	t.Parallel()
-	keys := map[string]middleware.Principal{"k1": {Subject: "svc"}}
+	keys := map[string]auth.Principal{"k1": {Subject: "svc"}}
 	tests := []struct {
 		in   string
 		req  func() *http.Request
@@ -28,31 +28,31 @@ func TestAPIKeyPlaces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		name := map[string]string{"header": "X-Key", "query": "key", "cookie": "key"}[tt.in]
-		p, err := middleware.StaticAPIKeys(tt.in, name, keys)
+		p, err := auth.StaticAPIKeys(tt.in, name, keys)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pr, err := p.Authenticate(tt.req())
-		var ae *middleware.AuthError
+		var ae *auth.Error
 		switch {
 		case tt.want == "ok" && (err != nil || pr.Subject != "svc"):
 			t.Errorf("%s: %v %v", tt.in, pr, err)
-		case tt.want == "missing" && !errors.Is(err, middleware.ErrNoCredentials):
+		case tt.want == "missing" && !errors.Is(err, auth.ErrNoCredentials):
 			t.Errorf("%s: err %v, want ErrNoCredentials", tt.in, err)
 		case tt.want == "invalid" && !errors.As(err, &ae):
-			t.Errorf("%s: err %v, want an AuthError", tt.in, err)
+			t.Errorf("%s: err %v, want an *auth.Error", tt.in, err)
 		}
 	}
-	if _, err := middleware.APIKey("body", "k", nil); err == nil {
+	if _, err := auth.APIKey("body", "k", nil); err == nil {
 		t.Error("APIKey accepted a bad location")
 	}
 }
 
 func TestBasic(t *testing.T) {
 	t.Parallel()
-	p, err := middleware.Basic("admin", func(_ context.Context, user, pass string) (*middleware.Principal, error) {
+	p, err := auth.Basic("admin", func(_ context.Context, user, pass string) (*auth.Principal, error) {
 		if user == "ann" && pass == "s3cret" {
-			return &middleware.Principal{Scopes: []string{"admin"}}, nil
+			return &auth.Principal{Scopes: []string{"admin"}}, nil
 		}
 		return nil, nil
 	})
@@ -65,14 +65,14 @@ func TestBasic(t *testing.T) {
 		t.Fatalf("good credentials: %v %v", pr, err)
 	}
 	r.SetBasicAuth("ann", "wrong")
-	var ae *middleware.AuthError
+	var ae *auth.Error
 	if _, err := p.Authenticate(r); !errors.As(err, &ae) {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if _, err := p.Authenticate(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, middleware.ErrNoCredentials) {
+	if _, err := p.Authenticate(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, auth.ErrNoCredentials) {
 		t.Fatalf("no credentials: %v", err)
 	}
-	if _, err := p.Authenticate(withHeader("Authorization", "Bearer x")); !errors.Is(err, middleware.ErrNoCredentials) {
+	if _, err := p.Authenticate(withHeader("Authorization", "Bearer x")); !errors.Is(err, auth.ErrNoCredentials) {
 		t.Fatalf("a bearer token is not basic credentials: %v", err)
 	}
 	if p.Challenge() != `Basic realm="admin", charset="UTF-8"` {
@@ -82,24 +82,24 @@ func TestBasic(t *testing.T) {
 
 func TestFuncProviderWithRequireAuth(t *testing.T) {
 	t.Parallel()
-	fp, err := middleware.Func(func(r *http.Request) (*middleware.Principal, error) {
+	fp, err := auth.Func(func(r *http.Request) (*auth.Principal, error) {
 		switch r.Header.Get("X-Device") {
 		case "":
-			return nil, middleware.ErrNoCredentials
+			return nil, auth.ErrNoCredentials
 		case "trusted":
-			return &middleware.Principal{Subject: "device-1"}, nil
+			return &auth.Principal{Subject: "device-1"}, nil
 		}
-		return nil, &middleware.AuthError{Code: "invalid_token", Description: "unknown device"}
-	}, `Device realm="iot"`, middleware.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"})
+		return nil, &auth.Error{Code: "invalid_token", Description: "unknown device"}
+	}, `Device realm="iot"`, auth.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := middleware.Func(nil, ""); err == nil {
+	if _, err := auth.Func(nil, ""); err == nil {
 		t.Fatal("Func without a scheme accepted")
 	}
-	h := middleware.RequireAuth([]middleware.NamedProvider{{Name: "device", Provider: fp}}, nil, nil)(
+	h := auth.RequireAuth([]auth.NamedProvider{{Name: "device", Provider: fp}}, nil, nil)(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, _ := middleware.PrincipalFrom(r.Context())
+			p, _ := auth.PrincipalFrom(r.Context())
 			w.Write([]byte(p.Subject + "/" + p.Provider))
 		}))
 	for _, tt := range []struct {
@@ -125,14 +125,14 @@ func TestFuncProviderWithRequireAuth(t *testing.T) {
 
 func TestAPIKeySources(t *testing.T) {
 	t.Parallel()
-	keys := map[string]middleware.Principal{"k1": {Subject: "svc"}}
+	keys := map[string]auth.Principal{"k1": {Subject: "svc"}}
 	upgrade := func(r *http.Request) *http.Request {
 		r.Header.Set("Connection", "Upgrade")
 		r.Header.Set("Upgrade", "websocket")
 		return r
 	}
-	mustKeys := func(opts ...middleware.APIKeyOption) *middleware.APIKeyProvider {
-		p, err := middleware.StaticAPIKeys("header", "X-Key", keys, opts...)
+	mustKeys := func(opts ...auth.APIKeyOption) *auth.APIKeyProvider {
+		p, err := auth.StaticAPIKeys("header", "X-Key", keys, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,40 +140,40 @@ func TestAPIKeySources(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		p    *middleware.APIKeyProvider
+		p    *auth.APIKeyProvider
 		req  *http.Request
 		want string // "ok", "missing", "invalid"
 	}{
 		{"subprotocol on a handshake", mustKeys(), upgrade(withHeader("Sec-WebSocket-Protocol", "notes.v1, apikey.k1")), "ok"},
 		{"wrong key in a subprotocol", mustKeys(), upgrade(withHeader("Sec-WebSocket-Protocol", "notes.v1, apikey.k2")), "invalid"},
 		{"subprotocol outside a handshake", mustKeys(), withHeader("Sec-WebSocket-Protocol", "apikey.k1"), "missing"},
-		{"subprotocol disabled", mustKeys(middleware.APIKeyFromSubprotocol("")), upgrade(withHeader("Sec-WebSocket-Protocol", "apikey.k1")), "missing"},
-		{"own prefix", mustKeys(middleware.APIKeyFromSubprotocol("key-")), upgrade(withHeader("Sec-WebSocket-Protocol", "key-k1")), "ok"},
-		{"query when enabled", mustKeys(middleware.APIKeyFromQuery("api_key")), httptest.NewRequest("GET", "/?api_key=k1", nil), "ok"},
+		{"subprotocol disabled", mustKeys(auth.APIKeyFromSubprotocol("")), upgrade(withHeader("Sec-WebSocket-Protocol", "apikey.k1")), "missing"},
+		{"own prefix", mustKeys(auth.APIKeyFromSubprotocol("key-")), upgrade(withHeader("Sec-WebSocket-Protocol", "key-k1")), "ok"},
+		{"query when enabled", mustKeys(auth.APIKeyFromQuery("api_key")), httptest.NewRequest("GET", "/?api_key=k1", nil), "ok"},
 		{"query when not enabled", mustKeys(), httptest.NewRequest("GET", "/?api_key=k1", nil), "missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pr, err := tt.p.Authenticate(tt.req)
-			var ae *middleware.AuthError
+			var ae *auth.Error
 			switch {
 			case tt.want == "ok" && (err != nil || pr.Subject != "svc"):
 				t.Errorf("%v %v, want svc", pr, err)
-			case tt.want == "missing" && !errors.Is(err, middleware.ErrNoCredentials):
+			case tt.want == "missing" && !errors.Is(err, auth.ErrNoCredentials):
 				t.Errorf("err %v, want ErrNoCredentials", err)
 			case tt.want == "invalid" && !errors.As(err, &ae):
-				t.Errorf("err %v, want an AuthError", err)
+				t.Errorf("err %v, want an *auth.Error", err)
 			}
 		})
 	}
 
-	schemes := mustKeys(middleware.APIKeyFromQuery("api_key")).Schemes()
+	schemes := mustKeys(auth.APIKeyFromQuery("api_key")).Schemes()
 	if len(schemes) != 2 || schemes[0].Subprotocol != "apikey." || schemes[1].In != "query" || schemes[1].Name != "api_key" {
 		t.Errorf("schemes %+v, want the header with its subprotocol prefix, and the query parameter", schemes)
 	}
-	if _, err := middleware.APIKey("header", "X-Key", func(context.Context, string) (*middleware.Principal, error) { return nil, nil },
-		middleware.APIKeyFromQuery("")); err == nil {
+	if _, err := auth.APIKey("header", "X-Key", func(context.Context, string) (*auth.Principal, error) { return nil, nil },
+		auth.APIKeyFromQuery("")); err == nil {
 		t.Error("APIKeyFromQuery accepted an empty name")
 	}
 }
@@ -183,16 +183,16 @@ func TestAPIKeySources(t *testing.T) {
 // on every Bearer challenge: a wrong API key is not an invalid bearer token.
 func TestChallengeNamesTheTriedScheme(t *testing.T) {
 	t.Parallel()
-	jwtp, err := middleware.JWT(middleware.JWTHMAC(hmacSecret))
+	jwtp, err := auth.JWT(auth.JWTHMAC(hmacSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := middleware.StaticAPIKeys("header", "X-Key", map[string]middleware.Principal{"k1": {Subject: "svc"}})
+	keys, err := auth.StaticAPIKeys("header", "X-Key", map[string]auth.Principal{"k1": {Subject: "svc"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	providers := []middleware.NamedProvider{{Name: "jwt", Provider: jwtp}, {Name: "key", Provider: keys}}
-	h := middleware.RequireAuth(providers, []string{"admin"}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	providers := []auth.NamedProvider{{Name: "jwt", Provider: jwtp}, {Name: "key", Provider: keys}}
+	h := auth.RequireAuth(providers, []string{"admin"}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	tests := []struct {
 		name   string
 		header string

@@ -9,7 +9,7 @@ import (
 
 	"github.com/forgekit/forge/connection"
 
-	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/auth"
 )
 
 // WithAuth requires a request to be authenticated by one of the named auth
@@ -17,7 +17,7 @@ import (
 // order. It is enforced before the handler and, on WebSocket routes, before
 // the upgrade: 401 with WWW-Authenticate without valid credentials, 403
 // without a required scope (WithScopes), never a 101. The principal is then
-// in the handler's context (middleware.PrincipalFrom). The route's security
+// in the handler's context (auth.PrincipalFrom). The route's security
 // requirement goes into its document. On a group it applies to every route
 // of the group; a route's own WithAuth replaces the group's.
 //
@@ -54,7 +54,7 @@ func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
 		}
 		return mws
 	}
-	named := make([]middleware.NamedProvider, 0, len(s.auth))
+	named := make([]auth.NamedProvider, 0, len(s.auth))
 	for _, name := range s.auth {
 		p, ok := m.auth[name]
 		if !ok {
@@ -63,13 +63,13 @@ func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
 			}
 			return mws
 		}
-		named = append(named, middleware.NamedProvider{Name: name, Provider: p})
+		named = append(named, auth.NamedProvider{Name: name, Provider: p})
 	}
 	s.authNamed = named
 	at := min(s.routeMW, len(mws))
 	out := make([]Middleware, 0, len(mws)+1)
 	out = append(out, mws[:at]...)
-	out = append(out, middleware.RequireAuth(named, s.scopes, m.logger))
+	out = append(out, auth.RequireAuth(named, s.scopes, m.logger))
 	return append(out, mws[at:]...)
 }
 
@@ -88,7 +88,7 @@ func WithAuthExpiry() RouteOption {
 // authSession enforces a WebSocket connection's credential expiry and
 // lets its handler refresh them.
 type authSession struct {
-	providers []middleware.NamedProvider
+	providers []auth.NamedProvider
 	scopes    []string
 	expiry    bool
 
@@ -101,7 +101,7 @@ func (a *authSession) watch(conn *connection.Conn) {
 	if a == nil || !a.expiry {
 		return
 	}
-	p, ok := middleware.PrincipalFrom(conn.Context())
+	p, ok := auth.PrincipalFrom(conn.Context())
 	if !ok || p.ExpiresAt.IsZero() {
 		return
 	}
@@ -133,12 +133,12 @@ var ErrNoAuth = errors.New("forge: refresh auth: the route has no WithAuth")
 // is what PrincipalFrom returns and the expiry timer (WithAuthExpiry) moves
 // to the new expiry. On failure nothing changes and an error safe to show
 // the client is returned.
-func RefreshAuth(ctx Context, token string) (*middleware.Principal, error) {
+func RefreshAuth(ctx Context, token string) (*auth.Principal, error) {
 	c, ok := ctx.(*reqContext)
 	if !ok || c.auth == nil || c.conn == nil {
 		return nil, ErrNoAuth
 	}
-	p, err := middleware.Reauthenticate(c.conn.Context(), c.r, c.auth.providers, c.auth.scopes, token)
+	p, err := auth.Reauthenticate(c.conn.Context(), c.r, c.auth.providers, c.auth.scopes, token)
 	if err != nil {
 		return nil, err
 	}

@@ -9,9 +9,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/internal/payload"
-	"github.com/forgekit/forge/middleware"
 )
 
 // RouteOption configures routes. The same options apply to a single route,
@@ -54,11 +54,11 @@ type settings struct {
 
 	messages []Message // WithWebSocketMessages, WithMessages
 
-	auth       []string                   // WithAuth: provider names, any of which admits
-	authNamed  []middleware.NamedProvider // auth resolved at registration
-	authExpiry bool                       // WithAuthExpiry
-	scopes     []string                   // WithScopes: all required
-	routeMW    int                        // index in middleware where the route's own WithMiddleware start
+	auth       []string             // WithAuth: provider names, any of which admits
+	authNamed  []auth.NamedProvider // auth resolved at registration
+	authExpiry bool                 // WithAuthExpiry
+	scopes     []string             // WithScopes: all required
+	routeMW    int                  // index in middleware where the route's own WithMiddleware start
 
 	// Documents: WithHidden, WithRequest, WithResponse, WithStatus, and
 	// the typed handler registering the route.

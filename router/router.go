@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/connection"
-	"github.com/forgekit/forge/middleware"
 )
 
 // Handler handles a REST request. A returned error becomes the response:
@@ -113,14 +113,14 @@ type Config struct {
 	// its groups and its own.
 	Defaults []RouteOption
 	// Auth holds the auth providers WithAuth may name, by name.
-	Auth map[string]middleware.Provider
+	Auth map[string]auth.Provider
 }
 
 // Mux is the chi-backed Router and the http.Handler that serves its routes.
 // Create it with New. Registration must happen before serving; Routes and
 // ServeHTTP are safe for concurrent use.
 type Mux struct {
-	auth     map[string]middleware.Provider // WithAuth's providers, by name
+	auth     map[string]auth.Provider // WithAuth's providers, by name
 	chi      *chi.Mux
 	logger   *slog.Logger
 	tracker  *connection.Tracker

@@ -21,7 +21,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/forgekit/forge"
-	"github.com/forgekit/forge/middleware"
+	"github.com/forgekit/forge/auth"
 )
 
 // demoSecret signs the demo tokens. A real app reads its key from its
@@ -52,11 +52,11 @@ func main() {
 }
 
 func newApp() (*forge.App, error) {
-	jwtp, err := middleware.JWT(middleware.JWTHMAC(demoSecret), middleware.JWTIssuer("forge-auth-example"))
+	jwtp, err := auth.JWT(auth.JWTHMAC(demoSecret), auth.JWTIssuer("forge-auth-example"))
 	if err != nil {
 		return nil, err
 	}
-	keys, err := middleware.StaticAPIKeys("header", "X-API-Key", map[string]middleware.Principal{
+	keys, err := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{
 		"demo-key": {Subject: "demo-robot", Scopes: []string{"notes"}},
 	})
 	if err != nil {

@@ -1,0 +1,32 @@
+// Package auth authenticates requests and WebSocket handshakes for forge:
+// the providers, the principal they establish, and the 401/403 answers
+// given when they refuse.
+//
+// # Providers
+//
+// A [Provider] authenticates one kind of credential and describes it for
+// the API documents: [JWT] (golang-jwt/jwt/v5, HMAC or public keys or a
+// [JWKS], algorithms pinned), [APIKey] and [StaticAPIKeys] (header, query
+// or cookie), [Basic], and [Func] for anything else. Register providers on
+// the app with forge.WithAuthProvider and require them on routes with
+// forge.WithAuth; forge then enforces them before the handler and, on
+// WebSocket routes, before the upgrade: 401 with a WWW-Authenticate
+// challenge without valid credentials, 403 without a required scope, never
+// a 101. The handler finds the [Principal] with [PrincipalFrom].
+//
+// # Browsers and WebSocket handshakes
+//
+// Browsers cannot set Authorization on a WebSocket handshake. The JWT
+// provider therefore also takes the token from a Sec-WebSocket-Protocol
+// entry "bearer.<token>", offered next to the route's real subprotocol:
+//
+//	new WebSocket(url, ["chat.v1", "bearer." + token])
+//
+// The handshake is answered with "chat.v1"; the token is never echoed. An
+// API key provider takes its key the same way, from an entry
+// "apikey.<key>". Each scheme names its prefix (SecurityScheme.Subprotocol),
+// which the AsyncAPI document and the /docs console show. Query parameters
+// and cookies are opt-in (JWTFromQuery, JWTFromCookie, APIKeyFromQuery):
+// query strings end up in logs; with cookies, forge's same-origin check on
+// WebSocket routes is what stops cross-site WebSocket hijacking.
+package auth

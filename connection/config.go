@@ -2,6 +2,7 @@ package connection
 
 import (
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -46,8 +47,11 @@ type Config struct {
 
 	// ReadLimit caps the size of one incoming message (after
 	// decompression); a larger one closes the connection with
-	// CloseMessageTooBig, reason "message too big". Default
-	// DefaultReadLimit.
+	// CloseMessageTooBig, reason "message too big". It bounds the
+	// message's frames on the wire too (headers included, compressed as
+	// they come): at twice ReadLimit, so that frames and deflate's overhead
+	// have room, and so that compressed data that inflates to little
+	// cannot stream without end. Default DefaultReadLimit.
 	ReadLimit int64
 
 	// PingInterval is the time between server pings; negative disables
@@ -127,6 +131,25 @@ func (c *Config) readLimit() int64 {
 		return c.ReadLimit
 	}
 	return DefaultReadLimit
+}
+
+// readAhead is the size of the read buffer gorilla reads frames through:
+// net/http's, or the Upgrader's.
+const readAhead = 4096
+
+// wireLimit bounds the bytes one message may take on the socket, counted
+// once its first frame's header is read: twice the read limit, plus what
+// the read buffer may take ahead of the message's end.
+func (c *Config) wireLimit() int64 {
+	ahead := int64(readAhead)
+	if c.Upgrader != nil {
+		ahead = max(ahead, int64(c.Upgrader.ReadBufferSize))
+	}
+	limit := c.readLimit()
+	if limit > (math.MaxInt64-ahead)/2 {
+		return math.MaxInt64
+	}
+	return 2*limit + ahead
 }
 
 func (c *Config) pingInterval() time.Duration {

@@ -57,6 +57,7 @@ type Conn struct {
 	local   string
 
 	readLimit    int64
+	wireLimit    int64         // bytes one message may take on the socket; see Config.wireLimit
 	pingInterval time.Duration // <= 0: no keepalive
 	pongWait     time.Duration
 	writeTimeout time.Duration
@@ -248,6 +249,7 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 		remote:       ws.RemoteAddr().String(),
 		local:        ws.LocalAddr().String(),
 		readLimit:    cfg.readLimit(),
+		wireLimit:    cfg.wireLimit(),
 		pingInterval: cfg.pingInterval(),
 		pongWait:     cfg.pongWait(),
 		writeTimeout: cfg.writeTimeout(),

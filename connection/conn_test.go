@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -144,6 +145,76 @@ func TestReadLimitDefault(t *testing.T) {
 	ws.WriteMessage(websocket.BinaryMessage, make([]byte, DefaultReadLimit+1))
 	if code, _ := readClose(t, ws); code != 1009 {
 		t.Fatalf("close code %d, want 1009", code)
+	}
+}
+
+// TestReadLimitOnTheWire: with permessage-deflate the read limit bounds
+// the inflated message, and the message's frames on the wire too, so that
+// deflate blocks that inflate to nothing cannot stream without end; the
+// connection closes with 1009. Keepalive is off, so that nothing else
+// would stop the stream.
+func TestReadLimitOnTheWire(t *testing.T) {
+	t.Parallel()
+	const limit = 1024
+	s := newServer(t, Config{ReadLimit: limit, Compression: true, PingInterval: -1, CloseTimeout: time.Hour}, echo)
+
+	// Messages at the limit that deflate cannot shrink pass, in a burst.
+	d := websocket.Dialer{EnableCompression: true, HandshakeTimeout: hangGuard}
+	ws, _, err := d.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.EnableWriteCompression(true)
+	noise := make([]byte, limit)
+	rand.NewChaCha8([32]byte{}).Read(noise)
+	const burst = 50
+	for range burst {
+		if err := ws.WriteMessage(websocket.BinaryMessage, noise); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws.SetReadDeadline(time.Now().Add(hangGuard))
+	for i := range burst {
+		if _, got, err := ws.ReadMessage(); err != nil || !bytes.Equal(got, noise) {
+			t.Fatalf("echo %d of %d at the limit: %d bytes, %v", i, burst, len(got), err)
+		}
+	}
+
+	c := dialRaw(t, s, "Sec-WebSocket-Extensions: permessage-deflate")
+	// Empty stored deflate blocks (BFINAL 0, BTYPE 00, LEN 0, NLEN
+	// 0xffff): 500 bytes of them inflate to nothing.
+	blocks := bytes.Repeat([]byte{0x00, 0x00, 0x00, 0xff, 0xff}, 100)
+	stop := make(chan struct{})
+	sent := make(chan int64, 1)
+	go func() {
+		var n int64
+		defer func() { sent <- n }()
+		frame := clientFragment(0x40|opText, blocks) // RSV1: compressed, not final
+		for n < 1<<20 {                              // a thousand times the limit, at most
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if c.write(frame) != nil {
+				return
+			}
+			n += int64(len(frame))
+			frame = clientFragment(0x00, blocks) // continuation, not final
+		}
+	}()
+	op, got, err := c.read()
+	close(stop)
+	n := <-sent
+	if err != nil || op != opClose || len(got) < 2 {
+		t.Fatalf("after %d bytes: opcode %#x %q, %v; want a close frame", n, op, got, err)
+	}
+	if code, reason := int(binary.BigEndian.Uint16(got)), string(got[2:]); code != 1009 || reason != "message too big" {
+		t.Fatalf("close %d %q, want 1009 \"message too big\"", code, reason)
+	}
+	if op, got, err := c.read(); err != io.EOF {
+		t.Fatalf("after the close frame: opcode %#x %q, %v; want the end of the stream", op, got, err)
 	}
 }
 

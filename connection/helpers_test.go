@@ -129,7 +129,10 @@ type rawClient struct {
 	br *bufio.Reader
 }
 
-func dialRaw(t *testing.T, s *server) *rawClient {
+// dialRaw opens a rawClient; header lines ("Name: value") are added to
+// the handshake, and the response's headers are checked to echo them
+// (Sec-WebSocket-Extensions for a compression offer).
+func dialRaw(t *testing.T, s *server, header ...string) *rawClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", s.Listener.Addr().String())
 	if err != nil {
@@ -137,8 +140,12 @@ func dialRaw(t *testing.T, s *server) *rawClient {
 	}
 	t.Cleanup(func() { nc.Close() })
 	nc.SetDeadline(time.Now().Add(hangGuard))
+	var extra string
+	for _, h := range header {
+		extra += h + "\r\n"
+	}
 	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", s.Listener.Addr())
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", s.Listener.Addr(), extra)
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -148,13 +155,25 @@ func dialRaw(t *testing.T, s *server) *rawClient {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake: status %d", resp.StatusCode)
 	}
+	for _, h := range header {
+		name, _, _ := strings.Cut(h, ":")
+		if resp.Header.Get(name) == "" {
+			t.Fatalf("handshake: the response has no %s", name)
+		}
+	}
 	return &rawClient{t: t, nc: nc, br: br}
 }
 
-// frame encodes one final client frame, masked with a zero key (which
-// leaves the payload as it is).
+// clientFrame encodes one final client frame, masked with a zero key
+// (which leaves the payload as it is).
 func clientFrame(opcode byte, payload []byte) []byte {
-	b := []byte{0x80 | opcode}
+	return clientFragment(0x80|opcode, payload)
+}
+
+// clientFragment encodes a client frame whose first byte (FIN, RSV and
+// opcode bits) is b0, masked with a zero key.
+func clientFragment(b0 byte, payload []byte) []byte {
+	b := []byte{b0}
 	switch n := len(payload); {
 	case n < 126:
 		b = append(b, 0x80|byte(n))

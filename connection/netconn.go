@@ -59,6 +59,9 @@ type socketConn struct {
 	rawP   []byte                // guarded by mu; rawWrite's argument
 	rawN   int                   // guarded by mu; rawWrite's results
 	rawErr error                 // guarded by mu
+
+	rlimited bool  // owned by the reader; reads count against rbudget (see limitReads)
+	rbudget  int64 // owned by the reader
 }
 
 func newSocketConn(c net.Conn, slack time.Duration) *socketConn {
@@ -122,6 +125,32 @@ func (c *socketConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(p)
+}
+
+// limitReads has the reads from now on return n bytes in all, and then
+// fail with errWireTooBig; n < 0 lifts the bound. The read side of the
+// connection (one reader at a time, see Conn) calls it around each
+// message, so that a message's frames cannot stream without end where
+// gorilla's reader loops inside one Read (frames without payload, deflate
+// blocks that inflate to nothing).
+func (c *socketConn) limitReads(n int64) {
+	c.rlimited, c.rbudget = n >= 0, n
+}
+
+// Read reads from the socket, within the bound of limitReads.
+func (c *socketConn) Read(p []byte) (int, error) {
+	if !c.rlimited {
+		return c.Conn.Read(p)
+	}
+	if c.rbudget <= 0 {
+		return 0, errWireTooBig
+	}
+	if int64(len(p)) > c.rbudget {
+		p = p[:c.rbudget]
+	}
+	n, err := c.Conn.Read(p)
+	c.rbudget -= int64(n)
+	return n, err
 }
 
 // CloseWrite writes what is pending, then shuts down the writing side of

@@ -116,7 +116,13 @@ func (c *Conn) readFrame() (inbound, error) {
 		if err != nil {
 			return inbound{}, c.readFailed(err)
 		}
+		if c.nc != nil {
+			c.nc.limitReads(c.wireLimit)
+		}
 		data, err := readLimited(r, c.readLimit)
+		if c.nc != nil {
+			c.nc.limitReads(-1)
+		}
 		if err != nil {
 			return inbound{}, c.readFailed(err)
 		}
@@ -160,6 +166,7 @@ func (c *Conn) rateLimited() error {
 var (
 	errInvalidUTF8 = errors.New("text message is not valid UTF-8")
 	errTooBig      = errors.New("message exceeds the read limit")
+	errWireTooBig  = errors.New("message exceeds the read limit on the wire")
 	errRateLimited = errors.New("message rate exceeded")
 )
 
@@ -229,6 +236,13 @@ func (c *Conn) readFailed(err error) error {
 		detail = fmt.Sprintf("message exceeds %d bytes", c.readLimit)
 		level = slog.LevelWarn
 		c.canDiscard.Store(true)
+	case errors.Is(err, errWireTooBig):
+		// gorilla's reader failed on the socket's refusal and will not read
+		// on; it sent no close frame.
+		rerr = &CloseError{Code: CloseMessageTooBig, Reason: "message too big"}
+		detail = fmt.Sprintf("message takes more than %d bytes on the wire", c.wireLimit)
+		level = slog.LevelWarn
+		c.mustDrain.Store(true)
 	case errors.Is(err, errInvalidUTF8):
 		rerr = &CloseError{Code: CloseInvalidPayload, Reason: errInvalidUTF8.Error()}
 		level = slog.LevelWarn

@@ -1,10 +1,12 @@
 package auth
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/forgekit/forge/internal/problem"
@@ -82,40 +84,64 @@ func invalid(desc string, err error) *Error {
 	return &Error{Code: "invalid_token", Description: desc, Err: err}
 }
 
-// NamedProvider is a provider with the name it is registered under.
-type NamedProvider struct {
-	Name     string
-	Provider Provider
+// namedProvider is a provider with the name it is registered under, which
+// the principal records and the challenges are matched by.
+type namedProvider struct {
+	name     string
+	provider Provider
 }
 
-// RequireAuth returns middleware that admits a request when one of
-// providers authenticates it (tried in order) and the principal holds every
-// scope in scopes. It answers 401 with a WWW-Authenticate challenge per
-// provider when credentials are missing or invalid, and 403 when a scope is
-// lacking, both as problem+json; for a WebSocket route that happens before
-// the upgrade. The principal goes into the request context (PrincipalFrom).
-// Credentials never reach the logs.
-func RequireAuth(providers []NamedProvider, scopes []string, logger *slog.Logger) func(http.Handler) http.Handler {
-	if len(providers) == 0 {
-		panic("forge: RequireAuth: no providers")
+// Guard enforces a route's authentication: one of its providers, tried in
+// order, must authenticate the request, and the principal must hold every
+// required scope. forge builds one per route that has forge.WithAuth;
+// create one with NewGuard to protect a plain http.Handler the same way.
+// A Guard is safe for concurrent use.
+type Guard struct {
+	providers []namedProvider
+	scopes    []string
+	logger    *slog.Logger
+}
+
+// NewGuard returns the guard that admits a request when one of the
+// providers registered under names (looked up in registered, tried in the
+// order of names) authenticates it and the principal holds every scope in
+// scopes. logger receives refusals of invalid credentials and missing
+// scopes, never a credential; nil means slog.Default(). NewGuard panics
+// when names is empty or names a provider registered lacks: a route that
+// requires no one, or someone unknown, is a programming error.
+func NewGuard(registered map[string]Provider, names, scopes []string, logger *slog.Logger) *Guard {
+	if len(names) == 0 {
+		panic("forge: auth.NewGuard: no provider names")
 	}
-	if logger == nil {
-		logger = slog.Default()
+	g := &Guard{scopes: slices.Clone(scopes), logger: cmp.Or(logger, slog.Default())}
+	for _, name := range names {
+		p := registered[name]
+		if p == nil {
+			panic(fmt.Sprintf("forge: auth.NewGuard: no provider named %q", name))
+		}
+		g.providers = append(g.providers, namedProvider{name: name, provider: p})
 	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, bad, by := authenticate(r, providers)
-			if p == nil {
-				unauthorized(w, r, providers, bad, by, logger)
-				return
-			}
-			if missing := missingScopes(p, scopes); len(missing) > 0 {
-				forbid(w, r, providers, missing, logger, p)
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
-		})
-	}
+	return g
+}
+
+// Wrap returns next behind the guard. A request without valid credentials
+// gets 401 with a WWW-Authenticate challenge per provider, one lacking a
+// scope 403, both as problem+json; for a WebSocket route that happens
+// before the upgrade. An admitted request reaches next with its principal
+// in the context (PrincipalFrom).
+func (g *Guard) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, bad, by := authenticate(r, g.providers)
+		if p == nil {
+			unauthorized(w, r, g.providers, bad, by, g.logger)
+			return
+		}
+		if missing := missingScopes(p, g.scopes); len(missing) > 0 {
+			forbid(w, r, g.providers, missing, g.logger, p)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
 }
 
 // authenticate asks providers in order and returns the first principal,
@@ -123,13 +149,13 @@ func RequireAuth(providers []NamedProvider, scopes []string, logger *slog.Logger
 // *Error (a provider's own, or "invalid_token" around any other
 // error) and the index of the provider that rejected, or nil and -1 when
 // no provider found credentials at all.
-func authenticate(r *http.Request, providers []NamedProvider) (*Principal, *Error, int) {
+func authenticate(r *http.Request, providers []namedProvider) (*Principal, *Error, int) {
 	var bad *Error
 	by := -1
 	for i, np := range providers {
-		p, err := np.Provider.Authenticate(r)
+		p, err := np.provider.Authenticate(r)
 		if err == nil && p != nil {
-			p.Provider = np.Name
+			p.Provider = np.name
 			return p, nil, -1
 		}
 		if errors.Is(err, ErrNoCredentials) || err == nil || bad != nil {
@@ -156,9 +182,9 @@ func missingScopes(p *Principal, scopes []string) []string {
 // unauthorized answers 401 with every provider's challenge. The error of
 // rejected credentials goes on the challenge of the provider that rejected
 // them (providers[by]), so that it names the scheme the client tried.
-func unauthorized(w http.ResponseWriter, r *http.Request, providers []NamedProvider, bad *Error, by int, logger *slog.Logger) {
+func unauthorized(w http.ResponseWriter, r *http.Request, providers []namedProvider, bad *Error, by int, logger *slog.Logger) {
 	for i, np := range providers {
-		ch := np.Provider.Challenge()
+		ch := np.provider.Challenge()
 		if ch == "" {
 			continue
 		}
@@ -186,10 +212,10 @@ func takesErrorParams(challenge string) bool {
 
 // forbid answers 403. The insufficient_scope error goes on the challenge
 // of the provider that authenticated the principal: the scheme it used.
-func forbid(w http.ResponseWriter, r *http.Request, providers []NamedProvider, missing []string, logger *slog.Logger, p *Principal) {
+func forbid(w http.ResponseWriter, r *http.Request, providers []namedProvider, missing []string, logger *slog.Logger, p *Principal) {
 	scope := strings.Join(missing, " ")
 	for _, np := range providers {
-		if ch := np.Provider.Challenge(); np.Name == p.Provider && takesErrorParams(ch) {
+		if ch := np.provider.Challenge(); np.name == p.Provider && takesErrorParams(ch) {
 			w.Header().Add("WWW-Authenticate", ch+fmt.Sprintf(`, error="insufficient_scope", scope=%q`, scope))
 		}
 	}
@@ -200,10 +226,10 @@ func forbid(w http.ResponseWriter, r *http.Request, providers []NamedProvider, m
 }
 
 // describe lists how credentials may be sent, for the 401 detail.
-func describe(providers []NamedProvider) string {
+func describe(providers []namedProvider) string {
 	var ways []string
 	for _, np := range providers {
-		for _, s := range np.Provider.Schemes() {
+		for _, s := range np.provider.Schemes() {
 			switch s.Type {
 			case "http":
 				ways = append(ways, "Authorization: "+titleScheme(s.Scheme))

@@ -59,26 +59,27 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 }
 
 // Reauthenticate checks a fresh credential sent in-band on a WebSocket
-// connection (a refreshed token) with providers, as the handshake did with
-// the Authorization header, requires scopes, and makes the new principal
-// the one PrincipalFrom(ctx) returns. ctx must carry a principal already.
-// The principal is unchanged when it fails; the error is an *Error
-// (safe to show the client) or ErrNoCredentials.
-func Reauthenticate(ctx context.Context, r *http.Request, providers []NamedProvider, scopes []string, token string) (*Principal, error) {
+// connection (a refreshed token) with the guard's providers, as the
+// handshake did with the Authorization header, requires the guard's scopes,
+// and makes the new principal the one PrincipalFrom(ctx) returns. ctx must
+// carry a principal already and r is the handshake request. The principal
+// is unchanged when it fails; the error is an *Error (safe to show the
+// client) or ErrNoCredentials.
+func (g *Guard) Reauthenticate(ctx context.Context, r *http.Request, token string) (*Principal, error) {
 	cell, ok := ctx.Value(principalKey{}).(*principalCell)
 	if !ok {
 		return nil, errors.New("forge: reauthenticate: the connection was not authenticated")
 	}
 	req := r.Clone(ctx) // deep-copies the header
 	req.Header.Set("Authorization", "Bearer "+token)
-	p, bad, _ := authenticate(req, providers)
+	p, bad, _ := authenticate(req, g.providers)
 	if bad != nil {
 		return nil, bad
 	}
 	if p == nil {
 		return nil, ErrNoCredentials
 	}
-	if missing := missingScopes(p, scopes); len(missing) > 0 {
+	if missing := missingScopes(p, g.scopes); len(missing) > 0 {
 		return nil, &Error{Code: "insufficient_scope", Description: "missing scope: " + strings.Join(missing, " ")}
 	}
 	cell.p.Store(p)

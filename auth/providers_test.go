@@ -80,7 +80,7 @@ func TestBasic(t *testing.T) {
 	}
 }
 
-func TestFuncProviderWithRequireAuth(t *testing.T) {
+func TestFuncProviderBehindGuard(t *testing.T) {
 	t.Parallel()
 	fp, err := auth.Func(func(r *http.Request) (*auth.Principal, error) {
 		switch r.Header.Get("X-Device") {
@@ -97,7 +97,7 @@ func TestFuncProviderWithRequireAuth(t *testing.T) {
 	if _, err := auth.Func(nil, ""); err == nil {
 		t.Fatal("Func without a scheme accepted")
 	}
-	h := auth.RequireAuth([]auth.NamedProvider{{Name: "device", Provider: fp}}, nil, nil)(
+	h := auth.NewGuard(map[string]auth.Provider{"device": fp}, []string{"device"}, nil, nil).Wrap(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, _ := auth.PrincipalFrom(r.Context())
 			w.Write([]byte(p.Subject + "/" + p.Provider))
@@ -191,8 +191,8 @@ func TestChallengeNamesTheTriedScheme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	providers := []auth.NamedProvider{{Name: "jwt", Provider: jwtp}, {Name: "key", Provider: keys}}
-	h := auth.RequireAuth(providers, []string{"admin"}, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	providers := map[string]auth.Provider{"jwt": jwtp, "key": keys}
+	h := auth.NewGuard(providers, []string{"jwt", "key"}, []string{"admin"}, nil).Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	tests := []struct {
 		name   string
 		header string

@@ -54,22 +54,19 @@ func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
 		}
 		return mws
 	}
-	named := make([]auth.NamedProvider, 0, len(s.auth))
 	for _, name := range s.auth {
-		p, ok := m.auth[name]
-		if !ok {
+		if m.auth[name] == nil {
 			if s.err == nil {
 				s.err = fmt.Errorf("WithAuth: no auth provider named %q (register it with forge.WithAuthProvider)", name)
 			}
 			return mws
 		}
-		named = append(named, auth.NamedProvider{Name: name, Provider: p})
 	}
-	s.authNamed = named
+	s.guard = auth.NewGuard(m.auth, s.auth, s.scopes, m.logger)
 	at := min(s.routeMW, len(mws))
 	out := make([]Middleware, 0, len(mws)+1)
 	out = append(out, mws[:at]...)
-	out = append(out, auth.RequireAuth(named, s.scopes, m.logger))
+	out = append(out, s.guard.Wrap)
 	return append(out, mws[at:]...)
 }
 
@@ -88,9 +85,8 @@ func WithAuthExpiry() RouteOption {
 // authSession enforces a WebSocket connection's credential expiry and
 // lets its handler refresh them.
 type authSession struct {
-	providers []auth.NamedProvider
-	scopes    []string
-	expiry    bool
+	guard  *auth.Guard
+	expiry bool
 
 	mu    sync.Mutex  // guards timer
 	timer *time.Timer // closes the connection at expiry; nil without one
@@ -138,7 +134,7 @@ func RefreshAuth(ctx Context, token string) (*auth.Principal, error) {
 	if !ok || c.auth == nil || c.conn == nil {
 		return nil, ErrNoAuth
 	}
-	p, err := auth.Reauthenticate(c.conn.Context(), c.r, c.auth.providers, c.auth.scopes, token)
+	p, err := c.auth.guard.Reauthenticate(c.conn.Context(), c.r, token)
 	if err != nil {
 		return nil, err
 	}

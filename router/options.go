@@ -54,11 +54,11 @@ type settings struct {
 
 	messages []Message // WithWebSocketMessages, WithMessages
 
-	auth       []string             // WithAuth: provider names, any of which admits
-	authNamed  []auth.NamedProvider // auth resolved at registration
-	authExpiry bool                 // WithAuthExpiry
-	scopes     []string             // WithScopes: all required
-	routeMW    int                  // index in middleware where the route's own WithMiddleware start
+	auth       []string    // WithAuth: provider names, any of which admits
+	guard      *auth.Guard // WithAuth's providers, resolved at registration
+	authExpiry bool        // WithAuthExpiry
+	scopes     []string    // WithScopes: all required
+	routeMW    int         // index in middleware where the route's own WithMiddleware start
 
 	// Documents: WithHidden, WithRequest, WithResponse, WithStatus, and
 	// the typed handler registering the route.

@@ -535,11 +535,11 @@ func (m *Mux) restHandler(h Handler, pattern string, bodyLimit int64) http.Handl
 // in the connection's own goroutine. The Context copied the path parameters
 // already, so chi may reuse its route context once ServeHTTP returns.
 func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *settings) http.Handler {
-	providers, scopes, expiry := s.authNamed, s.scopes, s.authExpiry
+	guard, expiry := s.guard, s.authExpiry
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := newContext(w, w, r, 0)
-		if len(providers) > 0 {
-			c.auth = &authSession{providers: providers, scopes: scopes, expiry: expiry}
+		if guard != nil {
+			c.auth = &authSession{guard: guard, expiry: expiry}
 		}
 		connection.Serve(w, r, cfg, func(conn *connection.Conn) error {
 			// The request's own context is no use once the connection is

@@ -54,7 +54,7 @@ func newTextLogger(w *lockedBuffer) *slog.Logger {
 
 func authApp(t *testing.T, logs *lockedBuffer) *forgetest.Server {
 	t.Helper()
-	jwtp, err := auth.JWT(auth.JWTHMAC(authSecret), auth.JWTFromCookie("session"))
+	jwtp, err := auth.JWT(auth.JWTConfig{HMACSecret: authSecret, Cookie: "session"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestMessageRateLimitRouteOption(t *testing.T) {
 }
 
 func TestAuthExpiryAndInBandRefresh(t *testing.T) {
-	jwtp, err := auth.JWT(auth.JWTHMAC(authSecret))
+	jwtp, err := auth.JWT(auth.JWTConfig{HMACSecret: authSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

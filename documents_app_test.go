@@ -146,7 +146,7 @@ func shapesApp(opts ...forge.Option) *forge.App {
 	if err != nil {
 		panic(err)
 	}
-	jwt, err := auth.JWT(auth.JWTHMAC([]byte("0123456789abcdef0123456789abcdef")), auth.JWTFromQuery("access_token"))
+	jwt, err := auth.JWT(auth.JWTConfig{HMACSecret: []byte("0123456789abcdef0123456789abcdef"), Query: "access_token"})
 	if err != nil {
 		panic(err)
 	}

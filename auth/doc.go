@@ -26,7 +26,8 @@
 // API key provider takes its key the same way, from an entry
 // "apikey.<key>". Each scheme names its prefix (SecurityScheme.Subprotocol),
 // which the AsyncAPI document and the /docs console show. Query parameters
-// and cookies are opt-in (JWTFromQuery, JWTFromCookie, APIKeyFromQuery):
-// query strings end up in logs; with cookies, forge's same-origin check on
-// WebSocket routes is what stops cross-site WebSocket hijacking.
+// and cookies are opt-in (JWTConfig.Query and JWTConfig.Cookie,
+// APIKeyFromQuery): query strings end up in logs; with cookies, forge's
+// same-origin check on WebSocket routes is what stops cross-site WebSocket
+// hijacking.
 package auth

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -16,8 +17,63 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// JWTOption configures a JWT provider.
-type JWTOption func(*JWTProvider) error
+// JWTConfig configures a JWT provider. Exactly one key source must be set:
+// HMACSecret, PublicKey or KeySet. The zero value of every other field is
+// the safe default: every algorithm the key type allows, no issuer or
+// audience check, 30 s of leeway, "exp" required, scopes in the "scope"
+// claim, realm "api", and the token taken from the Authorization header
+// or, on WebSocket handshakes, from a Sec-WebSocket-Protocol entry
+// "bearer.<token>".
+type JWTConfig struct {
+	// HMACSecret verifies HS256, HS384 and HS512 tokens with a shared
+	// secret of at least 32 bytes.
+	HMACSecret []byte
+	// PublicKey verifies tokens signed with its private half: an
+	// *rsa.PublicKey (RS256/384/512, PS256/384/512), an *ecdsa.PublicKey
+	// (ES256/384/512) or an ed25519.PublicKey (EdDSA).
+	PublicKey crypto.PublicKey
+	// KeySet verifies tokens with the keys of a JWKS (see NewJWKS),
+	// picked by the token's "kid".
+	KeySet *JWKS
+
+	// Algorithms pins the accepted signing algorithms; empty accepts every
+	// one the key type allows. "none" is refused.
+	Algorithms []string
+	// Issuer, when set, must equal the "iss" claim.
+	Issuer string
+	// Audience, when set, must share a value with the "aud" claim.
+	Audience []string
+	// Leeway is the clock skew allowed when checking exp, nbf and iat.
+	// Zero means 30 s; a negative value allows none.
+	Leeway time.Duration
+	// ExpiryOptional accepts tokens without an "exp" claim, which are
+	// refused by default.
+	ExpiryOptional bool
+	// ScopeClaim names the claim holding scopes, a space-separated string
+	// or an array of strings; "" means "scope".
+	ScopeClaim string
+	// Realm is the realm of the WWW-Authenticate challenge; "" means
+	// "api".
+	Realm string
+
+	// Query, when set, names a query parameter that also carries the
+	// token. Query strings end up in proxy logs; prefer the subprotocol
+	// entry for browsers.
+	Query string
+	// Cookie, when set, names a cookie that also carries the token. Pair
+	// it with an origin check (forge's default for WebSocket routes)
+	// against cross-site WebSocket hijacking.
+	Cookie string
+	// SubprotocolPrefix is the prefix of the Sec-WebSocket-Protocol entry
+	// carrying the token on WebSocket handshakes; "" means "bearer.". The
+	// handshake is answered with the route's own subprotocol, never with
+	// the token entry, so a browser client must also offer one of the
+	// route's subprotocols.
+	SubprotocolPrefix string
+	// DisableSubprotocol turns the Sec-WebSocket-Protocol entry off: the
+	// token then travels in the header, the query or the cookie only.
+	DisableSubprotocol bool
+}
 
 // JWTProvider authenticates bearer JSON Web Tokens (golang-jwt/jwt/v5).
 // Tokens are looked for in the Authorization header; on WebSocket
@@ -29,87 +85,91 @@ type JWTOption func(*JWTProvider) error
 // are not-before, issuer and audience. Create it with JWT.
 type JWTProvider struct {
 	keyFunc     jwt.Keyfunc
-	algs        []string
-	issuer      string
-	audience    []string
-	leeway      time.Duration
-	optionalExp bool
 	scopeClaim  string
 	realm       string
 	query       string // query parameter name; "" disables
 	cookie      string // cookie name; "" disables
 	subprotocol string // Sec-WebSocket-Protocol prefix; "" disables
-	hasKey      bool
-	parser      *jwt.Parser // built once from the fields above
+	parser      *jwt.Parser
 }
 
-// JWT returns a JWT provider. Exactly one key source is required:
-// JWTHMAC, JWTPublicKey or JWTKeySet.
-func JWT(opts ...JWTOption) (*JWTProvider, error) {
-	p := &JWTProvider{scopeClaim: "scope", subprotocol: "bearer.", realm: "api", leeway: 30 * time.Second}
-	for _, o := range opts {
-		if err := o(p); err != nil {
-			return nil, err
+// JWT returns a provider configured by cfg. It refuses a configuration
+// without exactly one key source, with an HMAC secret shorter than 32
+// bytes, a public key of another type than RSA, ECDSA or Ed25519, or the
+// algorithm "none".
+func JWT(cfg JWTConfig) (*JWTProvider, error) {
+	keyFunc, algs, err := cfg.key()
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Algorithms) > 0 {
+		for _, a := range cfg.Algorithms {
+			if a == "" || strings.EqualFold(a, "none") {
+				return nil, fmt.Errorf("forge: JWT algorithm %q is not allowed", a)
+			}
 		}
+		algs = slices.Clone(cfg.Algorithms)
 	}
-	if !p.hasKey {
-		return nil, errors.New("forge: JWT provider needs a key: JWTHMAC, JWTPublicKey or JWTKeySet")
+	leeway := cfg.Leeway
+	switch {
+	case leeway == 0:
+		leeway = 30 * time.Second
+	case leeway < 0:
+		leeway = 0
 	}
-	popts := []jwt.ParserOption{jwt.WithValidMethods(p.algs), jwt.WithLeeway(p.leeway), jwt.WithIssuedAt()}
-	if !p.optionalExp {
+	popts := []jwt.ParserOption{jwt.WithValidMethods(algs), jwt.WithLeeway(leeway), jwt.WithIssuedAt()}
+	if !cfg.ExpiryOptional {
 		popts = append(popts, jwt.WithExpirationRequired())
 	}
-	if p.issuer != "" {
-		popts = append(popts, jwt.WithIssuer(p.issuer))
+	if cfg.Issuer != "" {
+		popts = append(popts, jwt.WithIssuer(cfg.Issuer))
 	}
-	if len(p.audience) > 0 {
-		popts = append(popts, jwt.WithAudience(p.audience...))
+	if len(cfg.Audience) > 0 {
+		popts = append(popts, jwt.WithAudience(slices.Clone(cfg.Audience)...))
 	}
-	p.parser = jwt.NewParser(popts...)
+	p := &JWTProvider{
+		keyFunc:     keyFunc,
+		scopeClaim:  cmp.Or(cfg.ScopeClaim, "scope"),
+		realm:       cmp.Or(cfg.Realm, "api"),
+		query:       cfg.Query,
+		cookie:      cfg.Cookie,
+		subprotocol: cmp.Or(cfg.SubprotocolPrefix, "bearer."),
+		parser:      jwt.NewParser(popts...),
+	}
+	if cfg.DisableSubprotocol {
+		p.subprotocol = ""
+	}
 	return p, nil
 }
 
-func (p *JWTProvider) setKey(kf jwt.Keyfunc, algs []string) error {
-	if p.hasKey {
-		return errors.New("forge: JWT provider takes one key source")
-	}
-	p.keyFunc, p.hasKey = kf, true
-	if p.algs == nil {
-		p.algs = algs
-	}
-	return nil
-}
-
-// JWTHMAC verifies HS256/HS384/HS512 tokens with a shared secret of at
-// least 32 bytes.
-func JWTHMAC(secret []byte) JWTOption {
-	return func(p *JWTProvider) error {
-		if len(secret) < 32 {
-			return errors.New("forge: JWT HMAC secret must be at least 32 bytes")
+// key returns the key function of the configuration's one key source and
+// the algorithms its key type allows.
+func (cfg *JWTConfig) key() (jwt.Keyfunc, []string, error) {
+	n := 0
+	for _, set := range []bool{cfg.HMACSecret != nil, cfg.PublicKey != nil, cfg.KeySet != nil} {
+		if set {
+			n++
 		}
-		key := slices.Clone(secret)
-		return p.setKey(func(*jwt.Token) (any, error) { return key, nil }, []string{"HS256", "HS384", "HS512"})
 	}
-}
-
-// JWTPublicKey verifies tokens signed with the private half of key: RSA
-// (RS256/384/512, PS256/384/512), ECDSA (ES256/384/512) or Ed25519 (EdDSA).
-func JWTPublicKey(key crypto.PublicKey) JWTOption {
-	return func(p *JWTProvider) error {
+	if n != 1 {
+		return nil, nil, errors.New("forge: JWT provider needs exactly one key: HMACSecret, PublicKey or KeySet")
+	}
+	switch {
+	case cfg.HMACSecret != nil:
+		if len(cfg.HMACSecret) < 32 {
+			return nil, nil, errors.New("forge: JWT HMAC secret must be at least 32 bytes")
+		}
+		key := slices.Clone(cfg.HMACSecret)
+		return func(*jwt.Token) (any, error) { return key, nil }, []string{"HS256", "HS384", "HS512"}, nil
+	case cfg.PublicKey != nil:
+		key := cfg.PublicKey
 		algs, err := algsFor(key)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		return p.setKey(func(*jwt.Token) (any, error) { return key, nil }, algs)
+		return func(*jwt.Token) (any, error) { return key, nil }, algs, nil
 	}
-}
-
-// JWTKeySet verifies tokens with the keys of a JWKS (see NewJWKS), picked
-// by the token's "kid".
-func JWTKeySet(set *JWKS) JWTOption {
-	return func(p *JWTProvider) error {
-		return p.setKey(set.keyFunc, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
-	}
+	return cfg.KeySet.keyFunc, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}, nil
 }
 
 func algsFor(key crypto.PublicKey) ([]string, error) {
@@ -122,81 +182,6 @@ func algsFor(key crypto.PublicKey) ([]string, error) {
 		return []string{"EdDSA"}, nil
 	}
 	return nil, fmt.Errorf("forge: JWT public key of type %T is not supported", key)
-}
-
-// JWTAlgorithms pins the accepted signing algorithms (default: every one
-// the key type allows).
-func JWTAlgorithms(algs ...string) JWTOption {
-	return func(p *JWTProvider) error {
-		for _, a := range algs {
-			if a == "" || strings.EqualFold(a, "none") {
-				return fmt.Errorf("forge: JWT algorithm %q is not allowed", a)
-			}
-		}
-		p.algs = slices.Clone(algs)
-		return nil
-	}
-}
-
-// JWTIssuer requires the "iss" claim to equal issuer.
-func JWTIssuer(issuer string) JWTOption {
-	return func(p *JWTProvider) error { p.issuer = issuer; return nil }
-}
-
-// JWTAudience requires the "aud" claim to contain one of audiences.
-func JWTAudience(audiences ...string) JWTOption {
-	return func(p *JWTProvider) error { p.audience = slices.Clone(audiences); return nil }
-}
-
-// JWTLeeway is the clock skew allowed when checking exp, nbf and iat
-// (default 30 s).
-func JWTLeeway(d time.Duration) JWTOption {
-	return func(p *JWTProvider) error {
-		if d < 0 {
-			return errors.New("forge: JWT leeway must not be negative")
-		}
-		p.leeway = d
-		return nil
-	}
-}
-
-// JWTExpiryOptional accepts tokens without an "exp" claim (they are
-// required by default).
-func JWTExpiryOptional() JWTOption {
-	return func(p *JWTProvider) error { p.optionalExp = true; return nil }
-}
-
-// JWTScopeClaim names the claim holding scopes: a space-separated string or
-// an array of strings (default "scope").
-func JWTScopeClaim(name string) JWTOption {
-	return func(p *JWTProvider) error { p.scopeClaim = name; return nil }
-}
-
-// JWTRealm sets the realm of the WWW-Authenticate challenge (default "api").
-func JWTRealm(realm string) JWTOption {
-	return func(p *JWTProvider) error { p.realm = realm; return nil }
-}
-
-// JWTFromQuery also accepts the token from query parameter name. Query
-// strings end up in proxy logs; prefer the subprotocol for browsers.
-func JWTFromQuery(name string) JWTOption {
-	return func(p *JWTProvider) error { p.query = name; return nil }
-}
-
-// JWTFromCookie also accepts the token from cookie name. Pair it with an
-// origin check (forge's default for WebSocket routes) against cross-site
-// WebSocket hijacking.
-func JWTFromCookie(name string) JWTOption {
-	return func(p *JWTProvider) error { p.cookie = name; return nil }
-}
-
-// JWTFromSubprotocol sets the prefix of the Sec-WebSocket-Protocol entry
-// carrying the token on WebSocket handshakes (default "bearer."); "" turns
-// it off. The handshake is answered with the route's own subprotocol, never
-// with the token entry, so a browser client must also offer one of the
-// route's subprotocols.
-func JWTFromSubprotocol(prefix string) JWTOption {
-	return func(p *JWTProvider) error { p.subprotocol = prefix; return nil }
 }
 
 // Challenge implements Provider.

@@ -61,9 +61,9 @@ func bearer(tok string) *http.Request {
 	return r
 }
 
-func mustJWT(t testing.TB, opts ...auth.JWTOption) *auth.JWTProvider {
+func mustJWT(t testing.TB, cfg auth.JWTConfig) *auth.JWTProvider {
 	t.Helper()
-	p, err := auth.JWT(opts...)
+	p, err := auth.JWT(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,13 +77,13 @@ func TestJWTAccepts(t *testing.T) {
 		p    *auth.JWTProvider
 		tok  string
 	}{
-		{"HS256", mustJWT(t, auth.JWTHMAC(hmacSecret)), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), "")},
-		{"RS256", mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey)), sign(t, jwt.SigningMethodRS256, rsaKey, claims(nil), "")},
-		{"PS384", mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey)), sign(t, jwt.SigningMethodPS384, rsaKey, claims(nil), "")},
-		{"ES256", mustJWT(t, auth.JWTPublicKey(&ecKey.PublicKey)), sign(t, jwt.SigningMethodES256, ecKey, claims(nil), "")},
-		{"EdDSA", mustJWT(t, auth.JWTPublicKey(edPub)), sign(t, jwt.SigningMethodEdDSA, edKey, claims(nil), "")},
-		{"within leeway", mustJWT(t, auth.JWTHMAC(hmacSecret)), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(map[string]any{"exp": time.Now().Add(-10 * time.Second).Unix()}), "")},
-		{"issuer and audience", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTIssuer("https://issuer.test"), auth.JWTAudience("forge-api")),
+		{"HS256", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret}), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(nil), "")},
+		{"RS256", mustJWT(t, auth.JWTConfig{PublicKey: &rsaKey.PublicKey}), sign(t, jwt.SigningMethodRS256, rsaKey, claims(nil), "")},
+		{"PS384", mustJWT(t, auth.JWTConfig{PublicKey: &rsaKey.PublicKey}), sign(t, jwt.SigningMethodPS384, rsaKey, claims(nil), "")},
+		{"ES256", mustJWT(t, auth.JWTConfig{PublicKey: &ecKey.PublicKey}), sign(t, jwt.SigningMethodES256, ecKey, claims(nil), "")},
+		{"EdDSA", mustJWT(t, auth.JWTConfig{PublicKey: edPub}), sign(t, jwt.SigningMethodEdDSA, edKey, claims(nil), "")},
+		{"within leeway", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret}), sign(t, jwt.SigningMethodHS256, hmacSecret, claims(map[string]any{"exp": time.Now().Add(-10 * time.Second).Unix()}), "")},
+		{"issuer and audience", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret, Issuer: "https://issuer.test", Audience: []string{"forge-api"}}),
 			sign(t, jwt.SigningMethodHS256, hmacSecret, claims(map[string]any{"iss": "https://issuer.test", "aud": []string{"other", "forge-api"}}), "")},
 	}
 	for _, tt := range tests {
@@ -102,8 +102,8 @@ func TestJWTAccepts(t *testing.T) {
 
 func TestJWTRejects(t *testing.T) {
 	t.Parallel()
-	hs := mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTIssuer("iss"), auth.JWTAudience("aud"))
-	rs := mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey))
+	hs := mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret, Issuer: "iss", Audience: []string{"aud"}})
+	rs := mustJWT(t, auth.JWTConfig{PublicKey: &rsaKey.PublicKey})
 	good := map[string]any{"iss": "iss", "aud": "aud"}
 	with := func(m map[string]any) jwt.MapClaims {
 		c := claims(good)
@@ -134,7 +134,7 @@ func TestJWTRejects(t *testing.T) {
 		{"alg none", hs, none, "token signature or algorithm is not accepted"},
 		{"HS256 signed with the RSA public key", rs, sign(t, jwt.SigningMethodHS256, pubDER, with(nil), ""), "token signature or algorithm is not accepted"},
 		{"RS256 token to an HMAC provider", hs, sign(t, jwt.SigningMethodRS256, rsaKey, with(nil), ""), "token signature or algorithm is not accepted"},
-		{"pinned algorithm", mustJWT(t, auth.JWTPublicKey(&rsaKey.PublicKey), auth.JWTAlgorithms("RS256")),
+		{"pinned algorithm", mustJWT(t, auth.JWTConfig{PublicKey: &rsaKey.PublicKey, Algorithms: []string{"RS256"}}),
 			sign(t, jwt.SigningMethodPS256, rsaKey, with(nil), ""), "token signature or algorithm is not accepted"},
 	}
 	for _, tt := range tests {
@@ -166,17 +166,17 @@ func TestJWTTokenSources(t *testing.T) {
 		req  *http.Request
 		ok   bool
 	}{
-		{"subprotocol on a handshake", mustJWT(t, auth.JWTHMAC(hmacSecret)),
+		{"subprotocol on a handshake", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret}),
 			upgrade(withHeader("Sec-WebSocket-Protocol", "chat.v1, bearer."+tok)), true},
-		{"subprotocol outside a handshake", mustJWT(t, auth.JWTHMAC(hmacSecret)),
+		{"subprotocol outside a handshake", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret}),
 			withHeader("Sec-WebSocket-Protocol", "bearer."+tok), false},
-		{"subprotocol disabled", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTFromSubprotocol("")),
+		{"subprotocol disabled", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret, DisableSubprotocol: true}),
 			upgrade(withHeader("Sec-WebSocket-Protocol", "bearer."+tok)), false},
-		{"query when enabled", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTFromQuery("access_token")),
+		{"query when enabled", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret, Query: "access_token"}),
 			httptest.NewRequest("GET", "/?access_token="+tok, nil), true},
-		{"query when not enabled", mustJWT(t, auth.JWTHMAC(hmacSecret)),
+		{"query when not enabled", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret}),
 			httptest.NewRequest("GET", "/?access_token="+tok, nil), false},
-		{"cookie when enabled", mustJWT(t, auth.JWTHMAC(hmacSecret), auth.JWTFromCookie("session")),
+		{"cookie when enabled", mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret, Cookie: "session"}),
 			withHeader("Cookie", "session="+tok), true},
 	}
 	for _, tt := range tests {
@@ -201,15 +201,30 @@ func withHeader(k, v string) *http.Request {
 
 func TestJWTConfigErrors(t *testing.T) {
 	t.Parallel()
-	for name, opts := range map[string][]auth.JWTOption{
-		"no key":       nil,
-		"short secret": {auth.JWTHMAC([]byte("short"))},
-		"two keys":     {auth.JWTHMAC(hmacSecret), auth.JWTPublicKey(&rsaKey.PublicKey)},
-		"none alg":     {auth.JWTHMAC(hmacSecret), auth.JWTAlgorithms("none")},
+	for name, cfg := range map[string]auth.JWTConfig{
+		"no key":               {},
+		"short secret":         {HMACSecret: []byte("short")},
+		"two keys":             {HMACSecret: hmacSecret, PublicKey: &rsaKey.PublicKey},
+		"none alg":             {HMACSecret: hmacSecret, Algorithms: []string{"none"}},
+		"empty alg":            {HMACSecret: hmacSecret, Algorithms: []string{""}},
+		"unsupported key type": {PublicKey: "not a key"},
 	} {
-		if _, err := auth.JWT(opts...); err == nil {
+		if _, err := auth.JWT(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestJWTLeeway checks JWTConfig.Leeway's zero value (30 s) and that a
+// negative one allows no skew at all.
+func TestJWTLeeway(t *testing.T) {
+	t.Parallel()
+	expired := sign(t, jwt.SigningMethodHS256, hmacSecret, claims(map[string]any{"exp": time.Now().Add(-10 * time.Second).Unix()}), "")
+	if _, err := mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret}).Authenticate(bearer(expired)); err != nil {
+		t.Errorf("default leeway refused a token 10 s past exp: %v", err)
+	}
+	if _, err := mustJWT(t, auth.JWTConfig{HMACSecret: hmacSecret, Leeway: -1}).Authenticate(bearer(expired)); err == nil {
+		t.Error("no leeway accepted a token 10 s past exp")
 	}
 }
 
@@ -238,7 +253,7 @@ func TestJWKS(t *testing.T) {
 	ecJWK := map[string]any{"kty": "EC", "kid": "ec", "crv": "P-256", "x": b64(ecKey.X.FillBytes(make([]byte, 32))), "y": b64(ecKey.Y.FillBytes(make([]byte, 32)))}
 	edJWK := map[string]any{"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": b64(edPub)}
 	srv, fetches, set := jwksServer(t, rsaJWK("k1", &rsaKey.PublicKey), ecJWK, edJWK, map[string]any{"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"})
-	p := mustJWT(t, auth.JWTKeySet(auth.NewJWKS(srv.URL, auth.JWKSCache(time.Hour, 0))))
+	p := mustJWT(t, auth.JWTConfig{KeySet: auth.NewJWKS(srv.URL, auth.JWKSCache(time.Hour, 0))})
 
 	for name, tok := range map[string]string{
 		"RSA":   sign(t, jwt.SigningMethodRS256, rsaKey, claims(nil), "k1"),

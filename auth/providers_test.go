@@ -183,7 +183,7 @@ func TestAPIKeySources(t *testing.T) {
 // on every Bearer challenge: a wrong API key is not an invalid bearer token.
 func TestChallengeNamesTheTriedScheme(t *testing.T) {
 	t.Parallel()
-	jwtp, err := auth.JWT(auth.JWTHMAC(hmacSecret))
+	jwtp, err := auth.JWT(auth.JWTConfig{HMACSecret: hmacSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func main() {
 }
 
 func newApp() (*forge.App, error) {
-	jwtp, err := auth.JWT(auth.JWTHMAC(demoSecret), auth.JWTIssuer("forge-auth-example"))
+	jwtp, err := auth.JWT(auth.JWTConfig{HMACSecret: demoSecret, Issuer: "forge-auth-example"})
 	if err != nil {
 		return nil, err
 	}

@@ -25,9 +25,9 @@ import (
 // fetched on first use, refreshed after their TTL, and refreshed early
 // (at most once per minimum interval) when a token names an unknown key id,
 // which is how key rotation shows. No goroutine runs in the background.
-//
-// (forge parses the set with the standard library: the usual JWKS client,
-// keyfunc, needs a jwkset release this module proxy does not serve.)
+// Keys are parsed with the standard library: RSA of at least 2048 bits,
+// ECDSA on P-256, P-384 and P-521, and Ed25519; a key that does not parse
+// is skipped, and one marked for another use than "sig" is ignored.
 type JWKS struct {
 	url        string
 	client     *http.Client

@@ -59,11 +59,9 @@ func WithRequest(v any) RouteOption {
 		panic("forge: WithRequest: nil request type")
 	}
 	return func(s *settings) {
-		if s.level != levelRoute {
-			s.fail("WithRequest applies to single routes, not to groups or defaults")
-			return
+		if s.singleRoute("WithRequest") {
+			s.request = v
 		}
-		s.request = v
 	}
 }
 
@@ -106,11 +104,7 @@ func WithStatus(status int) RouteOption {
 		panic(fmt.Sprintf("forge: WithStatus: status %d is not a success (2xx) status", status))
 	}
 	return func(s *settings) {
-		if s.level != levelRoute {
-			s.fail("WithStatus applies to single routes, not to groups or defaults")
-			return
-		}
-		if s.restOnly("WithStatus") {
+		if s.singleRoute("WithStatus") && s.restOnly("WithStatus") {
 			s.status = status
 		}
 	}

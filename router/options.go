@@ -119,6 +119,16 @@ func (s *settings) restOnly(option string) bool {
 	return true
 }
 
+// singleRoute reports whether an option of single routes may be applied,
+// recording an error when it is given to a group or as a default.
+func (s *settings) singleRoute(option string) bool {
+	if s.level != levelRoute {
+		s.fail("%s applies to single routes, not to groups or defaults", option)
+		return false
+	}
+	return true
+}
+
 // checkOptions applies opts to a scratch settings at level lv, so that a
 // misuse panics where the group is declared rather than at its first route.
 func checkOptions(lv level, opts []RouteOption) error {
@@ -134,11 +144,9 @@ func WithName(name string) RouteOption {
 		panic("forge: WithName: empty name")
 	}
 	return func(s *settings) {
-		if s.level != levelRoute {
-			s.fail("WithName applies to single routes, not to groups or defaults")
-			return
+		if s.singleRoute("WithName") {
+			s.name = name
 		}
-		s.name = name
 	}
 }
 

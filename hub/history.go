@@ -526,6 +526,14 @@ func (h *Hub) startSequencer(ctx context.Context, r *room) {
 		}
 	}
 	s.ready, s.epoch, s.next = true, pos.Epoch, pos.Offset+1
+	// Messages that came through the subscription while the position was
+	// read are delivered too, even those the position already counts:
+	// they were published after this node subscribed.
+	for off, p := range s.pending {
+		if p.pos.Epoch == s.epoch && off < s.next {
+			s.next = off
+		}
+	}
 	pending := s.pending
 	s.pending = make(map[uint64]positioned)
 	for _, p := range sortedPending(pending) {

@@ -121,6 +121,13 @@ func chatAcrossNodes(t *testing.T, brokers ...hub.Broker) {
 		}
 	}
 
+	// A position request is answered once the connection's join is done
+	// (presence may show a member a moment before).
+	for _, c := range []*client{ann, bob, carl} {
+		c.send("position", "sync", map[string]string{"room": "lobby"})
+		var rp events.RoomPosition
+		c.next(t, "position.ack", &rp)
+	}
 	ann.send("message", "1", SendMessage{Text: "hello from node 1"})
 	var sent Sent
 	ann.next(t, "message.ack", &sent)

@@ -35,31 +35,17 @@ func WithAuthProvider(name string, p AuthProvider) Option {
 	}
 }
 
-// WithAuth requires authentication by one of the named providers; see
-// router.WithAuth.
-func WithAuth(providers ...string) RouteOption { return router.WithAuth(providers...) }
-
-// WithScopes requires the principal to hold every scope; see
-// router.WithScopes.
-func WithScopes(scopes ...string) RouteOption { return router.WithScopes(scopes...) }
-
 // PrincipalFrom returns the authenticated principal of a request or
 // WebSocket connection: pass ctx.Context() from a handler, or a
 // connection's Context().
 func PrincipalFrom(ctx context.Context) (*Principal, bool) { return auth.PrincipalFrom(ctx) }
 
-// WithMessageRateLimit limits the messages a client may send on a
-// WebSocket route; see router.WithMessageRateLimit.
-func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) RouteOption {
-	return router.WithMessageRateLimit(perSecond, burst, closeOnExceed)
-}
-
-// WithAuthExpiry closes a WebSocket connection with code 4401 when its
-// credentials expire; see router.WithAuthExpiry.
-func WithAuthExpiry() RouteOption { return router.WithAuthExpiry() }
-
-// RefreshAuth accepts a fresh token sent in-band on a WebSocket connection;
-// see router.RefreshAuth.
+// RefreshAuth lets a WebSocket handler accept a fresh token sent in-band
+// (in a message) by a client whose credentials are about to expire. The
+// route's providers check token as if it came in the Authorization header
+// and its scopes are required; on success the new principal is what
+// PrincipalFrom returns and the WithAuthExpiry timer moves to its expiry.
+// On failure nothing changes, and the error is safe to show the client.
 func RefreshAuth(ctx Context, token string) (*Principal, error) {
 	return router.RefreshAuth(ctx, token)
 }

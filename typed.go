@@ -40,18 +40,3 @@ func Patch[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...
 func Delete[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
 	router.Delete(r, path, h, opts...)
 }
-
-// WithHidden keeps routes out of the documents.
-func WithHidden() RouteOption { return router.WithHidden() }
-
-// WithRequest documents the request of a handler that reads its input
-// itself.
-func WithRequest(v any) RouteOption { return router.WithRequest(v) }
-
-// WithResponse documents a response of a REST route.
-func WithResponse(status int, body any, description string) RouteOption {
-	return router.WithResponse(status, body, description)
-}
-
-// WithStatus sets a typed handler's success status.
-func WithStatus(status int) RouteOption { return router.WithStatus(status) }

@@ -150,7 +150,10 @@ func WithName(name string) RouteOption {
 	}
 }
 
-// WithSummary sets a route's one-line summary in the documents.
+// WithSummary sets a route's one-line summary in the documents. It is the
+// OpenAPI operation's summary for a REST route and the AsyncAPI channel's
+// for a WebSocket route; events.WithSummary, one level down, summarises
+// one event's message.
 func WithSummary(summary string) RouteOption {
 	return func(s *settings) { s.summary = summary }
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -158,4 +159,89 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(buf[i:])
+}
+
+// BenchmarkRead measures reading messages with Conn.Read over loopback, for
+// a few sizes: the client streams masked frames as fast as the server
+// takes them, so ns/op is the server's cost of one message.
+func BenchmarkRead(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10} {
+		b.Run(itoa(size), func(b *testing.B) {
+			conns := make(chan *Conn, 1)
+			done := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				Serve(w, r, &Config{Logger: slog.New(slog.DiscardHandler)}, func(c *Conn) error {
+					conns <- c
+					<-done
+					return nil
+				})
+			}))
+			defer srv.Close()
+			ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ws.Close()
+			c := <-conns
+			var burst []byte
+			for range max(1, 64<<10/size) {
+				burst = append(burst, clientFrame(0x2, bytes.Repeat([]byte("r"), size))...)
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for {
+					if _, err := ws.NetConn().Write(burst); err != nil {
+						return
+					}
+				}
+			})
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, err := c.Read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			ws.NetConn().Close()
+			wg.Wait()
+			close(done)
+		})
+	}
+}
+
+// BenchmarkSocketConnRead measures the read side of the net.Conn under
+// gorilla alone, reading a stream of small frames in 4 KiB chunks as
+// gorilla's bufio.Reader does.
+func BenchmarkSocketConnRead(b *testing.B) {
+	for _, size := range []int{16, 1 << 10} {
+		b.Run(itoa(size), func(b *testing.B) {
+			var stream []byte
+			for range 64 {
+				stream = append(stream, clientFrame(0x2, bytes.Repeat([]byte("r"), size))...)
+			}
+			sc := newSocketConn(&loopConn{data: stream}, time.Second)
+			p := make([]byte, 4096)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(p)))
+			for b.Loop() {
+				if _, err := io.ReadFull(sc, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// loopConn is a net.Conn whose reads return data over and over.
+type loopConn struct {
+	net.Conn // nil: only Read is called
+	data     []byte
+	off      int
+}
+
+func (c *loopConn) Read(p []byte) (int, error) {
+	n := copy(p, c.data[c.off:])
+	c.off = (c.off + n) % len(c.data)
+	return n, nil
 }

@@ -62,6 +62,7 @@ type socketConn struct {
 
 	rlimited bool  // owned by the reader; reads count against rbudget (see limitReads)
 	rbudget  int64 // owned by the reader
+	readErr  error // owned by the reader; the last error the socket's Read returned
 }
 
 func newSocketConn(c net.Conn, slack time.Duration) *socketConn {
@@ -139,18 +140,28 @@ func (c *socketConn) limitReads(n int64) {
 
 // Read reads from the socket, within the bound of limitReads.
 func (c *socketConn) Read(p []byte) (int, error) {
-	if !c.rlimited {
-		return c.Conn.Read(p)
-	}
-	if c.rbudget <= 0 {
-		return 0, errWireTooBig
-	}
-	if int64(len(p)) > c.rbudget {
-		p = p[:c.rbudget]
+	if c.rlimited {
+		if c.rbudget <= 0 {
+			return 0, errWireTooBig
+		}
+		if int64(len(p)) > c.rbudget {
+			p = p[:c.rbudget]
+		}
 	}
 	n, err := c.Conn.Read(p)
-	c.rbudget -= int64(n)
+	c.rbudget -= int64(n) // counts only while limited: limitReads sets it anew
+	if err != nil {
+		c.readErr = err
+	}
 	return n, err
+}
+
+// dropped reports whether err is the error the socket's last read
+// returned, as it came through gorilla's reader: the peer reset the
+// connection, or the network or TLS failed under it. Only the reader
+// calls it.
+func (c *socketConn) dropped(err error) bool {
+	return c.readErr != nil && errors.Is(err, c.readErr)
 }
 
 // CloseWrite writes what is pending, then shuts down the writing side of

@@ -254,7 +254,10 @@ func (c *Conn) readFailed(err error) error {
 	case errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load():
 		rerr = fmt.Errorf("%w: peer did not answer keepalive within %v", ErrClosed, c.pongWait)
 		c.initiateClose(CloseGoingAway, "keepalive timeout", true)
-	case c.ending.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+	case c.ending.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		c.nc != nil && c.nc.dropped(err):
+		// The connection dropped: closed here, ended by the peer without a
+		// close frame, or failed under us (a reset, a broken pipe).
 		rerr = fmt.Errorf("%w: %w", ErrClosed, err)
 	default:
 		// A protocol violation: gorilla has sent 1002 itself.

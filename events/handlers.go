@@ -81,7 +81,7 @@ func OnAny(d *Dispatcher, fn func(ctx *Context, event string, payload []byte) er
 // type T (Context.Emit, Dispatcher.Broadcast, ...), for the documents.
 // Sending an undeclared event, or one with a payload of another type,
 // fails with ErrUndeclared. Only WithSummary, WithDescription and
-// Transient apply.
+// WithTransient apply.
 func Emits[T any](d *Dispatcher, name string, opts ...Option) {
 	d.checkName("Emits", name)
 	s := documentation("Emits", name, opts)
@@ -93,7 +93,7 @@ func documentation(fn, name string, opts []Option) settings {
 	var s settings
 	s.apply(levelHandler, opts)
 	if s.err == "" && (s.timeout != 0 || len(s.middleware) > 0 || s.subprotocol != "") {
-		s.err = "only WithSummary, WithDescription and Transient apply"
+		s.err = "only WithSummary, WithDescription and WithTransient apply"
 	}
 	if s.err != "" {
 		panic(fmt.Sprintf("forge: events: %s(%q): %s", fn, name, s.err))

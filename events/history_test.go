@@ -135,14 +135,14 @@ type typingNotice struct {
 	User string `json:"user"`
 }
 
-// TestTransientEventsSkipHistory: a Transient event reaches the room live,
+// TestTransientEventsSkipHistory: a WithTransient event reaches the room live,
 // without a position, and is not replayed to a client that recovers.
 func TestTransientEventsSkipHistory(t *testing.T) {
 	t.Parallel()
 	h := newHub(t, hub.WithHistory("*", 10, 0))
 	d := New(quiet(), WithHub(h), WithOnConnect(func(c *Context) error { return c.Join("lobby") }))
 	Emits[spoken](d, "said")
-	Emits[typingNotice](d, "typing", Transient())
+	Emits[typingNotice](d, "typing", WithTransient())
 	srv := serve(t, d)
 	a := dial(t, srv, "/ws")
 	waitFor(t, "a to join", func() bool { return h.Count("lobby") == 1 })

@@ -232,13 +232,13 @@ func WithDescription(description string) Option {
 	}
 }
 
-// Transient marks a server event (Emits) as news of the moment, such as
+// WithTransient marks a server event (Emits) as news of the moment, such as
 // "typing": it is never kept in a room's history (hub.WithHistory), so a
 // client that recovers a room is not replayed stale ones, and it carries
 // no position.
-func Transient() Option {
+func WithTransient() Option {
 	return func(s *settings) {
-		if s.only(levelHandler, "Transient") {
+		if s.only(levelHandler, "WithTransient") {
 			s.transient = true
 		}
 	}

@@ -267,7 +267,7 @@ func TestRegistrationMistakes(t *testing.T) {
 		{"nil handler", "nil handler", func(d *Dispatcher) { On[struct{}](d, "x", nil) }},
 		{"emitted twice", "declared already", func(d *Dispatcher) { Emits[said](d, "x"); Emits[said](d, "x") }},
 		{"emits error", "reserved for error events", func(d *Dispatcher) { Emits[said](d, "error") }},
-		{"emits with a timeout", "only WithSummary, WithDescription and Transient", func(d *Dispatcher) {
+		{"emits with a timeout", "only WithSummary, WithDescription and WithTransient", func(d *Dispatcher) {
 			Emits[said](d, "x", WithTimeout(1))
 		}},
 		{"dispatcher option on a handler", "WithHub applies to New only", func(d *Dispatcher) {

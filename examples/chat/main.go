@@ -117,7 +117,7 @@ func newApp() *forge.App {
 		events.WithOnConnect(func(c *events.Context) error { return c.Join(c.Param("room")) }),
 	)
 	events.Emits[ChatMessage](d, "message", events.WithSummary("Someone said something in a room you are in."))
-	events.Emits[TypingNotice](d, "typing", events.WithSummary("Someone started or stopped typing."), events.Transient())
+	events.Emits[TypingNotice](d, "typing", events.WithSummary("Someone started or stopped typing."), events.WithTransient())
 
 	events.OnRequest(d, "message", func(c *events.Context, m SendMessage) (Sent, error) {
 		room, err := roomOf(c, m.Room)

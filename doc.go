@@ -41,14 +41,32 @@
 // One set of [RouteOption] values describes routes: [WithName],
 // [WithSummary], [WithDescription], [WithTags] and [WithDeprecated] for the
 // documents, [WithMiddleware] for route middleware, [WithBodyLimit] for the
-// bodies [Context.Bind] reads, [WithWebSocketMessages] for a WebSocket
-// route's message types, and the WebSocket connection
+// bodies [Context.Bind] reads, [WithAuth], [WithScopes] and
+// [WithAuthExpiry] for authentication, [WithWebSocketMessages] for a
+// WebSocket route's message types, and the WebSocket connection
 // settings ([WithOrigins], [WithReadLimit], [WithKeepalive],
 // [WithWriteTimeout], [WithCloseTimeout], [WithQueueBytes],
 // [WithSlowConsumerPolicy], [WithCompression], [WithSubprotocols],
-// [WithRequiredSubprotocol], [WithUpgrader]). The same options apply to a
-// route, to a group, and through [WithRouteDefaults] to every route of the
-// app; the most specific wins.
+// [WithRequiredSubprotocol], [WithMessageRateLimit], [WithUpgrader]). The
+// same options apply to a route, to a group, and through
+// [WithRouteDefaults] to every route of the app; the most specific wins.
+//
+// # Names of options
+//
+// An option of what a package's constructor or registration call builds
+// is named With*: the [Option] values of [New], the route options, and the
+// options of hub.New and events.New and of event handlers. A package with
+// several constructors names each one's options after it instead
+// (middleware.CORSOrigins, auth.APIKeyFromQuery, hub.MemoryPresenceTTL),
+// since a With* name could not say which constructor it configures.
+//
+// Options that recur across packages mean one thing. WithLogger sets the
+// logger of what its package builds, nil meaning slog.Default(): [WithLogger]
+// here covers the app, its router and its connections; a hub and an events
+// dispatcher take their own (hub.WithLogger, events.WithLogger).
+// WithSummary and WithDescription document what they are given to: a
+// route here (the OpenAPI operation or the AsyncAPI channel), one event's
+// message in package events.
 //
 // # Middleware
 //

@@ -59,8 +59,10 @@ func WithAddr(addr string) Option {
 	}
 }
 
-// WithLogger sets the logger of the application and its connections; nil
-// means slog.Default().
+// WithLogger sets the logger of the application, its router and its
+// connections; nil means slog.Default(). A hub or an events dispatcher
+// logs to the logger given to its own WithLogger (hub.WithLogger,
+// events.WithLogger), not to this one.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }

@@ -30,4 +30,11 @@
 // APIKeyFromQuery): query strings end up in logs; with cookies, forge's
 // same-origin check on WebSocket routes is what stops cross-site WebSocket
 // hijacking.
+//
+// # Configuration
+//
+// [JWT] takes a [JWTConfig], whose zero fields are the safe defaults.
+// [APIKey] and [NewJWKS] take options named after them (APIKeyFromQuery,
+// JWKSCache) rather than With*, so that each says which constructor it
+// configures.
 package auth

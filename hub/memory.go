@@ -57,7 +57,9 @@ var (
 	_ HistoryStore  = (*MemoryBroker)(nil)
 )
 
-// MemoryOption configures a MemoryBroker's bus.
+// MemoryOption configures a MemoryBroker's bus. Its options are named
+// after NewMemoryBroker (MemoryPresenceTTL) rather than With*, which names
+// the options of New.
 type MemoryOption func(*memoryBus)
 
 // MemoryPresenceTTL sets how long a node stays in presence listings after

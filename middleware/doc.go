@@ -10,4 +10,9 @@
 //
 // Per-connection message rate limits for WebSocket routes are a route
 // setting (forge.WithMessageRateLimit), enforced by the connection itself.
+//
+// Each constructor's options carry its name (CORSOrigins, AccessLogQuery,
+// RateLimitMaxClients, RequestIDHeader) rather than With*: with several
+// constructors in one package, a With* name would not say which one it
+// configures, and CORS and RequestID would both want WithHeader.
 package middleware

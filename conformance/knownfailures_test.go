@@ -57,14 +57,6 @@ var knownForgeFailures = []knownFailure{
 			"connection/conn.go accept() leaves negotiation to gorilla's Upgrader (server.go), which ignores the " +
 			"parameters; accept() could keep in r.Header only the offers gorilla can honour before calling Upgrade",
 	},
-	{
-		cases: "12.8.2",
-		notes: []string{"failed with close(1000)"},
-		why: "a compressed message whose deflate data is cut short is answered with close 1000 (normal closure); a " +
-			"message that cannot be inflated must fail the connection (1007 or 1002, RFC 6455 §7.1.7). Cause: connection/read.go " +
-			"readFailed matches the inflater's io.ErrUnexpectedEOF in the case meant for a dropped connection, so the " +
-			"handler gets ErrClosed and closeCodeFor (conn.go) picks CloseNormal; gorilla alone drops TCP (NON-STRICT)",
-	},
 }
 
 // explains reports whether k explains the finding n of case id.

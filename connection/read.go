@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -254,11 +255,19 @@ func (c *Conn) readFailed(err error) error {
 	case errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load():
 		rerr = fmt.Errorf("%w: peer did not answer keepalive within %v", ErrClosed, c.pongWait)
 		c.initiateClose(CloseGoingAway, "keepalive timeout", true)
-	case c.ending.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		c.nc != nil && c.nc.dropped(err):
+	case c.ending.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || c.nc != nil && c.nc.dropped(err):
 		// The connection dropped: closed here, ended by the peer without a
-		// close frame, or failed under us (a reset, a broken pipe).
+		// close frame, or failed under us (a reset, a broken pipe, a TLS
+		// record cut short).
 		rerr = fmt.Errorf("%w: %w", ErrClosed, err)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, new(flate.CorruptInputError)):
+		// The inflater's, not the socket's: a compressed message whose
+		// deflate data is cut short or corrupt. gorilla's reader has read
+		// the frames and goes on to the next message.
+		rerr = &CloseError{Code: CloseInvalidPayload, Reason: "invalid compressed data"}
+		detail = err.Error()
+		level = slog.LevelWarn
+		c.canDiscard.Store(true)
 	default:
 		// A protocol violation: gorilla has sent 1002 itself.
 		rerr = &CloseError{Code: CloseProtocolError, Reason: err.Error()}

@@ -47,16 +47,6 @@ var knownForgeFailures = []knownFailure{
 			"any frame with RSV1 once compression is negotiated and looks at it only at a message's first frame; forge reads " +
 			"whole messages (read.go readFrame) and never sees the frames; gorilla alone does the same",
 	},
-	{
-		cases: "12.1.7 12.1.8 12.10.*",
-		notes: []string{"negotiation:"},
-		why: "with WithCompression forge accepts every permessage-deflate offer with \"permessage-deflate; " +
-			"server_no_context_takeover; client_no_context_takeover\": offers it must decline (unknown or repeated " +
-			"parameters, invalid values; RFC 7692 §7.1) and offers with server_max_window_bits, which the answer must " +
-			"grant (§7.1.2.1), so a client may inflate with a smaller window than forge deflates with. Cause: " +
-			"connection/conn.go accept() leaves negotiation to gorilla's Upgrader (server.go), which ignores the " +
-			"parameters; accept() could keep in r.Header only the offers gorilla can honour before calling Upgrade",
-	},
 }
 
 // explains reports whether k explains the finding n of case id.

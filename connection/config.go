@@ -83,7 +83,10 @@ type Config struct {
 
 	// Compression enables permessage-deflate when the client offers it.
 	// Messages shorter than CompressionMinSize (default
-	// DefaultCompressionMinSize) are sent uncompressed.
+	// DefaultCompressionMinSize) are sent uncompressed. An offer is
+	// accepted without context takeover either way; an invalid offer, or
+	// one that asks for server_max_window_bits, is declined, and the
+	// connection works uncompressed (RFC 7692).
 	Compression        bool
 	CompressionMinSize int
 

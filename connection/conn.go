@@ -64,7 +64,7 @@ type Conn struct {
 	closeTimeout time.Duration
 	queueCap     int
 	policy       Policy
-	compress     bool // compression enabled for the route (negotiation is gorilla's)
+	compress     bool // compression enabled for the route (see withDeflateOffers for the negotiation)
 	compressMin  int
 	inbound      reflect.Type // pointer to Config.Inbound's type; nil when undeclared
 
@@ -214,7 +214,11 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 		}
 		writeProblem(w, status, reason.Error())
 	}
-	ws, err := up.Upgrade(&hijacker{ResponseWriter: w, slack: min(deadlineSlack, cfg.writeTimeout()/4)}, r, nil)
+	upr := r
+	if up.EnableCompression {
+		upr = withDeflateOffers(r)
+	}
+	ws, err := up.Upgrade(&hijacker{ResponseWriter: w, slack: min(deadlineSlack, cfg.writeTimeout()/4)}, upr, nil)
 	if err != nil {
 		// Upgrade has answered (or the client spoke too early and the
 		// connection is gone); nothing else to do.

@@ -181,7 +181,7 @@ func TestReadLimitOnTheWire(t *testing.T) {
 		}
 	}
 
-	c := dialRaw(t, s, "Sec-WebSocket-Extensions: permessage-deflate")
+	c := dialRawDeflate(t, s)
 	// Empty stored deflate blocks (BFINAL 0, BTYPE 00, LEN 0, NLEN
 	// 0xffff): 500 bytes of them inflate to nothing.
 	blocks := bytes.Repeat([]byte{0x00, 0x00, 0x00, 0xff, 0xff}, 100)

@@ -124,14 +124,14 @@ func echo(c *Conn) error {
 // answers nothing on its own (gorilla's client answers pings and close
 // frames by itself).
 type rawClient struct {
-	t  *testing.T
-	nc net.Conn
-	br *bufio.Reader
+	t          *testing.T
+	nc         net.Conn
+	br         *bufio.Reader
+	extensions string // the server's Sec-WebSocket-Extensions answer
 }
 
 // dialRaw opens a rawClient; header lines ("Name: value") are added to
-// the handshake, and the response's headers are checked to echo them
-// (Sec-WebSocket-Extensions for a compression offer).
+// the handshake.
 func dialRaw(t *testing.T, s *server, header ...string) *rawClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", s.Listener.Addr().String())
@@ -155,13 +155,18 @@ func dialRaw(t *testing.T, s *server, header ...string) *rawClient {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake: status %d", resp.StatusCode)
 	}
-	for _, h := range header {
-		name, _, _ := strings.Cut(h, ":")
-		if resp.Header.Get(name) == "" {
-			t.Fatalf("handshake: the response has no %s", name)
-		}
+	return &rawClient{t: t, nc: nc, br: br, extensions: resp.Header.Get("Sec-WebSocket-Extensions")}
+}
+
+// dialRawDeflate opens a rawClient that offers permessage-deflate, and
+// checks that the server accepts it.
+func dialRawDeflate(t *testing.T, s *server) *rawClient {
+	t.Helper()
+	c := dialRaw(t, s, "Sec-WebSocket-Extensions: permessage-deflate")
+	if !strings.HasPrefix(c.extensions, "permessage-deflate") {
+		t.Fatalf("handshake: permessage-deflate declined (answer %q)", c.extensions)
 	}
-	return &rawClient{t: t, nc: nc, br: br}
+	return c
 }
 
 // clientFrame encodes one final client frame, masked with a zero key

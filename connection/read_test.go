@@ -67,7 +67,7 @@ func TestCorruptCompressedMessage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, Config{Compression: true, CloseTimeout: time.Hour}, echo)
-			c := dialRaw(t, s, "Sec-WebSocket-Extensions: permessage-deflate")
+			c := dialRawDeflate(t, s)
 			if err := c.write(clientFragment(0x80|0x40|0x2, tt.payload)); err != nil { // FIN, RSV1, binary
 				t.Fatal(err)
 			}

@@ -18,7 +18,7 @@ import (
 
 // testTTL is the presence TTL of the brokers under test, short enough for
 // brokertest.MaxPresenceTTL.
-const testTTL = time.Second
+const testTTL = 2 * time.Second
 
 // nodes returns a newBroker function for the suites: each call is one
 // node, with its own client of addr, closed after its broker.

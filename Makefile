@@ -28,6 +28,6 @@ bench-peers:
 
 # bench-cluster measures cross-node broadcast: examples/bench alone against
 # three of its processes sharing Redis, then NATS (scripts/bench-cluster.sh;
-# ROUNDS, BROKERS and FORGE_REV pass through).
+# ROUNDS, BROKERS, HISTORY and FORGE_REV pass through).
 bench-cluster:
 	scripts/bench-cluster.sh

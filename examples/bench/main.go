@@ -16,6 +16,15 @@
 //
 // The NATS broker needs JetStream; ./examples/bench/natsd runs such a
 // server for the benchmark.
+//
+// With -history N the room keeps its last N messages (none older than an
+// hour), in the broker with one, else in this process
+// (hub.WithHistory): every message sent to /room must then be a JSON
+// object, and each member receives it with a "position" member inserted
+// first. A message that is not an object is not delivered; /stats counts
+// it in broadcast_errors.
+//
+//	/tmp/forge-bench -addr 127.0.0.1:19503 -history 100 -broker nats://127.0.0.1:4222
 package main
 
 import (
@@ -42,15 +51,19 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:19500", "listen address")
 	brokerURL := flag.String("broker", "", "share /room with other nodes: redis://host:port or nats://host:port; empty: no broker")
+	history := flag.Int("history", 0, "keep the room's last N messages (its messages must then be JSON objects); 0: no history")
 	flag.Parse()
-	if err := run(*addr, *brokerURL); err != nil {
+	if err := run(*addr, *brokerURL, *history); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, brokerURL string) error {
+func run(addr, brokerURL string, history int) error {
 	var opts []hub.Option
-	var counters brokerCounters
+	var counters benchCounters
+	if history > 0 {
+		opts = append(opts, hub.WithHistory("*", history, time.Hour))
+	}
 	if brokerURL != "" {
 		b, closeClient, err := dialBroker(brokerURL, &counters)
 		if err != nil {
@@ -68,16 +81,19 @@ func run(addr, brokerURL string) error {
 	return app.Run()
 }
 
-// brokerCounters counts what the broker's client reports on the side:
-// NATS drops a subscription's messages when they arrive faster than the
-// hub takes them and says so only to the connection's error handler.
-type brokerCounters struct {
-	slowConsumer atomic.Uint64
+// benchCounters counts what no Status shows. NATS drops a subscription's
+// messages when they arrive faster than the hub takes them and says so
+// only to the connection's error handler; the hub refuses a message that
+// is not a JSON object for a room with history and says so only to the
+// caller of Broadcast.
+type benchCounters struct {
+	slowConsumer   atomic.Uint64
+	broadcastError atomic.Uint64
 }
 
 // dialBroker connects to the broker that u names and returns it with the
 // function that closes the client under it.
-func dialBroker(u string, counters *brokerCounters) (hub.Broker, func(), error) {
+func dialBroker(u string, counters *benchCounters) (hub.Broker, func(), error) {
 	parsed, err := url.Parse(u)
 	if err != nil {
 		return nil, nil, fmt.Errorf("broker URL: %w", err)
@@ -117,7 +133,7 @@ func dialBroker(u string, counters *brokerCounters) (hub.Broker, func(), error) 
 	return nil, nil, fmt.Errorf("broker URL %q: want redis:// or nats://", u)
 }
 
-func newApp(addr string, counters *brokerCounters, opts ...hub.Option) (*forge.App, *hub.Hub, error) {
+func newApp(addr string, counters *benchCounters, opts ...hub.Option) (*forge.App, *hub.Hub, error) {
 	// /room is one hub room: a message is encoded once and offered to every
 	// member without waiting; a member whose queue is full gets the
 	// route's slow-consumer policy, counted.
@@ -152,8 +168,10 @@ func newApp(addr string, counters *brokerCounters, opts ...hub.Option) (*forge.A
 				return err
 			}
 			// Read returns a fresh slice, which the hub may keep. A broker
-			// error is counted in the hub's Status, shown by /stats.
-			_ = rooms.Broadcast(ctx.Context(), "room", hub.Message{Data: msg})
+			// error is counted in the hub's Status too, shown by /stats.
+			if err := rooms.Broadcast(ctx.Context(), "room", hub.Message{Data: msg}); err != nil {
+				counters.broadcastError.Add(1)
+			}
 		}
 	})
 	r.GET("/stats", func(ctx forge.Context) error {
@@ -168,6 +186,7 @@ func newApp(addr string, counters *brokerCounters, opts ...hub.Option) (*forge.A
 			// other nodes), broker_errors, broker_dropped, broker_down.
 			"hub":                rooms.Status(),
 			"nats_slow_consumer": counters.slowConsumer.Load(),
+			"broadcast_errors":   counters.broadcastError.Load(),
 		})
 	})
 	return app, rooms, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,15 +17,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // stats is the part of GET /stats the tests read.
 type stats struct {
-	Goroutines  int        `json:"goroutines"`
-	Dropped     int        `json:"dropped"`
-	RoomMembers int        `json:"room_members"`
-	Hub         hub.Status `json:"hub"`
+	Goroutines      int        `json:"goroutines"`
+	Dropped         int        `json:"dropped"`
+	RoomMembers     int        `json:"room_members"`
+	BroadcastErrors int        `json:"broadcast_errors"`
+	Hub             hub.Status `json:"hub"`
 }
 
 func startNode(t *testing.T, opts ...hub.Option) *forgetest.Server {
 	t.Helper()
-	app, rooms, err := newApp("127.0.0.1:0", new(brokerCounters), opts...)
+	app, rooms, err := newApp("127.0.0.1:0", new(benchCounters), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +87,28 @@ func TestBenchCluster(t *testing.T) {
 	}
 	if st := getStats(t, b); st.Hub.Remote != 1 || st.Hub.BrokerDropped != 0 {
 		t.Fatalf("receiving node's hub: %+v", st.Hub)
+	}
+}
+
+// TestBenchHistory runs the node as -history does: members receive each
+// JSON object with its position first, and a message that is not an
+// object is refused and counted.
+func TestBenchHistory(t *testing.T) {
+	srv := startNode(t, hub.WithHistory("*", 10, time.Hour))
+	sender := srv.Dial(t, "/room", nil)
+	member := srv.Dial(t, "/room", nil)
+	waitMembers(t, srv, 2)
+
+	sender.SendText("not an object")
+	sender.SendText(`{"m":"first"}`)
+	for _, c := range []*forgetest.Conn{sender, member} {
+		got := c.ReadText()
+		if !strings.HasPrefix(got, `{"position":{"room":"room","epoch":"`) || !strings.HasSuffix(got, `,"offset":1},"m":"first"}`) {
+			t.Fatalf("member got %q", got)
+		}
+	}
+	if st := getStats(t, srv); st.BroadcastErrors != 1 || st.Hub.Delivered != 2 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 

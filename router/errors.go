@@ -1,11 +1,12 @@
 package router
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+
+	"github.com/forgekit/forge/internal/problem"
 )
 
 // HTTPError is an error with the HTTP status a REST handler's failure should
@@ -52,7 +53,8 @@ func (e *HTTPError) Unwrap() error { return e.err }
 
 // Problem is the RFC 9457 problem details object that every error
 // response carries, as application/problem+json. The documents describe
-// error responses with it.
+// error responses with it; forge writes them with one writer
+// (internal/problem), whose body has exactly these members.
 type Problem struct {
 	Type   string       `json:"type" description:"A URI reference that identifies the problem type; about:blank when the status says it all." example:"about:blank"`
 	Title  string       `json:"title" description:"The status text." example:"Unprocessable Entity"`
@@ -61,19 +63,14 @@ type Problem struct {
 	Errors []FieldError `json:"errors,omitempty" description:"What was wrong with each part of the request, when its input failed validation."`
 }
 
-// writeProblem answers with an RFC 9457 problem+json body.
+// writeProblem answers with an RFC 9457 problem+json body, a Problem,
+// through the writer every part of forge shares.
 func writeProblem(w http.ResponseWriter, status int, detail string, errs ...FieldError) {
-	title := http.StatusText(status)
-	if title == "" {
-		title = "Error"
+	d := problem.Details{Status: status, Detail: detail}
+	if len(errs) > 0 {
+		d.Errors = errs
 	}
-	b, _ := json.Marshal(Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Errors: errs})
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Del("Content-Length")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	problem.WriteDetails(w, d)
 }
 
 // handleError is the one place where a REST handler's error becomes a

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	problemwriter "github.com/forgekit/forge/internal/problem"
 	"github.com/forgekit/forge/router"
 )
 
@@ -112,5 +116,39 @@ func TestHTTPErrorText(t *testing.T) {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestProblemMembers keeps Problem, which the documents publish, in step
+// with the body that the shared writer (internal/problem) sends.
+func TestProblemMembers(t *testing.T) {
+	t.Parallel()
+	members := func(typ reflect.Type) []string {
+		var out []string
+		for f := range typ.Fields() {
+			out = append(out, f.Tag.Get("json"))
+		}
+		return out
+	}
+	got, want := members(reflect.TypeFor[problemwriter.Details]()), members(reflect.TypeFor[router.Problem]())
+	if !slices.Equal(got, want) {
+		t.Errorf("the writer sends members %q, Problem documents %q", got, want)
+	}
+}
+
+// TestProblemWriter checks the writer's defaults: a status without text
+// gets the title "Error", a Content-Length set for another body is
+// dropped, and an empty Errors list is left out.
+func TestProblemWriter(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Length", "42")
+	problemwriter.WriteDetails(rec, problemwriter.Details{Status: 599, Detail: "odd"})
+	if got := rec.Header().Get("Content-Length"); got != "" {
+		t.Errorf("Content-Length = %q, want none", got)
+	}
+	want := `{"type":"about:blank","title":"Error","status":599,"detail":"odd"}` + "\n"
+	if got := rec.Body.String(); got != want {
+		t.Errorf("body = %s, want %s", got, want)
 	}
 }

@@ -45,7 +45,9 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) { return auth.Princip
 // route's providers check token as if it came in the Authorization header
 // and its scopes are required; on success the new principal is what
 // PrincipalFrom returns and the WithAuthExpiry timer moves to its expiry.
-// On failure nothing changes, and the error is safe to show the client.
+// On failure nothing changes, and the error is an *auth.Error, whose Code
+// and Description are safe to show the client, or auth.ErrNoCredentials
+// when no provider takes the token.
 func RefreshAuth(ctx Context, token string) (*Principal, error) {
 	return router.RefreshAuth(ctx, token)
 }

@@ -2,6 +2,7 @@ package forge_test
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -260,7 +261,11 @@ func TestAuthExpiryAndInBandRefresh(t *testing.T) {
 			}
 			if msg.Refresh != "" {
 				if _, err := forge.RefreshAuth(ctx, msg.Refresh); err != nil {
-					conn.WriteJSON(map[string]string{"error": err.Error()})
+					var bad *auth.Error
+					if !errors.As(err, &bad) {
+						return err
+					}
+					conn.WriteJSON(map[string]string{"error": bad.Description})
 					continue
 				}
 			}

@@ -59,8 +59,10 @@ type SecurityScheme struct {
 // provider; another provider of the route may still accept it.
 var ErrNoCredentials = errors.New("forge: no credentials")
 
-// Error reports credentials that are present but not acceptable. Its
-// message is safe to show to the client: it never contains the credential.
+// Error reports credentials that are present but not acceptable. Code and
+// Description are safe to show to the client (they never contain the
+// credential), and are what a 401 response carries; Error's text adds
+// the "forge: " prefix of errors meant for the program and its logs.
 type Error struct {
 	// Code is the RFC 6750 error code: "invalid_token" or
 	// "invalid_request".

@@ -636,7 +636,8 @@ func truncateReason(s string) string {
 	return s
 }
 
-// writeProblem answers a refused handshake with an RFC 9457 problem.
+// writeProblem answers a refused handshake with an RFC 9457 problem. The
+// detail is for the client, so it carries no "forge: " prefix.
 func writeProblem(w http.ResponseWriter, status int, detail string) {
-	problem.Write(w, status, "forge: "+detail)
+	problem.Write(w, status, detail)
 }

@@ -127,8 +127,10 @@ var ErrNoAuth = errors.New("forge: refresh auth: the route has no WithAuth")
 // is checked by the route's providers as if sent in the Authorization
 // header, the route's scopes are required, and on success the new principal
 // is what PrincipalFrom returns and the expiry timer (WithAuthExpiry) moves
-// to the new expiry. On failure nothing changes and an error safe to show
-// the client is returned.
+// to the new expiry. On failure nothing changes and the error is an
+// *auth.Error, whose Code and Description are safe to show the client, or
+// auth.ErrNoCredentials when no provider takes the token (ErrNoAuth on a
+// route without WithAuth).
 func RefreshAuth(ctx Context, token string) (*auth.Principal, error) {
 	c, ok := ctx.(*reqContext)
 	if !ok || c.auth == nil || c.conn == nil {

@@ -30,23 +30,6 @@ var knownForgeFailures = []knownFailure{
 			"read.go): drain(netConn) reads raw bytes until EOF or the deadline and never sees the client's close frame; " +
 			"half-closing first (CloseWrite, so the client sees FIN) or ending the drain at a close frame would fix it",
 	},
-	{
-		cases: "7.2.1",
-		notes: []string{"failed with close(no code)"},
-		why: "a close frame with a 1-byte body is answered with an empty close frame, as if it had no body; RFC 6455 §5.5.1: " +
-			"a body starts with a 2-byte status code, so this is a protocol error (1002). Cause: gorilla v1.5.3 advanceFrame " +
-			"(conn.go) reads a body shorter than 2 bytes as no status (1005), and onClose (connection/write.go) answers 1005 " +
-			"with an empty close frame; gorilla alone does the same",
-	},
-	{
-		cases: "12.5.* 12.6.*",
-		notes: []string{"connection not failed", "want nothing", "failed with close(1000)"},
-		why: "with permessage-deflate negotiated, RSV1 on a continuation frame or on a control frame is accepted (the message " +
-			"is echoed, the ping answered, the close answered with 1000); RFC 7692 §6 defines RSV1 for a message's first frame " +
-			"only, so RFC 6455 §5.2 requires failing with 1002. Cause: gorilla v1.5.3 advanceFrame sets readDecompress for " +
-			"any frame with RSV1 once compression is negotiated and looks at it only at a message's first frame; forge reads " +
-			"whole messages (read.go readFrame) and never sees the frames; gorilla alone does the same",
-	},
 }
 
 // explains reports whether k explains the finding n of case id.

@@ -447,6 +447,9 @@ func (c *Conn) fail(nc net.Conn) {
 	if !ok || cw.CloseWrite() != nil {
 		return
 	}
+	if c.nc != nil {
+		c.nc.frames.off = true // what is discarded need not be checked
+	}
 	nc.SetReadDeadline(time.Now().Add(min(c.closeTimeout, failLinger)))
 	drain(nc)
 }

@@ -706,20 +706,31 @@ func TestCloseIsPromptAndExplained(t *testing.T) {
 func TestProtocolErrorFailsPromptly(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		frame []byte
-		code  int
+		name    string
+		frame   []byte
+		code    int
+		deflate bool // negotiate permessage-deflate first
 	}{
-		{"unmasked", []byte{0x81, 0x01, 'a'}, 1002},
-		{"reserved opcode", clientFrame(0x3, nil), 1002},
-		{"reserved bits", append([]byte{0xc1}, clientFrame(opText, []byte("a"))[1:]...), 1002},
-		{"negative length", []byte{0x82, 0x80 | 127, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 1009},
+		{"unmasked", []byte{0x81, 0x01, 'a'}, 1002, false},
+		{"reserved opcode", clientFrame(0x3, nil), 1002, false},
+		{"reserved bits", append([]byte{0xc1}, clientFrame(opText, []byte("a"))[1:]...), 1002, false},
+		{"negative length", []byte{0x82, 0x80 | 127, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 1009, false},
+		// Refused by forge's frameCheck, under gorilla's reader.
+		{"close with a 1-byte body", clientFrame(opClose, []byte{0x03}), 1002, false},
+		{"RSV1 on a continuation", cat(clientFragment(opText, []byte("plain")), clientFragment(0x80|0x40, []byte(" text"))), 1002, true},
+		{"RSV1 on a ping", clientFragment(0x80|0x40|opPing, []byte("x")), 1002, true},
+		{"RSV1 on a pong", clientFragment(0x80|0x40|opPong, []byte("x")), 1002, true},
+		{"RSV1 on a close", clientFragment(0x80|0x40|opClose, []byte{0x03, 0xe8}), 1002, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := newServer(t, Config{CloseTimeout: time.Hour}, echo)
-			c := dialRaw(t, s)
+			s := newServer(t, Config{CloseTimeout: time.Hour, Compression: tt.deflate}, echo)
+			dial := dialRaw
+			if tt.deflate {
+				dial = func(t *testing.T, s *server, _ ...string) *rawClient { return dialRawDeflate(t, s) }
+			}
+			c := dial(t, s)
 			if err := c.write(tt.frame); err != nil {
 				t.Fatal(err)
 			}

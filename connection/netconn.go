@@ -60,9 +60,10 @@ type socketConn struct {
 	rawN   int                   // guarded by mu; rawWrite's results
 	rawErr error                 // guarded by mu
 
-	rlimited bool  // owned by the reader; reads count against rbudget (see limitReads)
-	rbudget  int64 // owned by the reader
-	readErr  error // owned by the reader; the last error the socket's Read returned
+	rlimited bool       // owned by the reader; reads count against rbudget (see limitReads)
+	rbudget  int64      // owned by the reader
+	readErr  error      // owned by the reader; the last error the socket's Read returned
+	frames   frameCheck // owned by the reader
 }
 
 func newSocketConn(c net.Conn, slack time.Duration) *socketConn {
@@ -138,7 +139,9 @@ func (c *socketConn) limitReads(n int64) {
 	c.rlimited, c.rbudget = n >= 0, n
 }
 
-// Read reads from the socket, within the bound of limitReads.
+// Read reads from the socket, within the bound of limitReads, and fails
+// at the first frame that frameCheck refuses: the bytes before it pass,
+// and gorilla's reader gets the refusal as the socket's error.
 func (c *socketConn) Read(p []byte) (int, error) {
 	if c.rlimited {
 		if c.rbudget <= 0 {
@@ -152,6 +155,11 @@ func (c *socketConn) Read(p []byte) (int, error) {
 	c.rbudget -= int64(n) // counts only while limited: limitReads sets it anew
 	if err != nil {
 		c.readErr = err
+	}
+	if !c.frames.off {
+		if k, ferr := c.frames.scan(p[:n]); ferr != nil {
+			return k, ferr
+		}
 	}
 	return n, err
 }

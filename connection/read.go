@@ -212,11 +212,12 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // connection's context.
 func (c *Conn) readFailed(err error) error {
 	var (
-		wsClose *websocket.CloseError
-		netErr  net.Error
-		rerr    error
-		detail  string // for the log, not for the peer
-		level   = slog.LevelDebug
+		wsClose  *websocket.CloseError
+		netErr   net.Error
+		badFrame frameError
+		rerr     error
+		detail   string // for the log, not for the peer
+		level    = slog.LevelDebug
 	)
 	switch {
 	case errors.As(err, &wsClose) && wsClose.Code == websocket.CloseAbnormalClosure:
@@ -242,6 +243,12 @@ func (c *Conn) readFailed(err error) error {
 		// on; it sent no close frame.
 		rerr = &CloseError{Code: CloseMessageTooBig, Reason: "message too big"}
 		detail = fmt.Sprintf("message takes more than %d bytes on the wire", c.wireLimit)
+		level = slog.LevelWarn
+		c.mustDrain.Store(true)
+	case errors.As(err, &badFrame):
+		// socketConn refused a frame under gorilla's reader, which failed
+		// on the refusal and will not read on; it sent no close frame.
+		rerr = &CloseError{Code: CloseProtocolError, Reason: string(badFrame)}
 		level = slog.LevelWarn
 		c.mustDrain.Store(true)
 	case errors.Is(err, errInvalidUTF8):

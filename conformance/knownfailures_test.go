@@ -18,19 +18,7 @@ type knownFailure struct {
 // FAILED finding, or one that makes forge worse than gorilla, fails the
 // test. Delete an entry once connection/ is fixed; the test says when an
 // entry explains nothing any more.
-var knownForgeFailures = []knownFailure{
-	{
-		cases: "1.5.* 1.6.* 2.3.* 2.4.4 2.7.1 3.* 4.* 5.3.* 5.4.* 5.5.* 7.1.11 7.2.2 7.3.* 7.5.3 7.6.* 9.6.* 12.7.* 12.8.1",
-		notes: []string{"kept TCP open"},
-		why: "after a frame gorilla rejects (reserved bits or opcodes, unmasked, bad control frame or fragmentation, " +
-			"bad close code or reason, a 64-bit length with the top bit set, corrupt deflate data) forge sends its " +
-			"close frame, gets the client's close frame back, and still keeps TCP open until the client " +
-			"closes it or CloseTimeout (5 s) passes; RFC 6455 §5.5.1: after sending and receiving a close frame the server " +
-			"MUST close TCP immediately. Suspected cause: connection/conn.go finish(), case mustDrain (set by readFailed in " +
-			"read.go): drain(netConn) reads raw bytes until EOF or the deadline and never sees the client's close frame; " +
-			"half-closing first (CloseWrite, so the client sees FIN) or ending the drain at a close frame would fix it",
-	},
-}
+var knownForgeFailures = []knownFailure{}
 
 // explains reports whether k explains the finding n of case id.
 func (k knownFailure) explains(id string, n note) bool {

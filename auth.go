@@ -17,16 +17,15 @@ type Principal = auth.Principal
 type AuthProvider = auth.Provider
 
 // WithAuthProvider registers an auth provider under name, for WithAuth to
-// name. Registering two providers under one name is an error.
+// name. An empty name or a nil provider panics, and so does New when two
+// providers have one name.
 func WithAuthProvider(name string, p AuthProvider) Option {
+	if name == "" || p == nil {
+		panic(fmt.Sprintf("forge: WithAuthProvider(%q): need a name and a provider", name))
+	}
 	return func(c *config) {
-		switch {
-		case name == "" || p == nil:
-			c.fail(fmt.Errorf("forge: WithAuthProvider(%q): need a name and a provider", name))
-			return
-		case c.auth[name] != nil:
-			c.fail(fmt.Errorf("forge: WithAuthProvider: two providers named %q", name))
-			return
+		if c.auth[name] != nil {
+			panic(fmt.Sprintf("forge: WithAuthProvider: two providers named %q", name))
 		}
 		if c.auth == nil {
 			c.auth = make(map[string]auth.Provider)

@@ -34,7 +34,7 @@
 // apply to its routes. [Router.Mount] attaches any http.Handler under a path.
 // Mistakes in a registration, such as a route registered twice or an
 // option that cannot apply to the route, panic with a "forge: " message, so
-// they show the first time the program starts.
+// they show the first time the program starts (see "Mistakes and errors").
 //
 // # Route options
 //
@@ -78,6 +78,35 @@
 // stores in the request context reach REST and WebSocket handlers through
 // [Context.Context]; in a WebSocket handler that context is the
 // connection's, which ends when the connection does.
+//
+// # Mistakes and errors
+//
+// Every package of forge sorts what can go wrong while an application is
+// set up by one rule.
+//
+// A mistake in the program panics, with a message that begins "forge: ",
+// as net/http.ServeMux and chi do. Mistakes are option values that no
+// correct program passes (a zero read limit or shutdown timeout, a nil
+// handler, function, middleware or provider, an empty name, a malformed
+// route pattern or event name), an option given where it cannot apply
+// (WithName as a group's option, a dispatcher's option on one event), and
+// registrations that conflict (a route registered twice, WithAuth naming a
+// provider the app does not have, options that contradict each other). The
+// panic comes where the mistake is first seen: in the option's constructor
+// when its argument alone is wrong, otherwise in the call that takes the
+// options ([New], a route registration, [Router.Group], hub.New,
+// events.New). A program that starts once therefore starts every time,
+// and the panic's stack points at the line to fix. Such mistakes are never
+// returned as errors: nothing could handle them but a fix to the code.
+//
+// What depends on where the program runs is an error, returned by the call
+// that meets it: the settings a deployment supplies (the listen address
+// from [WithAddr] or the PORT environment variable, the public URL from
+// [WithPublicURL], the keys given to auth.JWT), a port already in use, a
+// broker that cannot be reached (hub.New, the brokers' New). [New] returns
+// only the App, as the seed programs expect, so it keeps the deployment's
+// errors for [App.Run] and [App.Serve], which return them before serving,
+// and [App.Handler], which answers 500.
 //
 // # Errors
 //

@@ -29,34 +29,28 @@ func (c *config) docConfig() docConfig {
 // WithDocumentPaths serves the OpenAPI and AsyncAPI documents at the given
 // paths instead of DefaultOpenAPIPath and DefaultAsyncAPIPath. Both must
 // end in ".json"; the YAML forms are served at the same paths ending in
-// ".yaml".
+// ".yaml". Other paths panic.
 func WithDocumentPaths(openapiJSON, asyncapiJSON string) Option {
-	return func(c *config) {
-		for _, p := range []string{openapiJSON, asyncapiJSON} {
-			if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, ".json") || strings.ContainsAny(p, "{}*:") {
-				c.fail(fmt.Errorf("forge: WithDocumentPaths: %q must start with '/', end in \".json\" and hold no parameters", p))
-				return
-			}
+	for _, p := range []string{openapiJSON, asyncapiJSON} {
+		if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, ".json") || strings.ContainsAny(p, "{}*:") {
+			panic(fmt.Sprintf("forge: WithDocumentPaths: %q must start with '/', end in \".json\" and hold no parameters", p))
 		}
-		if openapiJSON == asyncapiJSON {
-			c.fail(fmt.Errorf("forge: WithDocumentPaths: both documents at %q", openapiJSON))
-			return
-		}
-		c.docs.openapiPath, c.docs.asyncapiPath = openapiJSON, asyncapiJSON
 	}
+	if openapiJSON == asyncapiJSON {
+		panic(fmt.Sprintf("forge: WithDocumentPaths: both documents at %q", openapiJSON))
+	}
+	return func(c *config) { c.docs.openapiPath, c.docs.asyncapiPath = openapiJSON, asyncapiJSON }
 }
 
 // WithDocsPath serves the docs UI (REST and WebSocket references, with a
-// live WebSocket console) under path instead of DefaultDocsPath.
+// live WebSocket console) under path instead of DefaultDocsPath. A path
+// that is the root or holds parameters panics.
 func WithDocsPath(path string) Option {
-	return func(c *config) {
-		path = strings.TrimSuffix(path, "/")
-		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "{}*:") {
-			c.fail(fmt.Errorf("forge: WithDocsPath: %q must start with '/', not be the root, and hold no parameters", path))
-			return
-		}
-		c.docs.uiPath = path
+	path = strings.TrimSuffix(path, "/")
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "{}*:") {
+		panic(fmt.Sprintf("forge: WithDocsPath: %q must start with '/', not be the root, and hold no parameters", path))
 	}
+	return func(c *config) { c.docs.uiPath = path }
 }
 
 // WithoutDocs serves neither the documents nor the docs UI. WriteDocuments
@@ -75,6 +69,8 @@ func WithoutDocsUI() Option {
 // server is that URL, the AsyncAPI server its host with protocol wss (ws
 // for http). Without it the servers are derived from the listen address,
 // for local development: http://localhost:8080 and ws://localhost:8080.
+// The URL is the deployment's to give, so an invalid one is an error
+// returned by Run and Serve, not a panic.
 func WithPublicURL(publicURL string) Option {
 	return func(c *config) {
 		u, err := url.Parse(publicURL)

@@ -334,18 +334,38 @@ func TestDocumentServers(t *testing.T) {
 	}
 }
 
-func TestDocumentOptionErrors(t *testing.T) {
+// TestDocumentPathMistakes: document paths are the program's, so bad ones
+// panic where they are written.
+func TestDocumentPathMistakes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		fn   func()
+		want string
+	}{
+		{"relative path", func() { forge.WithDocumentPaths("openapi.json", "/asyncapi.json") }, "WithDocumentPaths"},
+		{"not json", func() { forge.WithDocumentPaths("/openapi.yaml", "/asyncapi.json") }, "WithDocumentPaths"},
+		{"same path", func() { forge.WithDocumentPaths("/d.json", "/d.json") }, "both documents"},
+		{"docs root", func() { forge.WithDocsPath("/") }, "WithDocsPath"},
+		{"docs parameter", func() { forge.WithDocsPath("/docs/{x}") }, "WithDocsPath"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mustPanic(t, tt.want, tt.fn)
+		})
+	}
+}
+
+// TestPublicURLErrors: the public URL is the deployment's, so a bad one is
+// an error from Serve.
+func TestPublicURLErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		opt  forge.Option
 		want string
 	}{
-		{"relative path", forge.WithDocumentPaths("openapi.json", "/asyncapi.json"), "WithDocumentPaths"},
-		{"not json", forge.WithDocumentPaths("/openapi.yaml", "/asyncapi.json"), "WithDocumentPaths"},
-		{"same path", forge.WithDocumentPaths("/d.json", "/d.json"), "both documents"},
-		{"docs root", forge.WithDocsPath("/"), "WithDocsPath"},
-		{"docs parameter", forge.WithDocsPath("/docs/{x}"), "WithDocsPath"},
 		{"public URL scheme", forge.WithPublicURL("ftp://example.com"), "WithPublicURL"},
 		{"public URL query", forge.WithPublicURL("https://example.com/?a=1"), "WithPublicURL"},
 	}

@@ -26,7 +26,7 @@ type App struct {
 	addr            string
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
-	err             error // invalid options, returned by Run and Serve
+	err             error // deployment settings that cannot work, returned by Run and Serve
 
 	mux     *router.Mux
 	tracker connection.Tracker
@@ -43,17 +43,20 @@ type App struct {
 	doneOnce sync.Once
 }
 
-// New returns an App configured by opts. It never fails: an invalid option
-// is reported by Run and Serve, and meanwhile the App works as if the
-// option had not been given.
+// New returns an App configured by opts. A mistake in the options, such
+// as a zero shutdown timeout or two auth providers under one name, panics
+// with a "forge: " message, as a mistake in a route registration does (see
+// "Mistakes and errors" in the package documentation). The settings a
+// deployment supplies, the listen address (WithAddr, PORT) and the public
+// URL (WithPublicURL), are reported by Run, Serve and Handler instead;
+// until then the App works as if they had not been given.
 func New(opts ...Option) *App {
 	c := config{shutdownTimeout: DefaultShutdownTimeout, docs: docConfig{
 		openapiPath: DefaultOpenAPIPath, asyncapiPath: DefaultAsyncAPIPath, uiPath: DefaultDocsPath,
 	}}
 	for _, o := range opts {
 		if o == nil {
-			c.fail(errors.New("forge: nil Option"))
-			continue
+			panic("forge: New: nil Option")
 		}
 		o(&c)
 	}
@@ -84,9 +87,7 @@ func New(opts ...Option) *App {
 	rc := router.Config{Logger: a.logger, Tracker: &a.tracker, Defaults: c.routeDefaults, Auth: c.auth}
 	mux, err := router.New(rc)
 	if err != nil {
-		c.fail(err)
-		rc.Defaults = nil
-		mux, _ = router.New(rc)
+		panic(err.Error())
 	}
 	a.mux = mux
 	a.err = errors.Join(c.errs...)
@@ -105,8 +106,8 @@ func (a *App) Router() Router { return a.mux }
 
 // Handler returns the application as an http.Handler, for serving it with
 // a server of one's own. Its WebSocket connections are still closed by
-// Shutdown. If an option was invalid, every request gets 500 and the error
-// is logged.
+// Shutdown. If a deployment setting (WithPublicURL, WithAddr, PORT) was
+// invalid, every request gets 500 and the error is logged.
 func (a *App) Handler() http.Handler {
 	if err := errors.Join(a.err, a.start()); err != nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -121,8 +122,9 @@ func (a *App) Handler() http.Handler {
 func (a *App) Stats() connection.Stats { return a.tracker.Stats() }
 
 // Serve serves the application on l until Shutdown, then returns nil once
-// the shutdown is complete. It always closes l. Serve fails at once with an
-// option's error, and with http.ErrServerClosed after Shutdown was called.
+// the shutdown is complete. It always closes l. Serve fails at once when a
+// deployment setting (WithPublicURL, WithAddr, PORT) is invalid, and with
+// http.ErrServerClosed after Shutdown was called.
 func (a *App) Serve(l net.Listener) error {
 	if err := errors.Join(a.err, a.start()); err != nil {
 		_ = l.Close()

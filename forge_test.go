@@ -3,6 +3,7 @@ package forge_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/auth"
 )
 
 func TestMain(m *testing.M) {
@@ -278,7 +280,53 @@ func TestShutdownTimeout(t *testing.T) {
 	}
 }
 
-func TestOptionErrors(t *testing.T) {
+// mustPanic runs fn and checks that it panics with a "forge: " message
+// containing want.
+func mustPanic(t *testing.T, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		v := recover()
+		if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, want) {
+			t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, want)
+		}
+	}()
+	fn()
+}
+
+// TestOptionMistakes: options that no program should pass panic, where
+// they are built or in New, as registration mistakes do.
+func TestOptionMistakes(t *testing.T) {
+	t.Parallel()
+	provider, err := auth.JWT(auth.JWTConfig{HMACSecret: authSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		fn   func()
+		want string
+	}{
+		{"zero shutdown timeout", func() { forge.WithShutdownTimeout(0) }, "WithShutdownTimeout"},
+		{"route-only default", func() { forge.New(quiet, forge.WithRouteDefaults(forge.WithName("x"))) }, "WithName"},
+		{"nil option", func() { forge.New(quiet, nil) }, "nil Option"},
+		{"unnamed provider", func() { forge.WithAuthProvider("", provider) }, "WithAuthProvider"},
+		{"nil provider", func() { forge.WithAuthProvider("jwt", nil) }, "WithAuthProvider"},
+		{"two providers, one name", func() {
+			forge.New(quiet, forge.WithAuthProvider("a", provider), forge.WithAuthProvider("a", provider))
+		}, "two providers"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			mustPanic(t, tc.want, tc.fn)
+		})
+	}
+}
+
+// TestDeploymentErrors: the settings a deployment supplies (the listen
+// address, PORT) are errors returned when the app starts serving.
+func TestDeploymentErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		opts []forge.Option
@@ -286,9 +334,6 @@ func TestOptionErrors(t *testing.T) {
 		want string
 	}{
 		{name: "bad addr", opts: []forge.Option{forge.WithAddr("localhost")}, want: "WithAddr"},
-		{name: "zero shutdown timeout", opts: []forge.Option{forge.WithShutdownTimeout(0)}, want: "WithShutdownTimeout"},
-		{name: "route-only default", opts: []forge.Option{forge.WithRouteDefaults(forge.WithName("x"))}, want: "WithName"},
-		{name: "nil option", opts: []forge.Option{nil}, want: "nil Option"},
 		{name: "bad PORT", port: "http", want: "PORT"},
 		{name: "PORT out of range", port: "70000", want: "PORT"},
 	}

@@ -1,7 +1,6 @@
 package forge
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,8 +10,11 @@ import (
 	"github.com/forgekit/forge/auth"
 )
 
-// Option configures an App. Invalid options do not stop New: the error is
-// returned by Run and Serve.
+// Option configures an App. An option whose value no program should pass
+// panics where it is built (WithShutdownTimeout(0)); options that conflict
+// panic in New. The deployment's settings, WithAddr and WithPublicURL, are
+// checked when the app starts serving: their errors are returned by Run
+// and Serve.
 type Option func(*config)
 
 // Default settings of an App.
@@ -30,9 +32,10 @@ type config struct {
 	routeDefaults   []RouteOption
 	docs            docConfig
 	auth            map[string]auth.Provider
-	errs            []error
+	errs            []error // deployment settings that cannot work
 }
 
+// fail records an error of a deployment setting, for Run and Serve.
 func (c *config) fail(err error) { c.errs = append(c.errs, err) }
 
 // WithAppName sets the application's name, as shown in logs and documents.
@@ -48,7 +51,9 @@ func WithVersion(version string) Option {
 
 // WithAddr sets the TCP address Run listens on, "host:port". Without it, Run
 // listens on ":$PORT" when the PORT environment variable is set, and on
-// DefaultAddr otherwise.
+// DefaultAddr otherwise. An address is the deployment's to give (a flag,
+// the environment), so an invalid one is an error returned by Run and
+// Serve, as net.Listen would return it, not a panic.
 func WithAddr(addr string) Option {
 	return func(c *config) {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -68,21 +73,18 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithShutdownTimeout bounds the graceful shutdown that Run performs on
-// SIGINT or SIGTERM. Default DefaultShutdownTimeout.
+// SIGINT or SIGTERM. Default DefaultShutdownTimeout; d must be positive.
 func WithShutdownTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d <= 0 {
-			c.fail(errors.New("forge: WithShutdownTimeout: timeout must be positive"))
-			return
-		}
-		c.shutdownTimeout = d
+	if d <= 0 {
+		panic("forge: WithShutdownTimeout: timeout must be positive")
 	}
+	return func(c *config) { c.shutdownTimeout = d }
 }
 
 // WithRouteDefaults sets route options for every route of the application,
 // such as WebSocket settings; groups and routes override them.
 // WebSocket-only options here apply to WebSocket routes only. WithName
-// cannot be a default.
+// cannot be a default: New panics.
 func WithRouteDefaults(opts ...RouteOption) Option {
 	opts = slices.Clone(opts)
 	return func(c *config) { c.routeDefaults = append(c.routeDefaults, opts...) }

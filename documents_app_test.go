@@ -193,10 +193,7 @@ func shapesApp(opts ...forge.Option) *forge.App {
 	r.GET("/internal/metrics", okJSON, forge.WithHidden())
 	r.DELETE("/cache", func(ctx forge.Context) error { return errors.New("not today") })
 
-	sub, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		panic(err)
-	}
+	sub := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
 	sub.GET("/ping", okJSON, router.WithName("v2Ping"))
 	sub.WebSocket("/ws/feed/:id", wsNoop, router.WithWebSocketMessages(nil, &notice{}))
 	r.Mount("/v2", sub)

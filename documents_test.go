@@ -403,10 +403,7 @@ func TestDocumentBuildError(t *testing.T) {
 	var logs bytes.Buffer
 	app := forge.New(forge.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	for _, prefix := range []string{"/a", "/b"} {
-		sub, err := router.New(router.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sub := router.New(router.Config{})
 		sub.GET("/x", okJSON, router.WithName("same"))
 		app.Router().Mount(prefix, sub)
 	}

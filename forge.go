@@ -85,11 +85,7 @@ func New(opts ...Option) *App {
 		docCache:        docCache{count: -1},
 	}
 	rc := router.Config{Logger: a.logger, Tracker: &a.tracker, Defaults: c.routeDefaults, Auth: c.auth}
-	mux, err := router.New(rc)
-	if err != nil {
-		panic(err.Error())
-	}
-	a.mux = mux
+	a.mux = router.New(rc)
 	a.err = errors.Join(c.errs...)
 	return a
 }

@@ -95,10 +95,7 @@ func BenchmarkRead(b *testing.B) {
 					windows <- struct{}{}
 				}
 			}
-			mux, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				b.Fatal(err)
-			}
+			mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
 			mux.WebSocket("/ws", servers[name](tick))
 			srv := httptest.NewServer(mux)
 			defer srv.Close()

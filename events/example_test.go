@@ -37,7 +37,7 @@ func Example() {
 	})
 
 	tracker := &connection.Tracker{}
-	mux, _ := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
+	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
 	events.Route(mux, "/ws/chat", d)
 	url, stop := serve(mux, tracker)
 	defer stop()

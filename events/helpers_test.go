@@ -33,10 +33,7 @@ type testApp struct {
 func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	tracker := &connection.Tracker{}
-	mux, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
 	return &testApp{mux: mux, tracker: tracker, srv: &http.Server{Handler: mux}}
 }
 

@@ -21,7 +21,7 @@ import (
 func Example() {
 	h, _ := hub.New(hub.WithPresence("presence"))
 	tracker := &connection.Tracker{}
-	mux, _ := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
+	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
 	mux.WebSocket("/ws/{room}", func(ctx router.Context, conn connection.Connection) error {
 		if err := h.Register(conn, hub.WithMeta(map[string]string{"user": ctx.Query("user")})); err != nil {
 			return err

@@ -26,10 +26,7 @@ type testApp struct {
 func newTestApp(t testing.TB, defaults ...router.RouteOption) *testApp {
 	t.Helper()
 	tracker := &connection.Tracker{}
-	mux, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker, Defaults: defaults})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker, Defaults: defaults})
 	return &testApp{mux: mux, tracker: tracker, srv: &http.Server{Handler: mux}}
 }
 

@@ -9,10 +9,21 @@
 // # Paths
 //
 // A path segment ":name" is a parameter, the same as chi's "{name}"; chi's
-// "{name:regexp}" and a trailing "*" work too. Registration panics with a
-// "forge: " message on an invalid path, on a route whose method and path
-// were already registered (whatever its parameter names), and on an option
-// that does not apply to the route.
+// "{name:regexp}" and a trailing "*" work too.
+//
+// # Mistakes
+//
+// Mistakes in code that builds options or registers routes panic with a
+// "forge: " message, like http.ServeMux's and chi's, and are never
+// returned as errors: an option value no program should pass panics in
+// the option's constructor (WithReadLimit(0), WithTags("")), and the rest
+// panics in the call that takes the options: an invalid path, a route
+// whose method and path were already registered (whatever its parameter
+// names), an option that does not apply where it is given (WithName on a
+// group or in Config.Defaults, which New checks), WithAuth naming no
+// provider of Config.Auth, options that contradict each other. Nothing in
+// this package fails at run time for the deployment's sake, so New returns
+// no error.
 //
 // # Handlers and errors
 //

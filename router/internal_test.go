@@ -70,13 +70,10 @@ func FuzzParsePath(f *testing.F) {
 func TestWebSocketConfigMerge(t *testing.T) {
 	t.Parallel()
 	up := &websocket.Upgrader{Subprotocols: []string{"up.v1"}}
-	m, err := New(Config{Defaults: []RouteOption{
+	m := New(Config{Defaults: []RouteOption{
 		WithReadLimit(1), WithKeepalive(time.Second, 2*time.Second), WithWriteTimeout(3 * time.Second),
 		WithCloseTimeout(4 * time.Second), WithQueueBytes(5), WithOrigins("d.example"),
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	outer := m.Group("/o", WithReadLimit(10), WithSlowConsumerPolicy(connection.PolicyDropNewest), WithCompression(64)).(*group)
 	inner := outer.Group("/i", WithReadLimit(100), WithKeepalive(-1, 0), WithSubprotocols("g.v1")).(*group)
 

@@ -146,11 +146,12 @@ var (
 	_ http.Handler = (*Mux)(nil)
 )
 
-// New returns an empty Mux. It fails if cfg.Defaults holds an option that
-// cannot apply to every route, such as WithName.
-func New(cfg Config) (*Mux, error) {
+// New returns an empty Mux. It panics, as registration mistakes do, if
+// cfg.Defaults holds an option that cannot apply to every route, such as
+// WithName.
+func New(cfg Config) *Mux {
 	if err := checkOptions(levelDefaults, cfg.Defaults); err != nil {
-		return nil, fmt.Errorf("forge: route defaults: %w", err)
+		panic(fmt.Sprintf("forge: route defaults: %v", err))
 	}
 	m := &Mux{
 		chi:      chi.NewRouter(),
@@ -167,7 +168,7 @@ func New(cfg Config) (*Mux, error) {
 	m.root = &group{mux: m}
 	m.chi.NotFound(m.notFound)
 	m.chi.MethodNotAllowed(m.methodNotAllowed)
-	return m, nil
+	return m
 }
 
 // ServeHTTP routes the request to its handler.

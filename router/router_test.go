@@ -469,8 +469,5 @@ func TestOptionValuePanics(t *testing.T) {
 
 func TestNewRejectsRouteOnlyDefaults(t *testing.T) {
 	t.Parallel()
-	_, err := router.New(router.Config{Defaults: []router.RouteOption{router.WithName("x")}})
-	if err == nil || !strings.HasPrefix(err.Error(), "forge: ") || !strings.Contains(err.Error(), "WithName") {
-		t.Fatalf("New with WithName default: err = %v, want a forge: error about WithName", err)
-	}
+	mustPanic(t, "WithName", func() { router.New(router.Config{Defaults: []router.RouteOption{router.WithName("x")}}) })
 }

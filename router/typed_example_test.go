@@ -24,7 +24,7 @@ type room struct {
 // A typed handler gets its input bound from the path and the JSON body and
 // checked against the tags; invalid input never reaches it.
 func ExamplePost() {
-	m, _ := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
+	m := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
 	router.Post(m, "/orgs/:org/rooms", func(ctx router.Context, in createRoom) (room, error) {
 		return room{Org: in.Org, Name: in.Name}, nil
 	}, router.WithName("createRoom"), router.WithStatus(http.StatusCreated))

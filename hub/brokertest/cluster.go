@@ -49,10 +49,7 @@ func newHubNode(t testing.TB, b hub.Broker, log *slog.Logger) *hubNode {
 	}
 	n := &hubNode{t: t, hub: h, joined: make(chan string, 16)}
 	tracker := &connection.Tracker{}
-	mux, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
 	mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		if err := h.Register(conn, hub.WithMeta(map[string]string{"user": ctx.Query("user")})); err != nil {
 			return err

@@ -76,10 +76,7 @@ func startNodes(t *testing.T, newBroker func(t *testing.T) hub.Broker, size int)
 // JSON message once it caught up), and reads until it ends.
 func serveHub(t *testing.T, h *hub.Hub) *forgetest.Server {
 	tracker := &connection.Tracker{}
-	mux, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
 	mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		if err := h.Register(conn); err != nil {
 			return err

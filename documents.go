@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,8 +13,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/asyncapi"
-	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/docs"
 	"github.com/forgekit/forge/internal/jsonyaml"
 	"github.com/forgekit/forge/openapi"
@@ -99,17 +100,10 @@ func (a *App) buildDocuments(routes []router.RouteInfo) (*builtDocs, error) {
 		if ri.WebSocket {
 			c := channelSpec(ri)
 			c.Security = keys
-			for k, s := range schemes {
-				if aas.SecuritySchemes == nil {
-					aas.SecuritySchemes = make(map[string]*asyncapi.SecurityScheme)
-				}
-				ss := &asyncapi.SecurityScheme{Type: s.Type, Description: s.Description, Scheme: s.Scheme,
-					BearerFormat: s.BearerFormat, Name: s.Name, In: s.In, SubprotocolPrefix: s.Subprotocol}
-				if s.Type == "apiKey" {
-					ss.Type = "httpApiKey"
-				}
-				aas.SecuritySchemes[k] = ss
+			if aas.SecuritySchemes == nil && len(schemes) > 0 {
+				aas.SecuritySchemes = make(map[string]apidoc.SecurityScheme)
 			}
+			maps.Copy(aas.SecuritySchemes, schemes)
 			aas.Channels = append(aas.Channels, c)
 			continue
 		}
@@ -117,13 +111,10 @@ func (a *App) buildDocuments(routes []router.RouteInfo) (*builtDocs, error) {
 		for _, k := range keys {
 			op.Security = append(op.Security, map[string][]string{k: slices.Clone(ri.Scopes)})
 		}
-		for k, s := range schemes {
-			if oas.SecuritySchemes == nil {
-				oas.SecuritySchemes = make(map[string]openapi.SecurityScheme)
-			}
-			oas.SecuritySchemes[k] = openapi.SecurityScheme{Type: s.Type, Scheme: s.Scheme,
-				BearerFormat: s.BearerFormat, In: s.In, Name: s.Name, Description: s.Description}
+		if oas.SecuritySchemes == nil && len(schemes) > 0 {
+			oas.SecuritySchemes = make(map[string]apidoc.SecurityScheme)
 		}
+		maps.Copy(oas.SecuritySchemes, schemes)
 		oas.Operations = append(oas.Operations, op)
 	}
 	od, err := openapi.Build(oas)
@@ -147,12 +138,12 @@ func (a *App) buildDocuments(routes []router.RouteInfo) (*builtDocs, error) {
 // security returns the security schemes a route accepts (WithAuth): the
 // keys, in order, and the schemes by key. A provider's key is its name,
 // with "_" and the scheme's suffix for providers with several schemes.
-func (a *App) security(ri router.RouteInfo) ([]string, map[string]auth.SecurityScheme) {
+func (a *App) security(ri router.RouteInfo) ([]string, map[string]apidoc.SecurityScheme) {
 	if len(ri.Auth) == 0 {
 		return nil, nil
 	}
 	var keys []string
-	schemes := make(map[string]auth.SecurityScheme)
+	schemes := make(map[string]apidoc.SecurityScheme)
 	for _, name := range ri.Auth {
 		p := a.docCfg.auth[name]
 		if p == nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/swaggest/jsonschema-go"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/internal/schemaname"
 )
 
@@ -28,7 +29,7 @@ type Spec struct {
 	Channels []ChannelSpec
 	// SecuritySchemes are the ways of presenting credentials that channels
 	// may require, by key; the document lists those they do.
-	SecuritySchemes map[string]*SecurityScheme
+	SecuritySchemes map[string]apidoc.SecurityScheme
 }
 
 // ChannelSpec describes a WebSocket route.
@@ -94,13 +95,6 @@ type MessageSpec struct {
 	Description string
 }
 
-// Exampler is implemented by payload types that provide examples. Each
-// value Examples returns becomes an example of the messages carrying the
-// type, wrapped in the envelope for events.
-type Exampler interface {
-	Examples() []any
-}
-
 const (
 	schemasPrefix  = "#/components/schemas/"
 	messagesPrefix = "#/components/messages/"
@@ -159,7 +153,7 @@ func Build(spec Spec) (*Document, error) {
 				return nil, fmt.Errorf("asyncapi: channel %q: no security scheme %q", c.Address, key)
 			}
 			if len(c.Messages) > 0 { // else no operation refers to it
-				security[key] = ss
+				security[key] = securityScheme(ss)
 			}
 		}
 		if err := b.channel(ids[i], c); err != nil {
@@ -509,7 +503,7 @@ func (b *builder) describe(m *MessageSpec, isReply bool) (*described, error) {
 		Description: m.Description,
 		Payload:     payload,
 	}
-	examples := examplesOf(m.Payload)
+	examples := apidoc.Examples(m.Payload)
 	if m.Event {
 		msg.Payload = envelope(m.Name, payload, isReply)
 		if m.Positioned {
@@ -675,21 +669,16 @@ func positionSchema() *jsonschema.Schema {
 	return s
 }
 
-// examplesOf returns the examples a payload type provides, if any.
-func examplesOf(v any) []any {
-	ex, ok := v.(Exampler)
-	if !ok {
-		rv := reflect.ValueOf(v)
-		if rv.Kind() != reflect.Pointer {
-			p := reflect.New(rv.Type())
-			p.Elem().Set(rv)
-			ex, ok = p.Interface().(Exampler)
-		}
+// securityScheme is the AsyncAPI form of s: an API key outside the
+// Authorization header is an "httpApiKey", and the subprotocol prefix is
+// the extension x-forge-subprotocol-prefix.
+func securityScheme(s apidoc.SecurityScheme) *SecurityScheme {
+	ss := &SecurityScheme{Type: s.Type, Description: s.Description, Scheme: s.Scheme,
+		BearerFormat: s.BearerFormat, Name: s.Name, In: s.In, SubprotocolPrefix: s.Subprotocol}
+	if s.Type == "apiKey" {
+		ss.Type = "httpApiKey"
 	}
-	if !ok {
-		return nil
-	}
-	return slices.Clone(ex.Examples())
+	return ss
 }
 
 // slug derives a channel id from an address: "/ws/chat/{room}" gives

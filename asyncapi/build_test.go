@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/asyncapi"
 	"github.com/forgekit/forge/internal/spectest"
 )
@@ -232,9 +233,9 @@ func TestBuildEmpty(t *testing.T) {
 func TestSecurity(t *testing.T) {
 	t.Parallel()
 	spec := asyncapi.Spec{
-		SecuritySchemes: map[string]*asyncapi.SecurityScheme{
-			"jwt": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
-			"key": {Type: "httpApiKey", In: "query", Name: "key"},
+		SecuritySchemes: map[string]apidoc.SecurityScheme{
+			"jwt": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Subprotocol: "bearer."},
+			"key": {Type: "apiKey", In: "query", Name: "key"},
 		},
 		Channels: []asyncapi.ChannelSpec{
 			{Address: "/a", Security: []string{"jwt", "key"}, Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &Ack{}}}},
@@ -244,7 +245,7 @@ func TestSecurity(t *testing.T) {
 	m, _ := decodeDoc(t, spec)
 	for _, c := range []struct{ path, want string }{
 		{"operations/a.send.Ack/security", `[{"$ref":"#/components/securitySchemes/jwt"},{"$ref":"#/components/securitySchemes/key"}]`},
-		{"components/securitySchemes", `{"jwt":{"bearerFormat":"JWT","scheme":"bearer","type":"http"},"key":{"in":"query","name":"key","type":"httpApiKey"}}`},
+		{"components/securitySchemes", `{"jwt":{"bearerFormat":"JWT","scheme":"bearer","type":"http","x-forge-subprotocol-prefix":"bearer."},"key":{"in":"query","name":"key","type":"httpApiKey"}}`},
 	} {
 		if got := jsonOf(get(m, c.path)); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)

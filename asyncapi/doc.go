@@ -25,7 +25,7 @@
 // their package path. Messages are reusable components too, keyed by their
 // name. An event message travels in forge's envelope, so its payload schema
 // is {event: const name, id?: string, payload: type}. A payload type with an
-// Examples() []any method ([Exampler]) gives its messages examples.
+// Examples() []any method ([apidoc.Exampler]) gives its messages examples.
 //
 // # Message keys
 //

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/apidoc"
 )
 
 // apiKeyScheme is the scheme of the API key provider's challenges. API
@@ -160,14 +162,14 @@ func (p *APIKeyProvider) Challenge() string {
 
 // Schemes implements Provider: the key's own place, plus the query
 // parameter when enabled.
-func (p *APIKeyProvider) Schemes() []SecurityScheme {
+func (p *APIKeyProvider) Schemes() []apidoc.SecurityScheme {
 	desc := fmt.Sprintf("An API key in the %s %q.", p.in, p.name)
 	if p.subprotocol != "" {
 		desc += fmt.Sprintf(" On WebSocket handshakes the key may instead be sent as a Sec-WebSocket-Protocol entry %q followed by the key, next to one of the route's subprotocols (browsers cannot set headers on a WebSocket).", p.subprotocol)
 	}
-	s := []SecurityScheme{{Type: "apiKey", In: p.in, Name: p.name, Subprotocol: p.subprotocol, Description: desc}}
+	s := []apidoc.SecurityScheme{{Type: "apiKey", In: p.in, Name: p.name, Subprotocol: p.subprotocol, Description: desc}}
 	if p.query != "" && !(p.in == "query" && p.name == p.query) {
-		s = append(s, SecurityScheme{Suffix: "query", Type: "apiKey", In: "query", Name: p.query,
+		s = append(s, apidoc.SecurityScheme{Suffix: "query", Type: "apiKey", In: "query", Name: p.query,
 			Description: "An API key in a query parameter. Query strings end up in logs and browser history: prefer the other ways."})
 	}
 	return s

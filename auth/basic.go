@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/forgekit/forge/apidoc"
 )
 
 // BasicProvider authenticates HTTP basic credentials (use it over TLS
@@ -49,6 +51,6 @@ func (p *BasicProvider) Challenge() string {
 }
 
 // Schemes implements Provider.
-func (p *BasicProvider) Schemes() []SecurityScheme {
-	return []SecurityScheme{{Type: "http", Scheme: "basic", Description: "HTTP basic authentication."}}
+func (p *BasicProvider) Schemes() []apidoc.SecurityScheme {
+	return []apidoc.SecurityScheme{{Type: "http", Scheme: "basic", Description: "HTTP basic authentication."}}
 }

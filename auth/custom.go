@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"net/http"
+
+	"github.com/forgekit/forge/apidoc"
 )
 
 // FuncProvider adapts a function to Provider, for credentials forge has no
@@ -10,7 +12,7 @@ import (
 type FuncProvider struct {
 	fn        func(*http.Request) (*Principal, error)
 	challenge string
-	schemes   []SecurityScheme
+	schemes   []apidoc.SecurityScheme
 }
 
 // Func returns a provider calling fn, which follows Provider.Authenticate's
@@ -18,7 +20,7 @@ type FuncProvider struct {
 // challenge goes into WWW-Authenticate on 401 and schemes describe the
 // credential in the documents; at least one scheme is required, so that
 // the documents never hide an enforced requirement.
-func Func(fn func(*http.Request) (*Principal, error), challenge string, schemes ...SecurityScheme) (*FuncProvider, error) {
+func Func(fn func(*http.Request) (*Principal, error), challenge string, schemes ...apidoc.SecurityScheme) (*FuncProvider, error) {
 	if fn == nil || len(schemes) == 0 {
 		return nil, errors.New("forge: Func provider needs a function and at least one security scheme")
 	}
@@ -32,4 +34,4 @@ func (p *FuncProvider) Authenticate(r *http.Request) (*Principal, error) { retur
 func (p *FuncProvider) Challenge() string { return p.challenge }
 
 // Schemes implements Provider.
-func (p *FuncProvider) Schemes() []SecurityScheme { return p.schemes }
+func (p *FuncProvider) Schemes() []apidoc.SecurityScheme { return p.schemes }

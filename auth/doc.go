@@ -24,7 +24,7 @@
 //
 // The handshake is answered with "chat.v1"; the token is never echoed. An
 // API key provider takes its key the same way, from an entry
-// "apikey.<key>". Each scheme names its prefix (SecurityScheme.Subprotocol),
+// "apikey.<key>". Each scheme names its prefix (apidoc.SecurityScheme.Subprotocol),
 // which the AsyncAPI document and the /docs console show. Query parameters
 // and cookies are opt-in (JWTConfig.Query and JWTConfig.Cookie,
 // APIKeyFromQuery): query strings end up in logs; with cookies, forge's

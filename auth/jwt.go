@@ -15,6 +15,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/apidoc"
 )
 
 // JWTConfig configures a JWT provider. Exactly one key source must be set:
@@ -188,17 +190,17 @@ func algsFor(key crypto.PublicKey) ([]string, error) {
 func (p *JWTProvider) Challenge() string { return fmt.Sprintf("Bearer realm=%q", p.realm) }
 
 // Schemes implements Provider: the header, plus each enabled alternative.
-func (p *JWTProvider) Schemes() []SecurityScheme {
+func (p *JWTProvider) Schemes() []apidoc.SecurityScheme {
 	desc := "A JSON Web Token in the Authorization header."
 	if p.subprotocol != "" {
 		desc += fmt.Sprintf(" On WebSocket handshakes the token may instead be sent as a Sec-WebSocket-Protocol entry %q followed by the token, next to one of the route's subprotocols (browsers cannot set headers on a WebSocket).", p.subprotocol)
 	}
-	s := []SecurityScheme{{Type: "http", Scheme: "bearer", BearerFormat: "JWT", Subprotocol: p.subprotocol, Description: desc}}
+	s := []apidoc.SecurityScheme{{Type: "http", Scheme: "bearer", BearerFormat: "JWT", Subprotocol: p.subprotocol, Description: desc}}
 	if p.query != "" {
-		s = append(s, SecurityScheme{Suffix: "query", Type: "apiKey", In: "query", Name: p.query, Description: "A JSON Web Token in a query parameter."})
+		s = append(s, apidoc.SecurityScheme{Suffix: "query", Type: "apiKey", In: "query", Name: p.query, Description: "A JSON Web Token in a query parameter."})
 	}
 	if p.cookie != "" {
-		s = append(s, SecurityScheme{Suffix: "cookie", Type: "apiKey", In: "cookie", Name: p.cookie, Description: "A JSON Web Token in a cookie."})
+		s = append(s, apidoc.SecurityScheme{Suffix: "cookie", Type: "apiKey", In: "cookie", Name: p.cookie, Description: "A JSON Web Token in a cookie."})
 	}
 	return s
 }

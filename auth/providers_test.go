@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
 )
 
@@ -90,7 +91,7 @@ func TestFuncProviderBehindGuard(t *testing.T) {
 			return &auth.Principal{Subject: "device-1"}, nil
 		}
 		return nil, &auth.Error{Code: "invalid_token", Description: "unknown device"}
-	}, `Device realm="iot"`, auth.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"})
+	}, `Device realm="iot"`, apidoc.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@
 // Named types become components.schemas entries named after the type, the
 // same names the AsyncAPI document uses; types of different packages that
 // share a name are qualified by their package path. A request or response
-// type with an Examples() []any method ([Exampler]) gives its media type
+// type with an Examples() []any method ([apidoc.Exampler]) gives its media type
 // examples. Responses that several operations document alike (the error
 // responses of typed handlers) are shared as components.responses entries.
 // Operations list their security requirements, alternatives of

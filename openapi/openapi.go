@@ -17,6 +17,7 @@ import (
 	"github.com/swaggest/openapi-go/openapi31"
 	"github.com/swaggest/refl"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/internal/jsonyaml"
 	"github.com/forgekit/forge/internal/schemaname"
 )
@@ -31,19 +32,7 @@ type Spec struct {
 	Operations []Operation
 	// SecuritySchemes are the ways of presenting credentials that
 	// operations require, by key.
-	SecuritySchemes map[string]SecurityScheme
-}
-
-// SecurityScheme is a way of presenting a credential: Type "http" with a
-// Scheme ("bearer", "basic"), or "apiKey" with In ("header", "query",
-// "cookie") and Name.
-type SecurityScheme struct {
-	Type         string
-	Scheme       string
-	BearerFormat string
-	In           string
-	Name         string
-	Description  string
+	SecuritySchemes map[string]apidoc.SecurityScheme
 }
 
 // Info is the document's metadata.
@@ -109,12 +98,6 @@ type Response struct {
 type Document struct {
 	// Spec is the document, for inspection.
 	Spec *openapi31.Spec
-}
-
-// Exampler is implemented by request and response types that provide
-// examples; each becomes an example of the media type carrying the type.
-type Exampler interface {
-	Examples() []any
 }
 
 // Build builds the document that spec describes. It fails when an
@@ -402,7 +385,7 @@ func setResponse(o *openapi31.Operation, status int, ror openapi31.ResponseOrRef
 // addExamples adds the examples that v's type provides to the JSON media
 // types of content.
 func addExamples(content map[string]openapi31.MediaType, v any) {
-	examples := examplesOf(v)
+	examples := apidoc.Examples(v)
 	if len(examples) == 0 {
 		return
 	}
@@ -418,23 +401,6 @@ func addExamples(content map[string]openapi31.MediaType, v any) {
 		}
 		content[ct] = mt
 	}
-}
-
-// examplesOf returns the examples v's type provides, if any.
-func examplesOf(v any) []any {
-	ex, ok := v.(Exampler)
-	if !ok {
-		rv := reflect.ValueOf(v)
-		if rv.Kind() != reflect.Pointer {
-			p := reflect.New(rv.Type())
-			p.Elem().Set(rv)
-			ex, ok = p.Interface().(Exampler)
-		}
-	}
-	if !ok {
-		return nil
-	}
-	return ex.Examples()
 }
 
 // JSON encodes the document as indented JSON.

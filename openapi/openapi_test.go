@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/internal/spectest"
 	"github.com/forgekit/forge/openapi"
 )
@@ -169,7 +170,7 @@ func TestBuildEmpty(t *testing.T) {
 func TestSecurity(t *testing.T) {
 	t.Parallel()
 	s := openapi.Spec{
-		SecuritySchemes: map[string]openapi.SecurityScheme{
+		SecuritySchemes: map[string]apidoc.SecurityScheme{
 			"jwt":  {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 			"key":  {Type: "apiKey", In: "header", Name: "X-Key", Description: "A key."},
 			"user": {Type: "http", Scheme: "basic"},
@@ -192,7 +193,7 @@ func TestSecurity(t *testing.T) {
 	if _, err := openapi.Build(s); err == nil || !strings.Contains(err.Error(), `no security scheme "nope"`) {
 		t.Errorf("unknown scheme: %v", err)
 	}
-	s.SecuritySchemes["odd"] = openapi.SecurityScheme{Type: "oauth2"}
+	s.SecuritySchemes["odd"] = apidoc.SecurityScheme{Type: "oauth2"}
 	if _, err := openapi.Build(s); err == nil || !strings.Contains(err.Error(), "neither http nor apiKey") {
 		t.Errorf("unknown type: %v", err)
 	}

@@ -2,6 +2,18 @@
 // they are in, and delivers messages to a room, to one connection or to
 // everyone, without ever waiting for a slow member.
 //
+// # Mistakes and errors
+//
+// Setup follows forge's one rule. A mistake in the program panics with a
+// "forge: " message: an option value no program should pass panics where
+// the option is built (WithBroker(nil), WithNodeID(""), WithHistory with
+// a size of 0), and options that cannot work together panic in [New]
+// (WithHistoryStore beside a broker, WithHistory with a broker that keeps
+// no history). What depends on the world outside is an error: New returns
+// the broker's when it cannot subscribe, and the hub's methods return
+// theirs. An option meant for a member cannot be given to the hub, nor
+// the other way round: [Option] and [MemberOption] are different types.
+//
 // # Rooms
 //
 // A connection is registered with [Hub.Register], optionally with metadata

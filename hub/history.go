@@ -91,13 +91,13 @@ type historyRule struct {
 // The store is the broker when it is a HistoryStore (Redis and NATS
 // brokers are), WithHistoryStore's, or else one in this process.
 func WithHistory(pattern string, size int, ttl time.Duration) Option {
+	if _, err := path.Match(pattern, ""); err != nil || pattern == "" {
+		panic(fmt.Sprintf("forge: hub: WithHistory: pattern %q is invalid", pattern))
+	}
+	if size <= 0 || ttl < 0 {
+		panic(fmt.Sprintf("forge: hub: WithHistory: history of %d messages for %v: want a positive size and a ttl >= 0", size, ttl))
+	}
 	return func(c *config) {
-		if _, err := path.Match(pattern, ""); err != nil || pattern == "" {
-			c.fail(fmt.Errorf("forge: hub: history pattern %q: invalid", pattern))
-		}
-		if size <= 0 || ttl < 0 {
-			c.fail(fmt.Errorf("forge: hub: history of %d messages for %v: want a positive size and a ttl >= 0", size, ttl))
-		}
 		c.history = append(c.history, historyRule{pattern, HistoryOptions{Size: size, TTL: ttl}})
 	}
 }
@@ -106,12 +106,10 @@ func WithHistory(pattern string, size int, ttl time.Duration) Option {
 // messages, for a hub without a broker (with one, the broker is the
 // store).
 func WithHistoryStore(s HistoryStore) Option {
-	return func(c *config) {
-		if s == nil {
-			c.fail(errors.New("forge: hub: nil HistoryStore"))
-		}
-		c.store = s
+	if s == nil {
+		panic("forge: hub: WithHistoryStore: nil HistoryStore")
 	}
+	return func(c *config) { c.store = s }
 }
 
 // historyOf returns the history options of room, if it keeps history.

@@ -106,7 +106,10 @@ type member struct {
 	rooms map[string]*room
 }
 
-// Option configures a Hub.
+// Option configures a Hub. An option whose value no program should pass
+// (a nil broker, an empty node id) panics where it is built, and options
+// that cannot work together panic in New; see "Mistakes and errors" in the
+// package documentation.
 type Option func(*config)
 
 type config struct {
@@ -118,7 +121,6 @@ type config struct {
 	maxRooms int
 	history  []historyRule
 	store    HistoryStore
-	err      error
 }
 
 // DefaultMaxRooms is how many rooms one connection may be in unless
@@ -140,24 +142,20 @@ func WithMaxRooms(n int) Option {
 // records its members there and [Hub.Members] lists the whole cluster's.
 // The hub does not own b; close it after closing the hub.
 func WithBroker(b Broker) Option {
-	return func(c *config) {
-		if b == nil {
-			c.fail(errors.New("forge: hub: nil Broker"))
-		}
-		c.broker = b
+	if b == nil {
+		panic("forge: hub: WithBroker: nil Broker")
 	}
+	return func(c *config) { c.broker = b }
 }
 
 // WithNodeID names this node in broker traffic. Every node sharing a broker
 // needs its own id; the default is random, which is what most deployments
 // want.
 func WithNodeID(id string) Option {
-	return func(c *config) {
-		if id == "" {
-			c.fail(errors.New("forge: hub: empty node id"))
-		}
-		c.node = id
+	if id == "" {
+		panic("forge: hub: WithNodeID: empty node id")
 	}
+	return func(c *config) { c.node = id }
 }
 
 // WithLogger sets the logger for broker failures and malformed broker
@@ -172,12 +170,10 @@ func WithLogger(l *slog.Logger) Option {
 // event for subscription filters. The events package declares it for the
 // documents.
 func WithPresence(event string) Option {
-	return func(c *config) {
-		if event == "" {
-			c.fail(errors.New("forge: hub: empty presence event name"))
-		}
-		c.presence = event
+	if event == "" {
+		panic("forge: hub: WithPresence: empty event name")
 	}
+	return func(c *config) { c.presence = event }
 }
 
 // WithPresenceHook calls fn after every join and leave on this node, once
@@ -185,34 +181,24 @@ func WithPresence(event string) Option {
 // (for a connection that ended, a goroutine of its own) and must not block
 // for long.
 func WithPresenceHook(fn func(Presence)) Option {
-	return func(c *config) {
-		if fn == nil {
-			c.fail(errors.New("forge: hub: nil presence hook"))
-		}
-		c.hooks = append(c.hooks, fn)
+	if fn == nil {
+		panic("forge: hub: WithPresenceHook: nil function")
 	}
-}
-
-func (c *config) fail(err error) {
-	if c.err == nil {
-		c.err = err
-	}
+	return func(c *config) { c.hooks = append(c.hooks, fn) }
 }
 
 // New returns a hub configured by opts. With a broker it subscribes to the
-// messages addressed to every node, which is the only way New can fail
-// besides an invalid option.
+// messages addressed to every node: that can fail, for the broker's sake,
+// and is the error New returns. Mistakes in opts panic instead: a nil
+// option, WithHistoryStore given with a broker, WithHistory with a broker
+// that keeps no history.
 func New(opts ...Option) (*Hub, error) {
 	var c config
 	for _, o := range opts {
 		if o == nil {
-			c.fail(errors.New("forge: hub: nil Option"))
-			continue
+			panic("forge: hub: New: nil Option")
 		}
 		o(&c)
-	}
-	if c.err != nil {
-		return nil, c.err
 	}
 	if c.node == "" {
 		c.node = "node_" + rand.Text()[:16]
@@ -229,11 +215,11 @@ func New(opts ...Option) (*Hub, error) {
 	if len(c.history) > 0 {
 		switch {
 		case c.broker != nil && c.store != nil:
-			return nil, errors.New("forge: hub: with a broker, the broker keeps the history: drop WithHistoryStore")
+			panic("forge: hub: New: with a broker, the broker keeps the history: drop WithHistoryStore")
 		case c.broker != nil:
 			store, ok := c.broker.(HistoryStore)
 			if !ok {
-				return nil, fmt.Errorf("forge: hub: broker %T keeps no history, which WithHistory needs", c.broker)
+				panic(fmt.Sprintf("forge: hub: New: broker %T keeps no history, which WithHistory needs", c.broker))
 			}
 			c.store = store
 		case c.store == nil:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -283,12 +284,6 @@ func TestRegisterErrors(t *testing.T) {
 	if err := <-errs; !errors.Is(err, ErrDuplicateConnection) {
 		t.Fatalf("second Register: %v", err)
 	}
-	if _, err := New(WithNodeID("")); err == nil {
-		t.Fatal("New accepted an empty node id")
-	}
-	if _, err := New(nil); err == nil {
-		t.Fatal("New accepted a nil option")
-	}
 	must(t, h.Close())
 	must(t, h.Close())
 	if err := h.Broadcast(bg, "r", text("x")); !errors.Is(err, ErrClosed) {
@@ -484,3 +479,54 @@ func TestMaxRoomsPerConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionMistakes: options no program should pass panic where they are
+// built, and options that cannot work together panic in New.
+func TestOptionMistakes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		fn   func()
+		want string
+	}{
+		{"nil option", func() { New(nil) }, "nil Option"},
+		{"nil broker", func() { WithBroker(nil) }, "nil Broker"},
+		{"empty node id", func() { WithNodeID("") }, "empty node id"},
+		{"empty presence event", func() { WithPresence("") }, "WithPresence"},
+		{"nil presence hook", func() { WithPresenceHook(nil) }, "WithPresenceHook"},
+		{"bad history pattern", func() { WithHistory("[", 10, 0) }, "pattern"},
+		{"empty history", func() { WithHistory("*", 0, 0) }, "positive size"},
+		{"nil history store", func() { WithHistoryStore(nil) }, "nil HistoryStore"},
+		{"store beside a broker", func() {
+			New(WithBroker(NewMemoryBroker()), WithHistory("*", 10, 0), WithHistoryStore(NewMemoryHistory()))
+		}, "drop WithHistoryStore"},
+		{"broker without history", func() {
+			New(WithBroker(noHistoryBroker{NewMemoryBroker()}), WithHistory("*", 10, 0))
+		}, "keeps no history"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				v := recover()
+				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, tc.want) {
+					t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, tc.want)
+				}
+			}()
+			tc.fn()
+		})
+	}
+}
+
+// noHistoryBroker is a Broker that is no HistoryStore.
+type noHistoryBroker struct{ b *MemoryBroker }
+
+func (n noHistoryBroker) Publish(ctx context.Context, topic string, data []byte) error {
+	return n.b.Publish(ctx, topic, data)
+}
+
+func (n noHistoryBroker) Subscribe(ctx context.Context, topic string, fn func([]byte)) (func() error, error) {
+	return n.b.Subscribe(ctx, topic, fn)
+}
+
+func (n noHistoryBroker) Close() error { return n.b.Close() }

@@ -105,12 +105,7 @@ func dialBroker(u string, counters *benchCounters) (hub.Broker, func(), error) {
 			return nil, nil, fmt.Errorf("broker URL: %w", err)
 		}
 		client := redis.NewClient(opt)
-		b, err := redisbroker.New(client)
-		if err != nil {
-			client.Close()
-			return nil, nil, err
-		}
-		return b, func() { client.Close() }, nil
+		return redisbroker.New(client), func() { client.Close() }, nil
 	case "nats":
 		nc, err := nats.Connect(u,
 			nats.MaxReconnects(-1),

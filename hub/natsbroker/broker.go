@@ -64,7 +64,10 @@ type config struct {
 	storage jetstream.StorageType // of the history stream
 }
 
-// Option configures a Broker.
+// Option configures a Broker. An option whose value no program should
+// pass (a malformed prefix or name) panics where it is built, as forge's
+// registration mistakes do; New returns only the errors of its setup on
+// the server.
 type Option func(*config)
 
 // WithSubjectPrefix sets the subjects' prefix, "forge." by default (also
@@ -73,6 +76,9 @@ type Option func(*config)
 // nor wildcards. Every node of a cluster uses the same prefix; clusters
 // that share a server use different ones.
 func WithSubjectPrefix(p string) Option {
+	if p != "" && !validPrefix(p) {
+		panic(fmt.Sprintf("forge: natsbroker: WithSubjectPrefix: invalid prefix %q: want dot-separated tokens without white space, '*' or '>', ending with a dot", p))
+	}
 	return func(c *config) {
 		if p != "" {
 			c.prefix = p
@@ -98,6 +104,9 @@ func WithPresenceTTL(d time.Duration) Option {
 // presence in the JetStream KV buckets name+"_nodes" and name+"_members",
 // and creates them if needed. name may hold letters, digits, '-' and '_'.
 func WithPresenceBucket(name string) Option {
+	if name != "" && !validName(name) {
+		panic(fmt.Sprintf("forge: natsbroker: WithPresenceBucket: invalid name %q: want letters, digits, '-' and '_'", name))
+	}
 	return func(c *config) {
 		if name != "" {
 			c.bucket = name
@@ -116,6 +125,12 @@ func WithPresenceBucket(name string) Option {
 // same stream and storage, and clusters that share a server use different
 // streams (and prefixes). See "History" in the package documentation.
 func WithHistoryStream(name string, storage jetstream.StorageType) Option {
+	if name != "" && !validName(name) {
+		panic(fmt.Sprintf("forge: natsbroker: WithHistoryStream: invalid name %q: want letters, digits, '-' and '_'", name))
+	}
+	if storage != jetstream.FileStorage && storage != jetstream.MemoryStorage {
+		panic(fmt.Sprintf("forge: natsbroker: WithHistoryStream: storage %v: want file or memory", storage))
+	}
 	return func(c *config) {
 		if name != "" {
 			c.stream = name
@@ -134,22 +149,19 @@ func WithHistoryStream(name string, storage jetstream.StorageType) Option {
 // settings, which should let it reconnect forever
 // ([nats.MaxReconnects](-1)) so that the broker survives an outage of the
 // server. The broker never closes nc; close it after the broker.
+//
+// New returns the errors of its setup on the server; a nil connection or
+// option is a mistake in the program and panics.
 func New(nc *nats.Conn, opts ...Option) (*Broker, error) {
 	if nc == nil {
-		return nil, errors.New("forge: natsbroker: nil connection")
+		panic("forge: natsbroker: New: nil connection")
 	}
 	cfg := config{prefix: defaultSubjectPrefix, ttl: defaultPresenceTTL, bucket: defaultPresenceBucket, stream: defaultHistoryStream}
 	for _, o := range opts {
+		if o == nil {
+			panic("forge: natsbroker: New: nil Option")
+		}
 		o(&cfg)
-	}
-	if !validPrefix(cfg.prefix) {
-		return nil, fmt.Errorf("forge: natsbroker: invalid subject prefix %q: want dot-separated tokens without white space, '*' or '>', ending with a dot", cfg.prefix)
-	}
-	if !validName(cfg.stream) {
-		return nil, fmt.Errorf("forge: natsbroker: invalid history stream name %q: want letters, digits, '-' and '_'", cfg.stream)
-	}
-	if cfg.storage != jetstream.FileStorage && cfg.storage != jetstream.MemoryStorage {
-		return nil, fmt.Errorf("forge: natsbroker: history stream storage %v: want file or memory", cfg.storage)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

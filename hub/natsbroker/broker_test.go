@@ -3,7 +3,9 @@ package natsbroker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,30 +94,33 @@ func TestMissingBuckets(t *testing.T) {
 	}
 }
 
-func TestNewRefuses(t *testing.T) {
+// TestOptionMistakes: option values no program should pass panic where
+// they are built; a nil connection panics in New.
+func TestOptionMistakes(t *testing.T) {
 	t.Parallel()
-	srv := natstest.Start(t)
-	nc := srv.Connect(t)
 	tests := []struct {
 		name string
-		opts []natsbroker.Option
+		fn   func()
+		want string
 	}{
-		{"prefix without a dot", []natsbroker.Option{natsbroker.WithSubjectPrefix("forge")}},
-		{"wildcard prefix", []natsbroker.Option{natsbroker.WithSubjectPrefix("forge.*.")}},
-		{"bucket name with a dot", []natsbroker.Option{natsbroker.WithPresenceBucket("a.b")}},
-		{"stream name with a dot", []natsbroker.Option{natsbroker.WithHistoryStream("a.b", jetstream.FileStorage)}},
-		{"unknown storage", []natsbroker.Option{natsbroker.WithHistoryStream("", jetstream.StorageType(7))}},
+		{"prefix without a dot", func() { natsbroker.WithSubjectPrefix("forge") }, "WithSubjectPrefix"},
+		{"wildcard prefix", func() { natsbroker.WithSubjectPrefix("forge.*.") }, "WithSubjectPrefix"},
+		{"bucket name with a dot", func() { natsbroker.WithPresenceBucket("a.b") }, "WithPresenceBucket"},
+		{"stream name with a dot", func() { natsbroker.WithHistoryStream("a.b", jetstream.FileStorage) }, "WithHistoryStream"},
+		{"unknown storage", func() { natsbroker.WithHistoryStream("", jetstream.StorageType(7)) }, "storage"},
+		{"nil connection", func() { natsbroker.New(nil) }, "nil connection"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if b, err := natsbroker.New(nc, tt.opts...); err == nil {
-				b.Close()
-				t.Fatal("New succeeded")
-			}
+			t.Parallel()
+			defer func() {
+				v := recover()
+				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, tt.want) {
+					t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, tt.want)
+				}
+			}()
+			tt.fn()
 		})
-	}
-	if _, err := natsbroker.New(nil); err == nil {
-		t.Fatal("New(nil) succeeded")
 	}
 }
 

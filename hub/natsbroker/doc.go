@@ -21,6 +21,11 @@
 //	defer b.Close()
 //	h, err := hub.New(hub.WithBroker(b))
 //
+// As everywhere in forge, a mistake in the program panics with a "forge: "
+// message (a nil connection, a subject prefix or bucket name that NATS
+// cannot use), and what depends on the world is an error: New returns the
+// server's answer to its setup of the presence buckets.
+//
 // # Subjects
 //
 // A topic is published on one subject: the prefix ("forge." unless

@@ -108,18 +108,16 @@ var (
 // TLS, authentication, pool). The Broker does not close client; close the
 // Broker first, then the client.
 //
-// New returns an error for invalid options only. It tries once to open the
-// pub/sub connection, within the Broker's timeout (WithTimeout), and
-// returns without it if Redis is unreachable: the connection comes, and
-// comes back after an outage, on its own.
-func New(client redis.UniversalClient, opts ...Option) (*Broker, error) {
+// New tries once to open the pub/sub connection, within the Broker's
+// timeout (WithTimeout), and returns without it if Redis is unreachable:
+// the connection comes, and comes back after an outage, on its own. So
+// New has no error to return; a nil client or option is a mistake in the
+// program and panics.
+func New(client redis.UniversalClient, opts ...Option) *Broker {
 	if client == nil {
-		return nil, errors.New("forge: redisbroker: nil client")
+		panic("forge: redisbroker: New: nil client")
 	}
-	c, err := newConfig(opts)
-	if err != nil {
-		return nil, err
-	}
+	c := newConfig(opts)
 	_, sharded := client.(*redis.ClusterClient)
 	b := &Broker{
 		client:   client,
@@ -139,7 +137,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Broker, error) {
 	b.ps = b.newPubSub(nil)
 	b.wg.Go(b.read)
 	b.wg.Go(b.watch)
-	return b, nil
+	return b
 }
 
 // newPubSub returns a pub/sub connection subscribed to the anchor and to

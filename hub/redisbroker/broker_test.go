@@ -39,11 +39,7 @@ func newNode(t testing.TB, addr string, cluster bool, opts ...Option) *Broker {
 	}
 	t.Cleanup(func() { _ = client.Close() }) // after the broker's Close, registered later
 	opts = append([]Option{WithPresenceTTL(testTTL), WithLogger(slog.New(slog.DiscardHandler))}, opts...)
-	b, err := New(client, opts...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return b
+	return New(client, opts...)
 }
 
 func TestConformance(t *testing.T) {
@@ -103,23 +99,26 @@ func TestNew(t *testing.T) {
 	t.Parallel()
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = client.Close() })
-	if _, err := New(nil); err == nil {
-		t.Error("New(nil) succeeded")
-	}
 	bad := []struct {
 		name string
-		opt  Option
+		fn   func()
+		want string
 	}{
-		{"prefix with an opening brace", WithPrefix("app{")},
-		{"prefix with a closing brace", WithPrefix("}app")},
-		{"TTL under a millisecond", WithPresenceTTL(time.Microsecond)},
+		{"nil client", func() { New(nil) }, "nil client"},
+		{"nil option", func() { New(client, nil) }, "nil Option"},
+		{"prefix with an opening brace", func() { WithPrefix("app{") }, "brace"},
+		{"prefix with a closing brace", func() { WithPrefix("}app") }, "brace"},
+		{"TTL under a millisecond", func() { WithPresenceTTL(time.Microsecond) }, "millisecond"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			if b, err := New(client, tt.opt); err == nil {
-				_ = b.Close()
-				t.Fatal("New succeeded")
-			}
+			defer func() {
+				v := recover()
+				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, tt.want) {
+					t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, tt.want)
+				}
+			}()
+			tt.fn()
 		})
 	}
 }
@@ -130,10 +129,7 @@ func TestDefaults(t *testing.T) {
 	srv := redistest.Start(t)
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { _ = client.Close() })
-	b, err := New(client, WithPrefix(""), WithPresenceTTL(0), WithTimeout(0), WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := New(client, WithPrefix(""), WithPresenceTTL(0), WithTimeout(0), WithLogger(nil))
 	t.Cleanup(func() { _ = b.Close() })
 	ttl, known, err := b.KeepAlive(ctxT(t), "node")
 	if err != nil || ttl != 30*time.Second || known {
@@ -155,10 +151,7 @@ func TestCloseLeavesClientOpen(t *testing.T) {
 	srv := redistest.Start(t)
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { _ = client.Close() })
-	b, err := New(client)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := New(client)
 	mustSubscribe(t, b, "t", func([]byte) {})
 	if err := b.Close(); err != nil {
 		t.Fatal(err)

@@ -13,15 +13,17 @@
 //
 //	client := redis.NewClient(&redis.Options{Addr: "redis:6379"})
 //	defer client.Close()
-//	broker, err := redisbroker.New(client)
-//	if err != nil {
-//		return err
-//	}
+//	broker := redisbroker.New(client)
 //	defer broker.Close() // before the client's Close
 //	h, err := hub.New(hub.WithBroker(broker), hub.WithHistory("*", 100, time.Hour))
 //
 // Every node uses the same Redis (or cluster) and the same prefix
 // ([WithPrefix]).
+//
+// As everywhere in forge, a mistake in the program panics with a "forge: "
+// message (a nil client, a prefix with a brace), and what depends on the
+// world is an error: Redis being unreachable is not one for New, which
+// connects in the background, but the Broker's calls return theirs.
 //
 // # Delivery
 //

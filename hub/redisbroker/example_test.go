@@ -17,10 +17,7 @@ import (
 func Example() {
 	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 	defer client.Close()
-	broker, err := redisbroker.New(client, redisbroker.WithPrefix("chat:"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	broker := redisbroker.New(client, redisbroker.WithPrefix("chat:"))
 	defer broker.Close()
 	h, err := hub.New(hub.WithBroker(broker))
 	if err != nil {

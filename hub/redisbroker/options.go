@@ -19,7 +19,8 @@ const (
 // connection replaced.
 const healthInterval = 3 * time.Second
 
-// Option configures a Broker.
+// Option configures a Broker. An option whose value no program should
+// pass panics where it is built, as forge's registration mistakes do.
 type Option func(*config)
 
 type config struct {
@@ -34,8 +35,11 @@ type config struct {
 // Broker uses, so that several applications can share a Redis; "" keeps
 // the default, "forge:". Brokers that talk to each other need the same
 // prefix. It may not contain '{' or '}', which would change the cluster
-// hash slots the Broker relies on.
+// hash slots the Broker relies on: such a prefix panics.
 func WithPrefix(prefix string) Option {
+	if strings.ContainsAny(prefix, "{}") {
+		panic(fmt.Sprintf("forge: redisbroker: WithPrefix: prefix %q contains a brace", prefix))
+	}
 	return func(c *config) {
 		if prefix != "" {
 			c.prefix = prefix
@@ -46,8 +50,12 @@ func WithPrefix(prefix string) Option {
 // WithPresenceTTL sets how long a node stays in presence listings after
 // its last KeepAlive: a node that dies disappears from them within the
 // TTL. The hub refreshes its node every third of it. d <= 0 keeps the
-// default of 30 s; Redis counts it in whole milliseconds.
+// default of 30 s; Redis counts it in whole milliseconds, so a positive d
+// under a millisecond panics.
 func WithPresenceTTL(d time.Duration) Option {
+	if d > 0 && d < time.Millisecond {
+		panic(fmt.Sprintf("forge: redisbroker: WithPresenceTTL: %v is under a millisecond", d))
+	}
 	return func(c *config) {
 		if d > 0 {
 			c.ttl = d
@@ -82,7 +90,7 @@ func withHealthInterval(d time.Duration) Option {
 	return func(c *config) { c.health = d }
 }
 
-func newConfig(opts []Option) (config, error) {
+func newConfig(opts []Option) config {
 	c := config{
 		prefix:  defaultPrefix,
 		ttl:     defaultPresenceTTL,
@@ -90,16 +98,13 @@ func newConfig(opts []Option) (config, error) {
 		health:  healthInterval,
 	}
 	for _, o := range opts {
+		if o == nil {
+			panic("forge: redisbroker: New: nil Option")
+		}
 		o(&c)
 	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	if strings.ContainsAny(c.prefix, "{}") {
-		return c, fmt.Errorf("forge: redisbroker: prefix %q contains a brace", c.prefix)
-	}
-	if c.ttl < time.Millisecond {
-		return c, fmt.Errorf("forge: redisbroker: presence TTL %v is under a millisecond", c.ttl)
-	}
-	return c, nil
+	return c
 }

@@ -1,16 +1,17 @@
 package middleware
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/cors"
 )
 
-// CORSOption configures CORS.
+// CORSOption configures CORS. A malformed value panics where the option
+// is built, as forge's other setup mistakes do.
 type CORSOption func(*corsConfig)
 
 type corsConfig struct {
@@ -23,14 +24,27 @@ type corsConfig struct {
 // subdomains ("https://*.example.com" matches https://a.example.com and
 // https://a.b.example.com, not https://example.com) or for the port
 // ("http://localhost:*"); "*" alone allows every origin, without
-// credentials. Origins compare case-insensitively.
+// credentials. Origins compare case-insensitively. A malformed origin (a
+// path, a trailing slash, a misplaced '*', "null") panics.
 func CORSOrigins(origins ...string) CORSOption {
+	for _, o := range origins {
+		if err := checkCORSOrigin(o); err != nil {
+			panic(err.Error())
+		}
+	}
+	origins = slices.Clone(origins)
 	return func(c *corsConfig) { c.opts.AllowedOrigins = append(c.opts.AllowedOrigins, origins...) }
 }
 
 // CORSMethods sets the methods cross-origin requests may use; the default
 // is GET, HEAD and POST. Methods are case-sensitive, as in HTTP.
 func CORSMethods(methods ...string) CORSOption {
+	for _, m := range methods {
+		if !isToken(m) {
+			panic(fmt.Sprintf("forge: CORS: invalid method %q", m))
+		}
+	}
+	methods = slices.Clone(methods)
 	return func(c *corsConfig) { c.opts.AllowedMethods = append(c.opts.AllowedMethods, methods...) }
 }
 
@@ -39,12 +53,14 @@ func CORSMethods(methods ...string) CORSOption {
 // X-Requested-With. A browser sending a bearer token needs "Authorization"
 // here. "*" allows any header.
 func CORSHeaders(headers ...string) CORSOption {
+	headers = checkHeaderNames(headers)
 	return func(c *corsConfig) { c.opts.AllowedHeaders = append(c.opts.AllowedHeaders, headers...) }
 }
 
 // CORSExposedHeaders lists the response headers that cross-origin scripts
 // may read beyond the CORS-safelisted ones (X-Request-Id, Retry-After...).
 func CORSExposedHeaders(headers ...string) CORSOption {
+	headers = checkHeaderNames(headers)
 	return func(c *corsConfig) { c.opts.ExposedHeaders = append(c.opts.ExposedHeaders, headers...) }
 }
 
@@ -57,16 +73,30 @@ func CORSCredentials() CORSOption {
 
 // CORSMaxAge lets browsers cache a preflight's answer for d (rounded up to
 // whole seconds; browsers cap it, Chromium at 2 hours). Without it browsers
-// cache it for 5 seconds.
+// cache it for 5 seconds. A negative d panics.
 func CORSMaxAge(d time.Duration) CORSOption {
+	if d < 0 {
+		panic(fmt.Sprintf("forge: CORS: negative max age %v", d))
+	}
 	return func(c *corsConfig) { c.maxAge = d }
+}
+
+// checkHeaderNames panics unless every name is a header name or "*", and
+// returns a copy of names.
+func checkHeaderNames(names []string) []string {
+	for _, h := range names {
+		if h != "*" && !isToken(h) {
+			panic(fmt.Sprintf("forge: CORS: invalid header name %q", h))
+		}
+	}
+	return slices.Clone(names)
 }
 
 // CORS returns middleware that answers CORS preflight requests and adds the
 // CORS response headers for the allowed origins, built on
-// github.com/rs/cors. It fails when no origin is given, when an origin is
-// malformed (a path, a trailing slash, a misplaced '*', "null"), or when
-// credentials are combined with the "*" origin.
+// github.com/rs/cors. Its options check their values where they are
+// built; CORS itself panics, as forge's setup mistakes do, when no origin
+// is given or credentials are combined with the "*" origin.
 //
 // Use it on the root router (App.Router().Use): a preflight is an OPTIONS
 // request, which reaches route middleware only for routes that accept
@@ -86,43 +116,24 @@ func CORSMaxAge(d time.Duration) CORSOption {
 // wildcard style). Allowing an origin here does not allow it there; a page
 // served from another origin that uses both REST and WebSocket routes
 // needs both settings.
-func CORS(opts ...CORSOption) (func(http.Handler) http.Handler, error) {
+func CORS(opts ...CORSOption) func(http.Handler) http.Handler {
 	var c corsConfig
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			panic("forge: CORS: nil CORSOption")
 		}
+		o(&c)
 	}
 	if len(c.opts.AllowedOrigins) == 0 {
-		return nil, errors.New("forge: CORS: no allowed origin (use CORSOrigins)")
+		panic("forge: CORS: no allowed origin (use CORSOrigins)")
 	}
-	for _, o := range c.opts.AllowedOrigins {
-		if err := checkCORSOrigin(o); err != nil {
-			return nil, err
-		}
-		if o == "*" && c.opts.AllowCredentials {
-			return nil, errors.New(`forge: CORS: the "*" origin cannot be combined with credentials: list the origins`)
-		}
-	}
-	for _, m := range c.opts.AllowedMethods {
-		if !isToken(m) {
-			return nil, fmt.Errorf("forge: CORS: invalid method %q", m)
-		}
-	}
-	for _, hs := range [][]string{c.opts.AllowedHeaders, c.opts.ExposedHeaders} {
-		for _, h := range hs {
-			if h != "*" && !isToken(h) {
-				return nil, fmt.Errorf("forge: CORS: invalid header name %q", h)
-			}
-		}
-	}
-	if c.maxAge < 0 {
-		return nil, fmt.Errorf("forge: CORS: negative max age %v", c.maxAge)
+	if c.opts.AllowCredentials && slices.Contains(c.opts.AllowedOrigins, "*") {
+		panic(`forge: CORS: the "*" origin cannot be combined with credentials: list the origins`)
 	}
 	if c.maxAge > 0 {
 		c.opts.MaxAge = int((c.maxAge + time.Second - 1) / time.Second)
 	}
-	return cors.New(c.opts).Handler, nil
+	return cors.New(c.opts).Handler
 }
 
 // checkCORSOrigin accepts "*" and "scheme://host[:port]" with at most one

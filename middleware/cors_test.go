@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,18 +13,9 @@ import (
 	"github.com/forgekit/forge/middleware"
 )
 
-func mustCORS(t *testing.T, opts ...middleware.CORSOption) func(http.Handler) http.Handler {
-	t.Helper()
-	mw, err := middleware.CORS(opts...)
-	if err != nil {
-		t.Fatalf("CORS: %v", err)
-	}
-	return mw
-}
-
 func TestCORS(t *testing.T) {
 	t.Parallel()
-	mw := mustCORS(t,
+	mw := middleware.CORS(
 		middleware.CORSOrigins("https://app.example.com", "https://*.tenants.example.com", "http://localhost:*"),
 		middleware.CORSMethods(http.MethodGet, http.MethodPost, http.MethodDelete),
 		middleware.CORSHeaders("Authorization", "Content-Type"),
@@ -124,7 +116,7 @@ func TestCORS(t *testing.T) {
 
 func TestCORSAnyOrigin(t *testing.T) {
 	t.Parallel()
-	h := mustCORS(t, middleware.CORSOrigins("*"))(http.NotFoundHandler())
+	h := middleware.CORS(middleware.CORSOrigins("*"))(http.NotFoundHandler())
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Origin", "https://anyone.example")
 	rec := httptest.NewRecorder()
@@ -137,39 +129,51 @@ func TestCORSAnyOrigin(t *testing.T) {
 	}
 }
 
-func TestCORSErrors(t *testing.T) {
+// TestCORSMistakes: malformed values panic where the option is built, and
+// options that cannot work together panic in CORS.
+func TestCORSMistakes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		opts []middleware.CORSOption
+		fn   func()
 		want string
 	}{
-		{"no origin", nil, "no allowed origin"},
-		{"any origin with credentials", []middleware.CORSOption{middleware.CORSOrigins("*"), middleware.CORSCredentials()}, "cannot be combined with credentials"},
-		{"null origin", []middleware.CORSOption{middleware.CORSOrigins("null")}, "cannot be allowed"},
-		{"no scheme", []middleware.CORSOption{middleware.CORSOrigins("app.example.com")}, "is not scheme://host[:port]"},
-		{"trailing slash", []middleware.CORSOption{middleware.CORSOrigins("https://app.example.com/")}, "no path"},
-		{"path", []middleware.CORSOption{middleware.CORSOrigins("https://app.example.com/x")}, "no path"},
-		{"two wildcards", []middleware.CORSOption{middleware.CORSOrigins("https://*.example.com:*")}, "more than one '*'"},
-		{"wildcard inside a label", []middleware.CORSOption{middleware.CORSOrigins("https://*example.com")}, "leading subdomains"},
-		{"wildcard scheme", []middleware.CORSOption{middleware.CORSOrigins("*://example.com")}, "is not scheme://host[:port]"},
-		{"empty port", []middleware.CORSOption{middleware.CORSOrigins("http://localhost:")}, "empty port"},
-		{"bad method", []middleware.CORSOption{middleware.CORSOrigins("https://a.example"), middleware.CORSMethods("GET POST")}, "invalid method"},
-		{"bad header", []middleware.CORSOption{middleware.CORSOrigins("https://a.example"), middleware.CORSHeaders("X Token")}, "invalid header name"},
-		{"negative max age", []middleware.CORSOption{middleware.CORSOrigins("https://a.example"), middleware.CORSMaxAge(-time.Second)}, "negative max age"},
+		{"no origin", func() { middleware.CORS() }, "no allowed origin"},
+		{"any origin with credentials", func() { middleware.CORS(middleware.CORSOrigins("*"), middleware.CORSCredentials()) }, "cannot be combined with credentials"},
+		{"nil option", func() { middleware.CORS(middleware.CORSOrigins("*"), nil) }, "nil CORSOption"},
+		{"null origin", func() { middleware.CORSOrigins("null") }, "cannot be allowed"},
+		{"no scheme", func() { middleware.CORSOrigins("app.example.com") }, "is not scheme://host[:port]"},
+		{"trailing slash", func() { middleware.CORSOrigins("https://app.example.com/") }, "no path"},
+		{"path", func() { middleware.CORSOrigins("https://app.example.com/x") }, "no path"},
+		{"two wildcards", func() { middleware.CORSOrigins("https://*.example.com:*") }, "more than one '*'"},
+		{"wildcard inside a label", func() { middleware.CORSOrigins("https://*example.com") }, "leading subdomains"},
+		{"wildcard scheme", func() { middleware.CORSOrigins("*://example.com") }, "is not scheme://host[:port]"},
+		{"empty port", func() { middleware.CORSOrigins("http://localhost:") }, "empty port"},
+		{"bad method", func() { middleware.CORSMethods("GET POST") }, "invalid method"},
+		{"bad header", func() { middleware.CORSHeaders("X Token") }, "invalid header name"},
+		{"bad exposed header", func() { middleware.CORSExposedHeaders("X Token") }, "invalid header name"},
+		{"negative max age", func() { middleware.CORSMaxAge(-time.Second) }, "negative max age"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			mw, err := middleware.CORS(tt.opts...)
-			if err == nil || mw != nil {
-				t.Fatalf("CORS returned middleware %t and error %v; want only an error", mw != nil, err)
-			}
-			if !strings.HasPrefix(err.Error(), "forge: CORS: ") || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error = %q, want it to mention %q", err, tt.want)
-			}
+			mustPanic(t, "forge: CORS: ", tt.want, tt.fn)
 		})
 	}
+}
+
+// mustPanic runs fn and checks that it panics with a message that starts
+// with prefix and contains want.
+func mustPanic(t *testing.T, prefix, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		v := recover()
+		if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, want) {
+			t.Fatalf("panic = %v, want one starting %q and mentioning %q", v, prefix, want)
+		}
+	}()
+	fn()
 }
 
 // TestCORSAndWebSocketOrigins checks what the CORS documentation says: an
@@ -179,7 +183,7 @@ func TestCORSAndWebSocketOrigins(t *testing.T) {
 	t.Parallel()
 	app := forge.New(forge.WithLogger(new(logBuffer).logger()))
 	r := app.Router()
-	r.Use(mustCORS(t, middleware.CORSOrigins("https://app.example.com", "https://rest-only.example.com")))
+	r.Use(middleware.CORS(middleware.CORSOrigins("https://app.example.com", "https://rest-only.example.com")))
 	r.GET("/api", func(ctx forge.Context) error { return ctx.String(http.StatusOK, "ok") })
 	r.WebSocket("/ws", func(forge.Context, forge.Connection) error { return nil },
 		forge.WithOrigins("https://app.example.com"))

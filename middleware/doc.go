@@ -15,4 +15,9 @@
 // RateLimitMaxClients, RequestIDHeader) rather than With*: with several
 // constructors in one package, a With* name would not say which one it
 // configures, and CORS and RequestID would both want WithHeader.
+//
+// Setup follows forge's one rule: a value no program should pass (a
+// malformed origin or proxy address, a zero rate) panics with a "forge: "
+// message where the option or middleware is built, so the constructors
+// return no error and fit in a Use call: r.Use(middleware.CORS(...)).
 package middleware

@@ -33,14 +33,8 @@ func exampleLogger() *slog.Logger {
 // records the 500 that Recover answers a panic with.
 func Example() {
 	logger := exampleLogger()
-	limiter, err := middleware.NewRateLimiter(rate.Every(time.Second), 20)
-	if err != nil {
-		panic(err)
-	}
-	cors, err := middleware.CORS(middleware.CORSOrigins("https://app.example.com"))
-	if err != nil {
-		panic(err)
-	}
+	limiter := middleware.NewRateLimiter(rate.Every(time.Second), 20)
+	cors := middleware.CORS(middleware.CORSOrigins("https://app.example.com"))
 
 	app := forge.New(forge.WithLogger(logger))
 	r := app.Router()
@@ -100,15 +94,12 @@ func ExampleAccessLog() {
 }
 
 func ExampleCORS() {
-	cors, err := middleware.CORS(
+	cors := middleware.CORS(
 		middleware.CORSOrigins("https://*.example.com"),
 		middleware.CORSMethods(http.MethodGet, http.MethodPost),
 		middleware.CORSHeaders("Authorization", "Content-Type"),
 		middleware.CORSMaxAge(10*time.Minute),
 	)
-	if err != nil {
-		panic(err)
-	}
 	h := cors(http.NotFoundHandler())
 
 	preflight := httptest.NewRequest(http.MethodOptions, "/api/rooms", nil)
@@ -131,10 +122,7 @@ func ExampleCORS() {
 
 func ExampleRateLimiter() {
 	// Two requests at once, then one every 10 seconds, per client IP.
-	limiter, err := middleware.NewRateLimiter(rate.Every(10*time.Second), 2)
-	if err != nil {
-		panic(err)
-	}
+	limiter := middleware.NewRateLimiter(rate.Every(10*time.Second), 2)
 	h := limiter.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 
 	for _, ip := range []string{"192.0.2.1", "192.0.2.1", "192.0.2.1", "198.51.100.7"} {

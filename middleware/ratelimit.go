@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"container/list"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -69,8 +68,9 @@ type rateClient struct {
 	seen time.Time
 }
 
-// RateLimitOption configures a RateLimiter.
-type RateLimitOption func(*RateLimiter) error
+// RateLimitOption configures a RateLimiter. A malformed value panics where
+// the option is built, as forge's other setup mistakes do.
+type RateLimitOption func(*RateLimiter)
 
 // RateLimitTrustedProxies makes the RateLimiter believe X-Forwarded-For
 // and X-Real-IP when, and only when, the request comes from one of the
@@ -79,51 +79,48 @@ type RateLimitOption func(*RateLimiter) error
 // X-Forwarded-For address that is not itself a trusted proxy (addresses
 // to its left are whatever the client claimed), or X-Real-IP when there
 // is no X-Forwarded-For. From any other peer these headers are ignored:
-// believing them would let every client pick its own bucket.
+// believing them would let every client pick its own bucket. A value that
+// is neither a CIDR nor an address panics.
 func RateLimitTrustedProxies(cidrs ...string) RateLimitOption {
-	return func(l *RateLimiter) error {
-		for _, s := range cidrs {
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				a, aerr := netip.ParseAddr(s)
-				if aerr != nil {
-					return fmt.Errorf("forge: rate limit: trusted proxy %q is neither a CIDR nor an address", s)
-				}
-				a = a.Unmap()
-				p = netip.PrefixFrom(a, a.BitLen())
+	proxies := make([]netip.Prefix, 0, len(cidrs))
+	for _, s := range cidrs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				panic(fmt.Sprintf("forge: rate limit: trusted proxy %q is neither a CIDR nor an address", s))
 			}
-			if p.Addr().Is4In6() {
-				p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-			}
-			l.proxies = append(l.proxies, p.Masked())
+			a = a.Unmap()
+			p = netip.PrefixFrom(a, a.BitLen())
 		}
-		return nil
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		proxies = append(proxies, p.Masked())
 	}
+	return func(l *RateLimiter) { l.proxies = append(l.proxies, proxies...) }
 }
 
 // RateLimitMaxClients bounds how many clients the RateLimiter tracks at
-// once (DefaultRateLimitClients by default).
+// once (DefaultRateLimitClients by default); n must be positive.
 func RateLimitMaxClients(n int) RateLimitOption {
-	return func(l *RateLimiter) error {
-		if n < 1 {
-			return fmt.Errorf("forge: rate limit: max clients %d is not positive", n)
-		}
-		l.maxClients = n
-		return nil
+	if n < 1 {
+		panic(fmt.Sprintf("forge: rate limit: max clients %d is not positive", n))
 	}
+	return func(l *RateLimiter) { l.maxClients = n }
 }
 
 // NewRateLimiter returns a RateLimiter that lets each client make limit
 // requests per second on average, in bursts of up to burst:
 // NewRateLimiter(rate.Every(time.Second), 20) allows 20 requests at once,
-// then one per second. It fails for a limit that is not positive and
-// finite, a burst below 1, and invalid options.
-func NewRateLimiter(limit rate.Limit, burst int, opts ...RateLimitOption) (*RateLimiter, error) {
+// then one per second. A limit that is not positive and finite, a burst
+// below 1 or a nil option panics, as forge's setup mistakes do.
+func NewRateLimiter(limit rate.Limit, burst int, opts ...RateLimitOption) *RateLimiter {
 	if !(limit > 0) || limit == rate.Inf || math.IsInf(float64(limit), 0) {
-		return nil, fmt.Errorf("forge: rate limit: limit %v is not positive and finite", limit)
+		panic(fmt.Sprintf("forge: rate limit: limit %v is not positive and finite", limit))
 	}
 	if burst < 1 {
-		return nil, fmt.Errorf("forge: rate limit: burst %d is below 1", burst)
+		panic(fmt.Sprintf("forge: rate limit: burst %d is below 1", burst))
 	}
 	l := &RateLimiter{
 		limit:      limit,
@@ -133,17 +130,15 @@ func NewRateLimiter(limit rate.Limit, burst int, opts ...RateLimitOption) (*Rate
 	}
 	for _, o := range opts {
 		if o == nil {
-			return nil, errors.New("forge: rate limit: nil option")
+			panic("forge: rate limit: nil option")
 		}
-		if err := o(l); err != nil {
-			return nil, err
-		}
+		o(l)
 	}
 	// Capped far beyond any useful idle time, so that the conversion to
 	// a Duration stays defined for tiny limits.
 	refill := math.Ceil(float64(burst) / float64(limit) * float64(time.Second))
 	l.idle = time.Duration(min(refill, float64(1<<62)))
-	return l, nil
+	return l
 }
 
 // Handler is the rate-limiting middleware.

@@ -19,15 +19,6 @@ import (
 	"github.com/forgekit/forge/middleware"
 )
 
-func mustRateLimiter(t *testing.T, limit rate.Limit, burst int, opts ...middleware.RateLimitOption) *middleware.RateLimiter {
-	t.Helper()
-	l, err := middleware.NewRateLimiter(limit, burst, opts...)
-	if err != nil {
-		t.Fatalf("NewRateLimiter: %v", err)
-	}
-	return l
-}
-
 // serveFrom runs one request through h as if sent from remoteAddr with
 // the given headers, and returns its status.
 func serveFrom(h http.Handler, remoteAddr string, hdr map[string]string) *httptest.ResponseRecorder {
@@ -46,7 +37,7 @@ var ok200 = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 func TestRateLimitPerClient(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := mustRateLimiter(t, rate.Every(time.Minute), 3)
+		l := middleware.NewRateLimiter(rate.Every(time.Minute), 3)
 		h := l.Handler(ok200)
 		for i := range 3 {
 			if rec := serveFrom(h, "192.0.2.1:1000", nil); rec.Code != http.StatusOK {
@@ -145,7 +136,7 @@ func TestRateLimitClientIdentity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := mustRateLimiter(t, rate.Every(time.Hour), 1, middleware.RateLimitTrustedProxies(tt.trust...))
+			l := middleware.NewRateLimiter(rate.Every(time.Hour), 1, middleware.RateLimitTrustedProxies(tt.trust...))
 			h := l.Handler(ok200)
 			if rec := serveFrom(h, tt.first.remote, tt.first.hdr); rec.Code != http.StatusOK {
 				t.Fatalf("first request: %d", rec.Code)
@@ -167,7 +158,7 @@ func TestRateLimitMemory(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		// A bucket of 2 refills in 2 s: idle clients are forgotten after that.
-		l := mustRateLimiter(t, 1, 2, middleware.RateLimitMaxClients(4))
+		l := middleware.NewRateLimiter(1, 2, middleware.RateLimitMaxClients(4))
 		h := l.Handler(ok200)
 		from := func(i int) *httptest.ResponseRecorder { return serveFrom(h, fmt.Sprintf("192.0.2.%d:1", i), nil) }
 		for i := 1; i <= 3; i++ {
@@ -214,34 +205,28 @@ func TestRateLimitMemory(t *testing.T) {
 	})
 }
 
-func TestNewRateLimiterErrors(t *testing.T) {
+// TestRateLimiterMistakes: malformed values panic where the option is
+// built, or in NewRateLimiter for its own arguments.
+func TestRateLimiterMistakes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		limit rate.Limit
-		burst int
-		opts  []middleware.RateLimitOption
-		want  string
+		name string
+		fn   func()
+		want string
 	}{
-		{"zero limit", 0, 1, nil, "not positive and finite"},
-		{"negative limit", -1, 1, nil, "not positive and finite"},
-		{"infinite limit", rate.Inf, 1, nil, "not positive and finite"},
-		{"zero burst", 1, 0, nil, "burst 0"},
-		{"bad proxy", 1, 1, []middleware.RateLimitOption{middleware.RateLimitTrustedProxies("10.0.0.0/33")}, "neither a CIDR nor an address"},
-		{"proxy hostname", 1, 1, []middleware.RateLimitOption{middleware.RateLimitTrustedProxies("lb.internal")}, "neither a CIDR nor an address"},
-		{"zero clients", 1, 1, []middleware.RateLimitOption{middleware.RateLimitMaxClients(0)}, "not positive"},
-		{"nil option", 1, 1, []middleware.RateLimitOption{nil}, "nil option"},
+		{"zero limit", func() { middleware.NewRateLimiter(0, 1) }, "not positive and finite"},
+		{"negative limit", func() { middleware.NewRateLimiter(-1, 1) }, "not positive and finite"},
+		{"infinite limit", func() { middleware.NewRateLimiter(rate.Inf, 1) }, "not positive and finite"},
+		{"zero burst", func() { middleware.NewRateLimiter(1, 0) }, "burst 0"},
+		{"bad proxy", func() { middleware.RateLimitTrustedProxies("10.0.0.0/33") }, "neither a CIDR nor an address"},
+		{"proxy hostname", func() { middleware.RateLimitTrustedProxies("lb.internal") }, "neither a CIDR nor an address"},
+		{"zero clients", func() { middleware.RateLimitMaxClients(0) }, "not positive"},
+		{"nil option", func() { middleware.NewRateLimiter(1, 1, nil) }, "nil option"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := middleware.NewRateLimiter(tt.limit, tt.burst, tt.opts...)
-			if err == nil || l != nil {
-				t.Fatalf("NewRateLimiter = %v, %v; want an error", l, err)
-			}
-			if !strings.HasPrefix(err.Error(), "forge: rate limit: ") || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error = %q, want it to mention %q", err, tt.want)
-			}
+			mustPanic(t, "forge: rate limit: ", tt.want, tt.fn)
 		})
 	}
 }
@@ -263,7 +248,7 @@ func dialerFrom(t *testing.T, ip string) (*websocket.Dialer, *http.Client) {
 func TestRateLimitWebSocketAndREST(t *testing.T) {
 	t.Parallel()
 	const burst = 5
-	l := mustRateLimiter(t, rate.Every(time.Hour), burst)
+	l := middleware.NewRateLimiter(rate.Every(time.Hour), burst)
 	app := forge.New(forge.WithLogger(new(logBuffer).logger()))
 	r := app.Router()
 	r.WebSocket("/ws", func(ctx forge.Context, conn forge.Connection) error {

@@ -1,0 +1,63 @@
+// Package connection runs one WebSocket connection on gorilla/websocket,
+// from the upgrade to the closing handshake: the handshake's checks, one
+// reader and one writer, the outbound queue and its backpressure,
+// keepalive, limits, compression, subprotocols and close codes. It knows
+// nothing of routes or documents (package router) nor of rooms (package
+// hub).
+//
+// # Serving
+//
+// [Serve] checks a handshake (origin, required subprotocol, shutdown),
+// answers a refusal with an RFC 9457 problem before any upgrade, upgrades
+// the request and runs the handler in a goroutine of the connection's own.
+// The handler's result picks the close code: nil closes with
+// [CloseNormal], an error carrying a [CloseError] with its code, any other
+// error with [CloseInternalError]. A [Config] holds the settings; it is
+// plain data, and the zero value of every field means its default
+// (DefaultReadLimit, DefaultPingInterval, ...), so there is nothing to get
+// wrong in building one: forge's route options check their values where
+// they are written and fill a Config from them. A [Tracker] follows the
+// connections of one application, counts them ([Stats]) and closes them
+// all with [CloseGoingAway] on shutdown.
+//
+// # Concurrency
+//
+// Every method of a connection is safe for concurrent use. One holder of
+// the writer role at a time writes every frame, control frames included;
+// everyone else puts messages on a bounded queue. One reader at a time
+// owns the read side. [Conn] says how the roles move between goroutines
+// so that an idle connection costs its handler's goroutine and nothing
+// more.
+//
+// # Writes and backpressure
+//
+// The queue is capped in bytes (Config.QueueBytes). [Connection.Write]
+// and the other waiting writes wait for room up to the write timeout, then
+// close the peer as a slow consumer ([CloseSlowConsumer]) and return
+// [ErrSlowConsumer]. [Connection.Offer], for broadcasts, never waits: a
+// full queue gets the route's [Policy] instead. A [PreparedMessage] is
+// encoded (and compressed) once for any number of connections.
+//
+// # Reads, keepalive and closing
+//
+// Reads return whole messages, up to the read limit (past it the
+// connection closes with [CloseMessageTooBig]); text must be valid UTF-8.
+// [Connection.ReadJSON] decodes, and validates against the schema of the
+// route's declared message (Config.Inbound); its failures are
+// [DecodeError] values that leave the connection usable. The server pings
+// every PingInterval and closes a peer that shows no sign of life within
+// PongWait. Every close sends a real close code; [CloseStatus] reads the
+// code an error carries.
+//
+// # Why Connection is an interface
+//
+// [Connection] has one implementation, [*Conn], and its methods are
+// exactly Conn's exported methods (a test keeps them so). It is an
+// interface all the same, because it is what code outside this package
+// names: the handlers of forge's WebSocket routes take a forge.Connection,
+// as the seed programs fix, and package hub registers and package events
+// dispatches any Connection. A program can therefore test a handler with
+// a fake connection and no socket, and wrap a connection (embed it,
+// override Write to count or log) before handing it to a hub, as net.Conn
+// allows for sockets. Serve hands its handler the *Conn itself.
+package connection

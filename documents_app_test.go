@@ -8,6 +8,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/auth"
+	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/router"
 )
 
@@ -200,7 +201,7 @@ func shapesApp(opts ...forge.Option) *forge.App {
 
 	r.WebSocket("/ws/chat/:room", wsNoop, forge.WithSummary("Chat room"), forge.WithTags("chat"),
 		forge.WithWebSocketMessages(&ChatLine{}, &ChatLine{}))
-	ackMsg := &forge.Message{Name: "subscribed", Direction: forge.ServerToClient, Payload: &ack{}, Event: true}
+	ackMsg := &forge.Message{Name: "subscribed", Direction: forge.ServerToClient, Payload: &ack{}, Envelope: events.Envelope{}}
 	r.WebSocket("/ws/events/{topic}", wsNoop,
 		forge.WithName("events"),
 		forge.WithSummary("Event stream"),
@@ -208,12 +209,12 @@ func shapesApp(opts ...forge.Option) *forge.App {
 		forge.WithRequest(&eventsHandshake{}),
 		forge.WithSubprotocols("events.v1", "events.v2"), forge.WithRequiredSubprotocol(),
 		forge.WithMessages(
-			forge.Message{Name: "subscribe", Direction: forge.ClientToServer, Payload: &subscribe{}, Event: true,
+			forge.Message{Name: "subscribe", Direction: forge.ClientToServer, Payload: &subscribe{}, Envelope: events.Envelope{},
 				Reply: ackMsg, Summary: "Subscribe to topics"},
-			forge.Message{Name: "unsubscribe", Direction: forge.ClientToServer, Payload: &subscribe{}, Event: true},
-			forge.Message{Name: "notice", Direction: forge.ServerToClient, Payload: &notice{}, Event: true,
+			forge.Message{Name: "unsubscribe", Direction: forge.ClientToServer, Payload: &subscribe{}, Envelope: events.Envelope{}},
+			forge.Message{Name: "notice", Direction: forge.ServerToClient, Payload: &notice{}, Envelope: events.Envelope{},
 				Description: "A notice on a followed topic."},
-			forge.Message{Name: "user", Direction: forge.ServerToClient, Payload: &User{}, Event: true},
+			forge.Message{Name: "user", Direction: forge.ServerToClient, Payload: &User{}, Envelope: events.Envelope{}},
 			forge.Message{Direction: forge.ServerToClient, Payload: &router.FieldError{}},
 			forge.Message{Direction: forge.ServerToClient, Payload: &FieldError{}},
 		))

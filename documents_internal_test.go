@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/router"
 )
 
@@ -58,9 +59,9 @@ func registerBench(r Router, n int) {
 	for i := range n / 10 {
 		r.WebSocket(fmt.Sprintf("/ws%d/{room}", i), func(Context, Connection) error { return nil },
 			router.WithMessages(
-				router.Message{Name: "item", Direction: router.ClientToServer, Payload: &benchItem{}, Event: true,
-					Reply: &router.Message{Name: "ack", Direction: router.ServerToClient, Payload: &benchEvent{}, Event: true}},
-				router.Message{Name: "event", Direction: router.ServerToClient, Payload: &benchEvent{}, Event: true},
+				router.Message{Name: "item", Direction: router.ClientToServer, Payload: &benchItem{}, Envelope: events.Envelope{},
+					Reply: &router.Message{Name: "ack", Direction: router.ServerToClient, Payload: &benchEvent{}, Envelope: events.Envelope{}}},
+				router.Message{Name: "event", Direction: router.ServerToClient, Payload: &benchEvent{}, Envelope: events.Envelope{}},
 			))
 	}
 }

@@ -81,15 +81,12 @@ type MessageSpec struct {
 	Action string
 	// Payload is a value of the payload's type, such as &ChatMessage{}.
 	Payload any
-	// Event reports that the payload travels in the event envelope
-	// {"event": Name, "id": "...", "payload": ...}.
-	Event bool
+	// Envelope, when set, is the wire form that carries the payload; the
+	// message is described as the envelope around the payload.
+	Envelope apidoc.Envelope
 	// Reply is the message that answers this one, travelling the other
 	// way with the same envelope id.
 	Reply *MessageSpec
-	// Positioned adds the optional "position" member of messages in rooms
-	// with history to the envelope.
-	Positioned bool
 
 	Summary     string
 	Description string
@@ -98,7 +95,6 @@ type MessageSpec struct {
 const (
 	schemasPrefix  = "#/components/schemas/"
 	messagesPrefix = "#/components/messages/"
-	idLocation     = "$message.payload#/id"
 )
 
 var placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
@@ -462,11 +458,12 @@ func (b *builder) message(m *MessageSpec, isReply bool) (string, error) {
 	}
 	// Titles follow from the key, so they are set once it is chosen.
 	title := pascal(key)
-	if m.Event {
-		d.msg.Payload.Title = &[]string{title + "Envelope"}[0]
-	}
 	if d.payload.Ref == nil && d.payload.Title == nil {
 		d.payload.Title = &[]string{title + "Payload"}[0]
+	}
+	if m.Envelope != nil {
+		d.msg.Payload = m.Envelope.Schema(m.Name, d.payload, isReply) // around the titled payload
+		d.msg.Payload.Title = &[]string{title + "Envelope"}[0]
 	}
 	b.msgJSON[key] = d.enc
 	b.messages[key] = d.msg
@@ -476,7 +473,7 @@ func (b *builder) message(m *MessageSpec, isReply bool) (string, error) {
 // described is a component message before it has a key.
 type described struct {
 	msg      *Message
-	payload  *jsonschema.Schema // the payload type's schema, in the envelope for events
+	payload  *jsonschema.Schema // the payload type's schema, in the envelope if any
 	typeName string             // the payload's component schema, if any
 	enc      []byte             // msg encoded, to tell equal messages from clashes
 }
@@ -486,8 +483,8 @@ func (b *builder) describe(m *MessageSpec, isReply bool) (*described, error) {
 	if m.Payload == nil {
 		return nil, fmt.Errorf("message %q has no payload", m.Name)
 	}
-	if m.Event && m.Name == "" {
-		return nil, errors.New("an event message needs a name")
+	if m.Envelope != nil && m.Name == "" {
+		return nil, errors.New("a message in an envelope needs a name")
 	}
 	payload, err := b.payloadSchema(m.Payload)
 	if err != nil {
@@ -504,19 +501,16 @@ func (b *builder) describe(m *MessageSpec, isReply bool) (*described, error) {
 		Payload:     payload,
 	}
 	examples := apidoc.Examples(m.Payload)
-	if m.Event {
-		msg.Payload = envelope(m.Name, payload, isReply)
-		if m.Positioned {
-			msg.Payload.WithPropertiesItem("position", positionSchema().ToSchemaOrBool())
-		}
-		if isReply || m.Reply != nil {
+	if env := m.Envelope; env != nil {
+		msg.Payload = env.Schema(m.Name, payload, isReply)
+		if loc := env.CorrelationID(); loc != "" && (isReply || m.Reply != nil) {
 			msg.CorrelationID = &CorrelationID{
 				Description: "The envelope id, which a reply carries back.",
-				Location:    idLocation,
+				Location:    loc,
 			}
 		}
 		for i, ex := range examples {
-			examples[i] = map[string]any{"event": m.Name, "payload": ex}
+			examples[i] = env.Example(m.Name, ex)
 		}
 	}
 	for _, ex := range examples {
@@ -632,41 +626,6 @@ func titleSchema(name string, s *jsonschema.Schema) {
 		name = *s.Title
 	}
 	titleNested(name, s)
-}
-
-// envelope is the schema of forge's event envelope carrying payload.
-func envelope(event string, payload *jsonschema.Schema, idRequired bool) *jsonschema.Schema {
-	s := (&jsonschema.Schema{}).WithType(jsonschema.Object.Type())
-	s.WithPropertiesItem("event", (&jsonschema.Schema{}).
-		WithType(jsonschema.String.Type()).WithConst(event).ToSchemaOrBool())
-	// The id has an example, so that the docs console's example of a
-	// message asks for the reply.
-	id := (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).WithExamples("1")
-	if idRequired {
-		id.WithDescription("The id of the message this one answers.")
-		s.WithRequired("event", "id", "payload")
-	} else {
-		id.WithDescription("Set by a sender that wants a reply, which carries the same id.")
-		s.WithRequired("event", "payload")
-	}
-	s.WithPropertiesItem("id", id.ToSchemaOrBool())
-	s.WithPropertiesItem("payload", payload.ToSchemaOrBool())
-	return s
-}
-
-// positionSchema describes the place of a message in a room's history.
-func positionSchema() *jsonschema.Schema {
-	str := func(d string) jsonschema.SchemaOrBool {
-		return (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).WithDescription(d).ToSchemaOrBool()
-	}
-	s := (&jsonschema.Schema{}).WithType(jsonschema.Object.Type()).WithTitle("StreamPosition").
-		WithDescription("The message's place in the room's history: give the last one seen when reconnecting (?recover=room:epoch:offset) to receive what was missed.")
-	s.WithPropertiesItem("room", str("The room the message was sent to."))
-	s.WithPropertiesItem("epoch", str("The life of the room's history; it changes when the history is lost."))
-	s.WithPropertiesItem("offset", (&jsonschema.Schema{}).WithType(jsonschema.Integer.Type()).WithMinimum(1).
-		WithDescription("The message's number in the epoch: one more than the one before.").ToSchemaOrBool())
-	s.WithRequired("room", "epoch", "offset")
-	return s
 }
 
 // securityScheme is the AsyncAPI form of s: an API key outside the

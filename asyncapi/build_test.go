@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/swaggest/jsonschema-go"
 	"go.uber.org/goleak"
 
 	"github.com/forgekit/forge/apidoc"
@@ -39,8 +40,31 @@ type handshake struct {
 	Token string `header:"Authorization" description:"Bearer token."`
 }
 
+// envelope is a wire form like package events' {"event", "id",
+// "payload"}: asyncapi only wraps payloads in what it is given.
+type envelope struct{}
+
+func (envelope) Schema(name string, payload *jsonschema.Schema, reply bool) *jsonschema.Schema {
+	required := `["event","payload"]`
+	if reply {
+		required = `["event","id","payload"]`
+	}
+	var s jsonschema.Schema
+	if err := json.Unmarshal([]byte(`{"type":"object","required":`+required+
+		`,"properties":{"event":{"type":"string","const":"`+name+`"},"id":{"type":"string"}}}`), &s); err != nil {
+		panic(err)
+	}
+	return s.WithPropertiesItem("payload", payload.ToSchemaOrBool())
+}
+
+func (envelope) Example(name string, payload any) any {
+	return map[string]any{"event": name, "payload": payload}
+}
+
+func (envelope) CorrelationID() string { return "$message.payload#/id" }
+
 func chatSpec() asyncapi.Spec {
-	ack := &asyncapi.MessageSpec{Name: "chat.ack", Action: asyncapi.ActionSend, Payload: &Ack{}, Event: true}
+	ack := &asyncapi.MessageSpec{Name: "chat.ack", Action: asyncapi.ActionSend, Payload: &Ack{}, Envelope: envelope{}}
 	return asyncapi.Spec{
 		Info:    asyncapi.Info{Title: "chat", Version: "2.0.0", Description: "A chat."},
 		Servers: map[string]*asyncapi.Server{"local": {Host: "localhost:8080", Protocol: "ws"}},
@@ -52,7 +76,7 @@ func chatSpec() asyncapi.Spec {
 				Messages: []asyncapi.MessageSpec{
 					{Action: asyncapi.ActionReceive, Payload: &Chat{}},
 					{Action: asyncapi.ActionSend, Payload: Chat{}, Summary: "A line of chat"},
-					{Name: "chat.send", Action: asyncapi.ActionReceive, Payload: &Chat{}, Event: true, Reply: ack},
+					{Name: "chat.send", Action: asyncapi.ActionReceive, Payload: &Chat{}, Envelope: envelope{}, Reply: ack},
 					{Action: asyncapi.ActionSend, Payload: &URL{}},
 					{Action: asyncapi.ActionSend, Payload: &url.URL{}},
 				},
@@ -204,7 +228,7 @@ func TestBuildRejects(t *testing.T) {
 		{"parameter not in address", asyncapi.ChannelSpec{Address: "/ws", Params: []asyncapi.ParamSpec{{Name: "id"}}}, `parameter "id" is not in the address`},
 		{"handshake path parameter", asyncapi.ChannelSpec{Address: "/ws/{x}", Params: []asyncapi.ParamSpec{{Name: "x"}}, Handshake: &handshake{}}, `path parameter "room"`},
 		{"no action", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Payload: &Ack{}}}}, "neither send nor receive"},
-		{"unnamed event", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &Ack{}, Event: true}}}, "needs a name"},
+		{"unnamed in an envelope", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &Ack{}, Envelope: envelope{}}}}, "needs a name"},
 		{"reply same way", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &Ack{},
 			Reply: &asyncapi.MessageSpec{Action: "send", Payload: &Ack{}}}}}, "same way"},
 		{"unreflectable payload", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &struct {
@@ -278,16 +302,16 @@ func TestMessageKeys(t *testing.T) {
 	t.Parallel()
 	spec := func(reverse bool) asyncapi.Spec {
 		msgs := []asyncapi.MessageSpec{
-			{Name: "say", Action: asyncapi.ActionSend, Payload: &Said{}, Event: true},
-			{Name: "say", Action: asyncapi.ActionReceive, Payload: &SaidPayload{}, Event: true,
-				Reply: &asyncapi.MessageSpec{Name: "say.ack", Action: asyncapi.ActionSend, Payload: &struct{}{}, Event: true}},
+			{Name: "say", Action: asyncapi.ActionSend, Payload: &Said{}, Envelope: envelope{}},
+			{Name: "say", Action: asyncapi.ActionReceive, Payload: &SaidPayload{}, Envelope: envelope{},
+				Reply: &asyncapi.MessageSpec{Name: "say.ack", Action: asyncapi.ActionSend, Payload: &struct{}{}, Envelope: envelope{}}},
 		}
 		if reverse {
 			slices.Reverse(msgs)
 		}
 		return asyncapi.Spec{Channels: []asyncapi.ChannelSpec{
 			{Address: "/a", Messages: msgs},
-			{Address: "/b", Messages: []asyncapi.MessageSpec{{Name: "say", Action: asyncapi.ActionSend, Payload: &Notice{}, Event: true}}},
+			{Address: "/b", Messages: []asyncapi.MessageSpec{{Name: "say", Action: asyncapi.ActionSend, Payload: &Notice{}, Envelope: envelope{}}}},
 			// Equal messages both ways are one message.
 			{Address: "/c", Messages: []asyncapi.MessageSpec{{Action: asyncapi.ActionSend, Payload: &Ack{}}, {Action: asyncapi.ActionReceive, Payload: &Ack{}}}},
 		}}

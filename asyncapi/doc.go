@@ -23,9 +23,11 @@
 // Each named type appears once under components.schemas, named after the
 // type; types of different packages that share a name are qualified by
 // their package path. Messages are reusable components too, keyed by their
-// name. An event message travels in forge's envelope, so its payload schema
-// is {event: const name, id?: string, payload: type}. A payload type with an
-// Examples() []any method ([apidoc.Exampler]) gives its messages examples.
+// name. A message in an envelope (MessageSpec.Envelope, such as package
+// events' {"event", "id", "payload"}) is described as the envelope's
+// schema around the payload's; the envelope says what it adds. A payload
+// type with an Examples() []any method ([apidoc.Exampler]) gives its
+// messages examples, wrapped in the envelope if there is one.
 //
 // # Message keys
 //

@@ -204,11 +204,11 @@ func (d *Dispatcher) register(sp spec) {
 	replyName := sp.name + ackSuffix
 	reply := &router.Message{
 		Name: replyName, Direction: router.ServerToClient, Payload: d.payload(replyName, sp.out, true),
-		Event: !d.cfg.commands, Summary: "The reply to " + sp.name + ", sent when the message has an id.",
+		Envelope: d.envelope(false), Summary: "The reply to " + sp.name + ", sent when the message has an id.",
 	}
 	d.msgs = append(d.msgs, router.Message{
 		Name: sp.name, Direction: router.ClientToServer, Payload: d.payload(sp.name, sp.in, false),
-		Event: !d.cfg.commands, Reply: reply, Summary: summary, Description: s.description,
+		Envelope: d.envelope(false), Reply: reply, Summary: summary, Description: s.description,
 	})
 }
 
@@ -227,14 +227,14 @@ func (d *Dispatcher) declare(fn, name string, typ, reply reflect.Type, s setting
 	}
 	m := router.Message{
 		Name: name, Direction: router.ServerToClient, Payload: d.payload(name, typ, false),
-		Event: !d.cfg.commands, Summary: s.summary, Description: s.description,
-		Positioned: !s.transient && !d.cfg.commands && d.cfg.hub != nil && d.cfg.hub.KeepsHistory(),
+		Summary: s.summary, Description: s.description,
+		Envelope: d.envelope(!s.transient && d.cfg.hub != nil && d.cfg.hub.KeepsHistory()),
 	}
 	if reply != nil {
 		replyName := name + ackSuffix
 		m.Reply = &router.Message{
 			Name: replyName, Direction: router.ClientToServer, Payload: d.payload(replyName, reply, true),
-			Event: !d.cfg.commands, Summary: "The client's reply to " + name + ", with the request's id.",
+			Envelope: d.envelope(false), Summary: "The client's reply to " + name + ", with the request's id.",
 		}
 	}
 	d.msgs = append(d.msgs, m)

@@ -61,5 +61,8 @@
 // message it handles and sends (with router.WithMessages): each event with
 // its payload type and direction, replies, the error event, subscribe and
 // unsubscribe, and the hub's presence messages. Registering after Route
-// panics, so the document cannot miss an event.
+// panics, so the document cannot miss an event. The documents describe
+// each message as the envelope ([Envelope]) around its payload type; a
+// handler that speaks the envelope without a dispatcher declares its
+// messages in it by hand, router.Message{..., Envelope: events.Envelope{}}.
 package events

@@ -155,7 +155,7 @@ func TestCommandEnvelope(t *testing.T) {
 			join = m
 		}
 	}
-	if join.Event || join.Reply == nil || join.Reply.Name != "join-room.ack" {
+	if join.Envelope != nil || join.Reply == nil || join.Reply.Name != "join-room.ack" {
 		t.Fatalf("join-room declared as %+v", join)
 	}
 	var r jsonschema.Reflector
@@ -194,13 +194,13 @@ func TestRouteDeclaresEveryMessage(t *testing.T) {
 	}
 	var got []decl
 	for _, m := range routes[0].Messages {
-		if !m.Event {
-			t.Errorf("message %q is not declared as an event", m.Name)
+		if m.Envelope == nil {
+			t.Errorf("message %q is not declared in the event envelope", m.Name)
 		}
 		r := ""
 		if m.Reply != nil {
 			r = m.Reply.Name
-			if m.Reply.Direction == m.Direction || !m.Reply.Event {
+			if m.Reply.Direction == m.Direction || m.Reply.Envelope == nil {
 				t.Errorf("reply of %q: %+v", m.Name, m.Reply)
 			}
 		}

@@ -6,10 +6,21 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+	"github.com/swaggest/jsonschema-go"
 
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/router"
 )
+
+// envelope stands for a wire form around payloads, such as package
+// events' envelope; the router only tells messages in one apart.
+type envelope struct{}
+
+func (envelope) Schema(_ string, payload *jsonschema.Schema, _ bool) *jsonschema.Schema {
+	return payload
+}
+func (envelope) Example(_ string, payload any) any { return payload }
+func (envelope) CorrelationID() string             { return "" }
 
 type ackPayload struct {
 	OK bool `json:"ok"`
@@ -18,16 +29,16 @@ type ackPayload struct {
 func TestMessagesAccumulate(t *testing.T) {
 	t.Parallel()
 	m := newMux(t, router.Config{})
-	ack := &router.Message{Name: "ack", Direction: router.ServerToClient, Payload: &ackPayload{}, Event: true}
-	g := m.Group("/ws", router.WithMessages(router.Message{Name: "notice", Direction: router.ServerToClient, Payload: &chatOut{}, Event: true}))
+	ack := &router.Message{Name: "ack", Direction: router.ServerToClient, Payload: &ackPayload{}, Envelope: envelope{}}
+	g := m.Group("/ws", router.WithMessages(router.Message{Name: "notice", Direction: router.ServerToClient, Payload: &chatOut{}, Envelope: envelope{}}))
 	g.WebSocket("/chat", wsNoop,
 		router.WithWebSocketMessages(&chatIn{}, nil),
-		router.WithMessages(router.Message{Name: "send", Direction: router.ClientToServer, Payload: &chatIn{}, Event: true, Reply: ack}),
+		router.WithMessages(router.Message{Name: "send", Direction: router.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}, Reply: ack}),
 	)
 	want := []router.Message{
-		{Name: "notice", Direction: router.ServerToClient, Payload: &chatOut{}, Event: true},
+		{Name: "notice", Direction: router.ServerToClient, Payload: &chatOut{}, Envelope: envelope{}},
 		{Direction: router.ClientToServer, Payload: &chatIn{}},
-		{Name: "send", Direction: router.ClientToServer, Payload: &chatIn{}, Event: true, Reply: ack},
+		{Name: "send", Direction: router.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}, Reply: ack},
 	}
 	routes := m.Routes()
 	if len(routes) != 1 || !reflect.DeepEqual(routes[0].Messages, want) {
@@ -44,7 +55,7 @@ func TestWithMessagesRejects(t *testing.T) {
 	}{
 		{"no direction", router.Message{Name: "x", Payload: &chatIn{}}, "forge: WithMessages: message 0 (\"x\") has no direction"},
 		{"no payload", router.Message{Name: "x", Direction: router.ClientToServer}, "forge: WithMessages: message 0 (\"x\") has no payload type"},
-		{"unnamed event", router.Message{Direction: router.ClientToServer, Payload: &chatIn{}, Event: true}, "forge: WithMessages: event message 0 needs a name"},
+		{"unnamed in an envelope", router.Message{Direction: router.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}}, "forge: WithMessages: message 0 is in an envelope and needs a name"},
 		{"reply same way", router.Message{Name: "x", Direction: router.ClientToServer, Payload: &chatIn{},
 			Reply: &router.Message{Direction: router.ClientToServer, Payload: &chatIn{}}}, "forge: WithMessages: the reply to \"x\" must travel the other way"},
 	}
@@ -66,7 +77,7 @@ type say struct {
 }
 
 // TestDeclaredMessageEnforced: a route that declares exactly one message
-// clients send, and not an event, gets what its documents publish about it
+// clients send, and not in an envelope, gets what its documents publish about it
 // enforced by ReadJSON; with more than one, or an event, ReadJSON does not
 // guess. A refused message is a *connection.DecodeError that the handler
 // may answer, and returned it closes with 1007 "invalid message".
@@ -94,7 +105,7 @@ func TestDeclaredMessageEnforced(t *testing.T) {
 		router.Message{Name: "say", Direction: router.ClientToServer, Payload: &say{}},
 		router.Message{Name: "other", Direction: router.ClientToServer, Payload: &chatIn{}},
 	))
-	m.WebSocket("/event", answer, router.WithMessages(router.Message{Name: "say", Direction: router.ClientToServer, Payload: &say{}, Event: true}))
+	m.WebSocket("/event", answer, router.WithMessages(router.Message{Name: "say", Direction: router.ClientToServer, Payload: &say{}, Envelope: envelope{}}))
 	m.WebSocket("/returns", func(ctx router.Context, conn connection.Connection) error {
 		var m say
 		return conn.ReadJSON(&m)

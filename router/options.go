@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/internal/payload"
@@ -217,15 +218,15 @@ func WithBodyLimit(n int64) RouteOption {
 //
 // What the documents publish about the client's type (the constraints of
 // its struct tags: required, minLength, maxLength, enum, ...) is enforced:
-// when a route declares exactly one message clients send, and not an
-// event, the connection's ReadJSON into a pointer to that type validates
-// each message against the type's JSON schema before decoding it (see
-// connection.Config.Inbound). A message that breaks the schema yields a
-// *connection.DecodeError, as one that is not JSON does: the connection
-// stays usable, so the handler may answer and read on, and a handler that
-// returns the error closes the connection with 1007 (invalid payload
-// data) and the reason "invalid message". Read and ReadMessage return
-// messages unchecked.
+// when a route declares exactly one message clients send, and not in an
+// envelope (as events are), the connection's ReadJSON into a pointer to
+// that type validates each message against the type's JSON schema before
+// decoding it (see connection.Config.Inbound). A message that breaks the
+// schema yields a *connection.DecodeError, as one that is not JSON does:
+// the connection stays usable, so the handler may answer and read on, and
+// a handler that returns the error closes the connection with 1007
+// (invalid payload data) and the reason "invalid message". Read and
+// ReadMessage return messages unchecked.
 func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 	if clientToServer == nil && serverToClient == nil {
 		panic("forge: WithWebSocketMessages: both message types are nil")
@@ -270,17 +271,13 @@ type Message struct {
 	Direction Direction
 	// Payload is a value of the payload's type, such as &ChatMessage{}.
 	Payload any
-	// Event reports that the payload travels in forge's event envelope,
-	// {"event": Name, "id": "...", "payload": ...}, where id is optional
-	// and present when a reply is expected.
-	Event bool
+	// Envelope, when set, is the wire form that carries the payload, such
+	// as the event envelope {"event": Name, "id": "...", "payload": ...}
+	// of package events, which declares its messages with it.
+	Envelope apidoc.Envelope
 	// Reply, when set, is the message sent back for this one, carrying the
 	// same envelope id (an acknowledgement). It travels the other way.
 	Reply *Message
-	// Positioned reports that the envelope may carry a "position" member
-	// {"room", "epoch", "offset"}: the message's place in a room's history
-	// (hub.WithHistory).
-	Positioned bool
 	// Summary and Description document the message.
 	Summary     string
 	Description string
@@ -288,8 +285,8 @@ type Message struct {
 
 // WithMessages declares messages of a WebSocket route, adding to any
 // declared before (by the route, its groups or WithWebSocketMessages).
-// When the route ends up with exactly one message clients send, and not an
-// event, ReadJSON enforces its schema, as WithWebSocketMessages says.
+// When the route ends up with exactly one message clients send, and not in
+// an envelope, ReadJSON enforces its schema, as WithWebSocketMessages says.
 func WithMessages(msgs ...Message) RouteOption {
 	for i, m := range msgs {
 		if m.Direction != ClientToServer && m.Direction != ServerToClient {
@@ -298,8 +295,8 @@ func WithMessages(msgs ...Message) RouteOption {
 		if m.Payload == nil {
 			panic(fmt.Sprintf("forge: WithMessages: message %d (%q) has no payload type", i, m.Name))
 		}
-		if m.Event && m.Name == "" {
-			panic(fmt.Sprintf("forge: WithMessages: event message %d needs a name", i))
+		if m.Envelope != nil && m.Name == "" {
+			panic(fmt.Sprintf("forge: WithMessages: message %d is in an envelope and needs a name", i))
 		}
 		if m.Reply != nil && m.Reply.Direction == m.Direction {
 			panic(fmt.Sprintf("forge: WithMessages: the reply to %q must travel the other way", m.Name))
@@ -346,8 +343,8 @@ func (s *settings) enforceInbound() error {
 }
 
 // inbound returns the payload of the one message clients send, when the
-// messages declare exactly one and it is not an event (the event layer
-// validates its own); nil otherwise.
+// messages declare exactly one and it is not in an envelope (the event
+// layer validates its own); nil otherwise.
 func inbound(msgs []Message) any {
 	var (
 		n   int
@@ -357,7 +354,7 @@ func inbound(msgs []Message) any {
 		for m := &msgs[i]; m != nil; m = m.Reply {
 			if m.Direction == ClientToServer {
 				n++
-				if !m.Event {
+				if m.Envelope == nil {
 					raw = m.Payload
 				}
 			}

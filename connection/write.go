@@ -386,146 +386,226 @@ const (
 // a frame at once (the rest of the batch goes back to the queue, so at
 // most one frame waits in the socket's pending buffer) or a close frame is
 // due (the closing handshake waits for that frame to be written).
+//
+// Each round settles the last one (settleLocked), decides what to do
+// (nextLocked), takes what is due (takeLocked) and writes it
+// (writeRound).
 func (c *Conn) writeLoop(try bool) turn {
+	var last []outbound // the previous round's batch, whose array the queue reuses
+	for turns := 0; ; {
+		c.wmu.Lock()
+		c.settleLocked(last)
+		switch step, t := c.nextLocked(try, turns); step {
+		case stepStop:
+			return t
+		case stepFlush:
+			if err := c.nc.flush(time.Now().Add(c.writeTimeout)); err != nil {
+				c.writeFailed(err)
+				return turnDone
+			}
+			continue
+		}
+		turns++
+		r := c.takeLocked()
+		c.wmu.Unlock()
+		last = r.batch
+		if t, done := c.writeRound(&r, try); done {
+			return t
+		}
+	}
+}
+
+// writerStep is what the writer does next: write a round, flush the bytes
+// a flusher left in the socket, or stop with a turn.
+type writerStep int
+
+const (
+	stepWrite writerStep = iota
+	stepFlush
+	stepStop
+)
+
+// writeRound is what one round of the writer takes from the connection.
+type writeRound struct {
+	pongs    [][]byte   // payloads of the pings to answer, oldest first
+	ping     bool       // a keepalive ping is due
+	batch    []outbound // the queued messages
+	closeMsg []byte     // the close frame, taken once nothing else is left
+}
+
+// settleLocked moves the bytes handed to the socket out of the queue's
+// count, wakes the writers waiting for room, and keeps the array of the
+// last round's batch for the queue to reuse. Caller holds wmu.
+func (c *Conn) settleLocked(last []outbound) {
+	c.foldLocked()
+	c.wakeLocked()
+	if last != nil && c.spare == nil {
+		c.spare = last[:0]
+	}
+}
+
+// nextLocked decides the writer's next step. It is called with wmu held
+// and releases it unless it returns stepWrite. A failed writer stops; an
+// idle one flushes what a flusher's write left in the socket (a flusher
+// hands that to a writer goroutine instead), or releases the role, or,
+// when only the close frame is due, writes it (a flusher hands it over:
+// the closing handshake waits for that frame). A flusher stops after one
+// round, with turnAgain, so that one busy connection cannot hold it.
+func (c *Conn) nextLocked(try bool, turns int) (writerStep, turn) {
+	if c.werr != nil {
+		c.writing = false
+		c.wmu.Unlock()
+		c.sentClose(ErrClosed)
+		return stepStop, turnDone
+	}
+	if len(c.queue) == 0 && len(c.pongs) == 0 && !c.pingDue {
+		switch {
+		case c.nc != nil && c.nc.hasPending(): // left by a flusher's write
+			c.wmu.Unlock()
+			if try {
+				return stepStop, turnHandoff
+			}
+			return stepFlush, turnDone
+		case !c.closing || c.closeMsg == nil:
+			c.writing = false
+			c.wmu.Unlock()
+			return stepStop, turnDone
+		case try:
+			c.wmu.Unlock()
+			return stepStop, turnHandoff
+		}
+	}
+	if try && turns > 0 {
+		c.wmu.Unlock()
+		return stepStop, turnAgain
+	}
+	return stepWrite, turnDone
+}
+
+// takeLocked takes what is due for one round: the pongs owed, a ping, the
+// queued messages (the queue starts over on the spare array) and, once
+// none of those is left, the close frame. Caller holds wmu.
+func (c *Conn) takeLocked() writeRound {
+	r := writeRound{pongs: c.pongs, ping: c.pingDue, batch: c.queue}
+	c.pongs, c.pingDue = nil, false
+	c.queue, c.spare = c.spare[:0], nil
+	if len(r.batch) == 0 && len(r.pongs) == 0 && !r.ping {
+		r.closeMsg, c.closeMsg = c.closeMsg, nil
+	}
+	return r
+}
+
+// writeRound writes r: its frames, through the socket's non-waiting writes
+// with try, then the close frame if it was taken. It reports whether the
+// writer's turn ends, and how: after a failure or the close frame
+// (turnDone), or when the socket did not take everything at once
+// (turnHandoff, with what it did not get to back in the queue).
+func (c *Conn) writeRound(r *writeRound, try bool) (turn, bool) {
 	var (
-		batch []outbound // the messages being written, taken from the queue
-		rest  []outbound // with try: what the full socket did not get to
-		turns int
+		rest []outbound // with try: what the full socket did not get to
+		left bool       // with try: bytes wait in the socket's pending buffer
+		err  error
 	)
-	for {
+	if try {
+		left, err = c.nc.tryWrites(func() (err error) {
+			rest, err = c.writeFrames(r, true)
+			return err
+		})
+	} else {
+		_, err = c.writeFrames(r, false)
+	}
+	if r.closeMsg != nil && err == nil {
+		err = c.writeCloseFrame(r.closeMsg)
+	}
+	switch {
+	case err != nil:
+		c.writeFailed(err)
+		return turnDone, true
+	case r.closeMsg != nil:
+		c.sentClose(nil)
+		c.wmu.Lock()
+		c.writing = false
+		c.wmu.Unlock()
+		return turnDone, true
+	case left:
+		c.requeue(rest, r.batch)
+		return turnHandoff, true
+	}
+	return turnDone, false
+}
+
+// writeFrames writes r's pongs, its ping and its messages, in that order.
+// After the first error it writes nothing more but still gives up the
+// rest of the batch, so that its room is freed. With try it stops before
+// a message as soon as the socket holds bytes it did not take, and
+// returns the messages not written.
+func (c *Conn) writeFrames(r *writeRound, try bool) (rest []outbound, err error) {
+	for _, pong := range r.pongs {
+		if err == nil {
+			err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
+		}
+	}
+	if r.ping && err == nil {
+		err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
+	}
+	for i := range r.batch {
+		if try && c.nc.hasPending() {
+			return r.batch[i:], err
+		}
+		if err == nil {
+			err = c.writeOne(&r.batch[i])
+			if errors.Is(err, websocket.ErrCloseSent) {
+				// gorilla's reader sent a close frame (read limit,
+				// protocol error): nothing may follow it.
+				c.countDrop()
+				err = nil
+			}
+		}
+		c.handOver(&r.batch[i])
+	}
+	return nil, err
+}
+
+// handOver frees the room of m, handed to the socket (or given up on), now
+// rather than when the batch is done, and wakes a Write that waits for it.
+func (c *Conn) handOver(m *outbound) {
+	c.handed.Add(int64(m.size))
+	*m = outbound{}
+	if c.waiters.Load() > 0 {
 		c.wmu.Lock()
 		c.foldLocked()
 		c.wakeLocked()
-		if batch != nil && c.spare == nil {
-			c.spare = batch[:0]
-		}
-		if c.werr != nil {
-			c.writing = false
-			c.wmu.Unlock()
-			c.sentClose(ErrClosed)
-			return turnDone
-		}
-		if len(c.queue) == 0 && len(c.pongs) == 0 && !c.pingDue {
-			if c.nc != nil && c.nc.hasPending() { // left by a flusher's write
-				c.wmu.Unlock()
-				if try {
-					return turnHandoff
-				}
-				if err := c.nc.flush(time.Now().Add(c.writeTimeout)); err != nil {
-					c.writeFailed(err)
-					return turnDone
-				}
-				continue
-			}
-			if !c.closing || c.closeMsg == nil {
-				c.writing = false
-				c.wmu.Unlock()
-				return turnDone
-			}
-			if try {
-				c.wmu.Unlock()
-				return turnHandoff
-			}
-		}
-		if try && turns > 0 {
-			c.wmu.Unlock()
-			return turnAgain
-		}
-		turns++
-		pongs := c.pongs
-		c.pongs = nil
-		ping := c.pingDue
-		c.pingDue = false
-		batch = c.queue
-		c.queue, c.spare = c.spare[:0], nil
-		var closeMsg []byte
-		if len(batch) == 0 && len(pongs) == 0 && !ping {
-			closeMsg, c.closeMsg = c.closeMsg, nil
-		}
 		c.wmu.Unlock()
+	}
+}
 
-		write := func() error {
-			var err error
-			for _, pong := range pongs {
-				if err == nil {
-					err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
-				}
-			}
-			if ping && err == nil {
-				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
-			}
-			for i := range batch {
-				if try && c.nc.hasPending() {
-					rest = batch[i:]
-					break
-				}
-				if err == nil {
-					err = c.writeOne(&batch[i])
-					if errors.Is(err, websocket.ErrCloseSent) {
-						// gorilla's reader sent a close frame (read limit,
-						// protocol error): nothing may follow it.
-						c.countDrop()
-						err = nil
-					}
-				}
-				// Handed to the socket (or given up on): its room is free
-				// now, not when the batch is done.
-				c.handed.Add(int64(batch[i].size))
-				batch[i] = outbound{}
-				if c.waiters.Load() > 0 { // a Write waits for that room
-					c.wmu.Lock()
-					c.foldLocked()
-					c.wakeLocked()
-					c.wmu.Unlock()
-				}
-			}
-			return err
-		}
-		var (
-			err  error
-			left bool
-		)
-		if try {
-			left, err = c.nc.tryWrites(write)
-		} else {
-			err = write()
-		}
-		if closeMsg != nil && err == nil {
-			err = c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(c.writeTimeout))
-			if errors.Is(err, websocket.ErrCloseSent) {
-				err = nil // gorilla sent one itself (read limit, protocol error)
-			}
-		}
-		if err != nil {
-			c.writeFailed(err)
-			return turnDone
-		}
-		if closeMsg != nil {
-			c.sentClose(nil)
-			c.wmu.Lock()
-			c.writing = false
-			c.wmu.Unlock()
-			return turnDone
-		}
-		if left {
-			// The last frame written waits in the socket's pending buffer
-			// (it no longer counts against the queue: a peer that does not
-			// take it fails the flush's write timeout). What was not
-			// written goes back to the head of the queue.
-			c.wmu.Lock()
-			if len(rest) > 0 {
-				q := make([]outbound, 0, len(rest)+len(c.queue))
-				q = append(append(q, rest...), c.queue...)
-				clear(rest)
-				c.queue = q
-				rest = nil
-			}
-			if c.spare == nil {
-				c.spare = batch[:0]
-			}
-			c.wmu.Unlock()
-			return turnHandoff
-		}
+// writeCloseFrame writes the close frame that follows the queue. gorilla
+// refuses it (ErrCloseSent) when it sent one itself, after a read limit or
+// a protocol error: that one stands.
+func (c *Conn) writeCloseFrame(msg []byte) error {
+	err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.writeTimeout))
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return nil
+	}
+	return err
+}
+
+// requeue puts the messages that a full socket did not get to back at the
+// head of the queue, and keeps batch's array for the queue to reuse. The
+// last frame written waits in the socket's pending buffer; it no longer
+// counts against the queue: a peer that does not take it fails the
+// flush's write timeout.
+func (c *Conn) requeue(rest, batch []outbound) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if len(rest) > 0 {
+		q := make([]outbound, 0, len(rest)+len(c.queue))
+		q = append(append(q, rest...), c.queue...)
+		clear(rest)
+		c.queue = q
+	}
+	if c.spare == nil {
+		c.spare = batch[:0]
 	}
 }
 

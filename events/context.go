@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/hub"
@@ -16,6 +15,17 @@ import (
 // connection, and ways to answer, join rooms and broadcast. A new Context
 // is made for every message, so a handler may hand it to goroutines;
 // WithOnConnect and WithOnDisconnect hooks get one without a message.
+//
+// Context holds only what the dispatcher adds. The upgrade request (path
+// parameters, query, headers) is Route's, and the connection (its id,
+// address, subprotocol, raw writes) is Conn's: c.Route().Param("room"),
+// c.Conn().ID(). ConnContext stays although it looks like
+// c.Conn().Context(): it ends as soon as the dispatcher stops handling the
+// connection. When the dispatcher ends the connection itself (a handler's
+// CloseError, a refused connect), the connection's own context ends only
+// after the WebSocket handler returns, and the handler first waits for the
+// GoSafe goroutines: one that watched the connection's context would
+// never be told to stop.
 type Context struct {
 	s       *session
 	event   string
@@ -31,16 +41,13 @@ type Context struct {
 // when the handler returns.
 func (c *Context) Context() context.Context { return c.ctx }
 
-// ConnContext returns the connection's context, which carries the
-// upgrade request's values (the authenticated principal, for one) but not
-// its cancellation, and ends with the connection.
+// ConnContext returns the connection's context for the dispatcher: it
+// carries the upgrade request's values (the authenticated principal, for
+// one) but not its cancellation, and ends when the dispatcher stops
+// handling the connection, before GoSafe goroutines are waited for. Work
+// with a deadline of its own derives from it:
+// context.WithTimeout(c.ConnContext(), d).
 func (c *Context) ConnContext() context.Context { return c.s.ctx }
-
-// NewMessageContext returns a context that ends after d or with the
-// connection, for work with a deadline of its own; call cancel when done.
-func (c *Context) NewMessageContext(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.s.ctx, d)
-}
 
 // Event returns the message's event name.
 func (c *Context) Event() string { return c.event }
@@ -57,21 +64,13 @@ func (c *Context) Channel() string { return c.channel }
 // Do not modify it.
 func (c *Context) Payload() []byte { return c.payload }
 
-// Conn returns the connection.
+// Conn returns the connection: its ID, addresses and subprotocol, and
+// writes that bypass the event envelope.
 func (c *Context) Conn() connection.Connection { return c.s.conn }
 
-// ConnID returns the connection's id.
-func (c *Context) ConnID() string { return c.s.conn.ID() }
-
-// Route returns the context of the upgrade request: path parameters,
-// query, headers.
+// Route returns the context of the upgrade request: path parameters
+// (Route().Param), query (Route().Query), headers.
 func (c *Context) Route() router.Context { return c.s.rc }
-
-// Param returns the upgrade request's path parameter name.
-func (c *Context) Param(name string) string { return c.s.rc.Param(name) }
-
-// Query returns the upgrade request's query parameter name.
-func (c *Context) Query(name string) string { return c.s.rc.Query(name) }
 
 // Logger returns the dispatcher's logger with the connection's id.
 func (c *Context) Logger() *slog.Logger { return c.s.log }
@@ -125,7 +124,7 @@ func (c *Context) Join(room string) error {
 	}
 	recovering, err := c.joinFrom(h, room)
 	if !recovering {
-		err = h.Join(c.ctx, c.ConnID(), room)
+		err = h.Join(c.ctx, c.s.conn.ID(), room)
 	}
 	switch {
 	case errors.Is(err, hub.ErrTooManyRooms):
@@ -142,7 +141,7 @@ func (c *Context) Leave(room string) error {
 	if h == nil {
 		return ErrNoHub
 	}
-	return h.Leave(c.ctx, c.ConnID(), room)
+	return h.Leave(c.ctx, c.s.conn.ID(), room)
 }
 
 // Rooms returns the rooms the connection is in, sorted.
@@ -151,12 +150,12 @@ func (c *Context) Rooms() []string {
 	if h == nil {
 		return nil
 	}
-	m, _ := h.Connection(c.ConnID())
+	m, _ := h.Connection(c.s.conn.ID())
 	return m.Rooms
 }
 
 // Broadcast sends the server event to every member of room but the
-// connections listed (pass c.ConnID() to leave out the sender); see
+// connections listed (pass c.Conn().ID() to leave out the sender); see
 // Dispatcher.Broadcast.
 func (c *Context) Broadcast(room, event string, payload any, except ...string) error {
 	return c.s.d.Broadcast(c.ctx, room, event, payload, except...)

@@ -481,7 +481,7 @@ func TestMiddleware(t *testing.T) {
 		decoded.Add(1)
 		return nil
 	}, WithMiddleware(Authorize(func(c *Context) error {
-		if c.Query("token") != "secret" {
+		if c.Route().Query("token") != "secret" {
 			return errors.New("admin events need a token")
 		}
 		return nil
@@ -527,15 +527,15 @@ func TestHooksAndConnectionContext(t *testing.T) {
 	h := newHub(t, hub.WithPresence("presence"))
 	disconnected := make(chan string, 4)
 	d := New(quiet(), WithHub(h),
-		WithMeta(func(c *Context) map[string]string { return map[string]string{"user": c.Query("user")} }),
+		WithMeta(func(c *Context) map[string]string { return map[string]string{"user": c.Route().Query("user")} }),
 		WithOnConnect(func(c *Context) error {
-			if c.Query("user") == "" {
+			if c.Route().Query("user") == "" {
 				return NewError(CodeForbidden, "who are you?")
 			}
-			c.Set("greeting", "hello "+c.Query("user"))
-			return c.Join(c.Param("room"))
+			c.Set("greeting", "hello "+c.Route().Query("user"))
+			return c.Join(c.Route().Param("room"))
 		}),
-		WithOnDisconnect(func(c *Context) { disconnected <- c.Query("user") }))
+		WithOnDisconnect(func(c *Context) { disconnected <- c.Route().Query("user") }))
 	Emits[echoed](d, "greeting")
 	On(d, "greet", func(c *Context, _ struct{}) error {
 		// The connection's context keeps the values middleware stored in

@@ -31,10 +31,12 @@
 // A connection's messages are handled one at a time, in order, in the
 // connection's goroutine. [Context.Context] is the message's context: the
 // connection's (rooted outside the upgrade request, which ends after the
-// handshake), with the event's deadline from [WithTimeout].
-// [Context.NewMessageContext] makes a deadline of one's own, and
-// [Context.GoSafe] starts a goroutine the connection owns: its panics are
-// recovered, and the connection waits for it before it ends.
+// handshake), with the event's deadline from [WithTimeout];
+// [Context.ConnContext] lives as long as the dispatcher handles the
+// connection. [Context.GoSafe] starts a goroutine the connection owns: its
+// panics are recovered, and the connection waits for it before it ends.
+// The upgrade request and the connection themselves are [Context.Route]'s
+// and [Context.Conn]'s, not repeated on Context.
 //
 // [Middleware] wraps handlers, per event or for all of them, before the
 // payload is decoded: [Authorize] checks each event, [RateLimit] limits

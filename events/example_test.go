@@ -33,7 +33,7 @@ func Example() {
 		events.WithOnConnect(func(c *events.Context) error { return c.Join("lobby") }))
 	events.Emits[Said](d, "said")
 	events.On(d, "message", func(c *events.Context, m ChatMessage) error {
-		return c.Broadcast("lobby", "said", Said{User: c.Query("user"), Text: m.Text})
+		return c.Broadcast("lobby", "said", Said{User: c.Route().Query("user"), Text: m.Text})
 	})
 
 	tracker := &connection.Tracker{}

@@ -120,7 +120,7 @@ func (c *Context) joinFrom(h *hub.Hub, room string) (bool, error) {
 	if !ok || !h.HasHistory(room) {
 		return false, nil
 	}
-	rec, err := h.JoinFrom(c.ctx, c.ConnID(), room, pos)
+	rec, err := h.JoinFrom(c.ctx, c.s.conn.ID(), room, pos)
 	if err != nil {
 		return true, err
 	}

@@ -64,7 +64,7 @@ func Log(logger *slog.Logger) Middleware {
 			}
 		}
 		logger.LogAttrs(c.ctx, slog.LevelDebug, "event",
-			slog.String("conn_id", c.ConnID()), slog.String("event", c.event), slog.String("id", c.id),
+			slog.String("conn_id", c.s.conn.ID()), slog.String("event", c.event), slog.String("id", c.id),
 			slog.Duration("duration", time.Since(start)), slog.String("error", code))
 		return res, err
 	}

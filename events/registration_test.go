@@ -26,7 +26,7 @@ type said struct {
 }
 
 func (cc *chatController) MESSAGE(c *Context, m chatMessage) error {
-	return c.Broadcast("room", "said", said{Text: m.Text, From: c.Query("user")})
+	return c.Broadcast("room", "said", said{Text: m.Text, From: c.Route().Query("user")})
 }
 
 func (cc *chatController) JOIN(c *Context, r joinRequest) (joinReply, error) {
@@ -100,7 +100,7 @@ func TestCommandEnvelope(t *testing.T) {
 	t.Parallel()
 	h := newHub(t)
 	d := New(quiet(), WithHub(h), WithCommandEnvelope(),
-		WithOnConnect(func(c *Context) error { return c.Join(c.Query("ch")) }))
+		WithOnConnect(func(c *Context) error { return c.Join(c.Route().Query("ch")) }))
 	Emits[map[string]any](d, "pong")
 	Emits[map[string]any](d, "chat")
 	OnAny(d, func(c *Context, cmd string, param []byte) error {

@@ -72,7 +72,7 @@ func (Handler) On(c *events.Context, cmd string, param []byte) error {
 		if !inChannel(c, c.Channel()) {
 			return events.NewError("not_in_channel", "join "+c.Channel()+" first")
 		}
-		return c.Broadcast(c.Channel(), "chat", Chat{User: c.Query("user"), Text: msg.Text, Time: time.Now().UnixMilli()})
+		return c.Broadcast(c.Channel(), "chat", Chat{User: c.Route().Query("user"), Text: msg.Text, Time: time.Now().UnixMilli()})
 	case "join-room":
 		var data struct {
 			Room string `json:"room"`
@@ -119,10 +119,10 @@ func newApp() *forge.App {
 	}
 	d := events.New(events.WithHub(h), events.WithCommandEnvelope(),
 		events.WithMeta(func(c *events.Context) map[string]string {
-			return map[string]string{"user": c.Query("user")}
+			return map[string]string{"user": c.Route().Query("user")}
 		}),
 		events.WithOnConnect(func(c *events.Context) error {
-			ch := c.Query("ch")
+			ch := c.Route().Query("ch")
 			if ch == "" {
 				ch = "example-" + rand.Text()[:8]
 			}

@@ -114,7 +114,7 @@ func newApp() *forge.App {
 	d := events.New(
 		events.WithHub(rooms),
 		events.WithMeta(func(c *events.Context) map[string]string { return map[string]string{"user": user(c)} }),
-		events.WithOnConnect(func(c *events.Context) error { return c.Join(c.Param("room")) }),
+		events.WithOnConnect(func(c *events.Context) error { return c.Join(c.Route().Param("room")) }),
 	)
 	events.Emits[ChatMessage](d, "message", events.WithSummary("Someone said something in a room you are in."))
 	events.Emits[TypingNotice](d, "typing", events.WithSummary("Someone started or stopped typing."), events.WithTransient())
@@ -126,7 +126,7 @@ func newApp() *forge.App {
 		}
 		now := time.Now().UTC().Format(time.RFC3339Nano)
 		msg := ChatMessage{Room: room, User: user(c), Text: m.Text, Time: now}
-		if err := c.Broadcast(room, "message", msg, c.ConnID()); err != nil {
+		if err := c.Broadcast(room, "message", msg, c.Conn().ID()); err != nil {
 			return Sent{}, err
 		}
 		return Sent{Room: room, Time: now}, nil
@@ -137,7 +137,7 @@ func newApp() *forge.App {
 		if err != nil {
 			return err
 		}
-		return c.Broadcast(room, "typing", TypingNotice{Room: room, User: user(c), Typing: t.Typing}, c.ConnID())
+		return c.Broadcast(room, "typing", TypingNotice{Room: room, User: user(c), Typing: t.Typing}, c.Conn().ID())
 	}, events.WithSummary("Start or stop typing."), events.WithMiddleware(events.RateLimit(10, 20)))
 
 	events.OnRequest(d, "join", func(c *events.Context, req RoomRequest) (RoomState, error) {
@@ -195,7 +195,7 @@ func checkRoom(next http.Handler) http.Handler {
 // connection must be in, or the room of its URL.
 func roomOf(c *events.Context, room string) (string, error) {
 	if room == "" {
-		room = c.Param("room")
+		room = c.Route().Param("room")
 	}
 	for _, r := range c.Rooms() {
 		if r == room {
@@ -207,7 +207,7 @@ func roomOf(c *events.Context, room string) (string, error) {
 
 // user is the connection's user name, from ?user=.
 func user(c *events.Context) string {
-	if u := c.Query("user"); u != "" {
+	if u := c.Route().Query("user"); u != "" {
 		return u
 	}
 	return "anonymous"

@@ -196,7 +196,7 @@ func newNode(b hub.Broker) (*forge.App, *hub.Hub, error) {
 	d := events.New(
 		events.WithHub(rooms),
 		events.WithMeta(func(c *events.Context) map[string]string { return map[string]string{"user": user(c)} }),
-		events.WithOnConnect(func(c *events.Context) error { return c.Join(c.Param("room")) }),
+		events.WithOnConnect(func(c *events.Context) error { return c.Join(c.Route().Param("room")) }),
 	)
 	events.Emits[ChatMessage](d, "message", events.WithSummary("Someone in your room said something, on any node."))
 	events.Emits[Whispered](d, "whisper", events.WithSummary("Someone wrote to you directly."))
@@ -204,7 +204,7 @@ func newNode(b hub.Broker) (*forge.App, *hub.Hub, error) {
 	events.OnRequest(d, "message", func(c *events.Context, m SendMessage) (Sent, error) {
 		now := time.Now().UTC().Format(time.RFC3339Nano)
 		msg := ChatMessage{User: user(c), Text: m.Text, Node: node, Time: now}
-		if err := c.Broadcast(c.Param("room"), "message", msg, c.ConnID()); err != nil {
+		if err := c.Broadcast(c.Route().Param("room"), "message", msg, c.Conn().ID()); err != nil {
 			// Local members have it; the broker is away.
 			log.Printf("node %s: %v", node, err)
 		}
@@ -212,7 +212,7 @@ func newNode(b hub.Broker) (*forge.App, *hub.Hub, error) {
 	}, events.WithSummary("Say something to your room."))
 
 	events.On(d, "whisper", func(c *events.Context, w Whisper) error {
-		return d.EmitTo(w.To, "whisper", Whispered{From: c.ConnID(), User: user(c), Text: w.Text})
+		return d.EmitTo(w.To, "whisper", Whispered{From: c.Conn().ID(), User: user(c), Text: w.Text})
 	}, events.WithSummary("Write to one member, on whatever node it is."))
 
 	events.Route(r, "/ws/chat/:room", d, forge.WithSummary("Chat room, on every node"), forge.WithTags("chat"))
@@ -244,7 +244,7 @@ type MemberView struct {
 
 // user is the connection's user name, from ?user=.
 func user(c *events.Context) string {
-	if u := c.Query("user"); u != "" {
+	if u := c.Route().Query("user"); u != "" {
 		return u
 	}
 	return "anonymous"

@@ -7,7 +7,7 @@
 // unsubscribe events. Connections that negotiate the v2.chat subprotocol
 // get a MESSAGE handler of their own, which acknowledges with the
 // message's number. SEND moderates the text in a goroutine of the
-// connection (GoSafe), under a deadline of its own (NewMessageContext), and
+// connection (GoSafe), under a deadline of its own, and
 // broadcasts it afterwards. The admin.kick event (a controller with the
 // prefix "admin") needs the admin token (?token=); it tells the kicked user
 // and takes its connections out of every room.
@@ -78,7 +78,7 @@ func (s *ChatService) Broadcast(ctx *events.Context, room, text string) error {
 	if !inRoom(ctx, room) {
 		return events.NewError("not_in_room", "join "+room+" first")
 	}
-	return ctx.Broadcast(room, "message", Said{Room: room, User: ctx.Query("user"), Text: text})
+	return ctx.Broadcast(room, "message", Said{Room: room, User: ctx.Route().Query("user"), Text: text})
 }
 
 // Moderate replaces bad words; it stands for slower work (a remote
@@ -117,7 +117,7 @@ func (c *ChatController) JOIN(ctx *events.Context, p RoomPayload) error {
 	if err := ctx.Join(p.Room); err != nil {
 		return err
 	}
-	return ctx.Broadcast(p.Room, "join", Notice{Room: p.Room, User: ctx.Query("user")})
+	return ctx.Broadcast(p.Room, "join", Notice{Room: p.Room, User: ctx.Route().Query("user")})
 }
 
 // LEAVE handles "leave".
@@ -125,7 +125,7 @@ func (c *ChatController) LEAVE(ctx *events.Context, p RoomPayload) error {
 	if err := ctx.Leave(p.Room); err != nil {
 		return err
 	}
-	return ctx.Broadcast(p.Room, "leave", Notice{Room: p.Room, User: ctx.Query("user")})
+	return ctx.Broadcast(p.Room, "leave", Notice{Room: p.Room, User: ctx.Route().Query("user")})
 }
 
 // SEND handles "send": the text is moderated in the background, and the
@@ -134,9 +134,9 @@ func (c *ChatController) SEND(ctx *events.Context, m MessagePayload) error {
 	if !inRoom(ctx, m.Room) {
 		return events.NewError("not_in_room", "join "+m.Room+" first")
 	}
-	ctx.GoSafe(ctx.ConnContext(), func(context.Context) {
+	ctx.GoSafe(ctx.ConnContext(), func(conn context.Context) {
 		// The work gets 5 seconds, and stops early if the connection ends.
-		work, cancel := ctx.NewMessageContext(5 * time.Second)
+		work, cancel := context.WithTimeout(conn, 5*time.Second)
 		defer cancel()
 		text, err := c.Moderate(work, m.Text)
 		if err != nil {
@@ -199,7 +199,7 @@ func newApp(adminToken string) *forge.App {
 	}
 	d := events.New(events.WithHub(rooms),
 		events.WithMeta(func(ctx *events.Context) map[string]string {
-			return map[string]string{"user": ctx.Query("user")}
+			return map[string]string{"user": ctx.Route().Query("user")}
 		}),
 		events.WithTimeout(10*time.Second))
 	svc := &ChatService{rooms: rooms, d: d, bad: []string{"darn"}}
@@ -211,7 +211,7 @@ func newApp(adminToken string) *forge.App {
 	events.Controller(d, "", &ChatController{svc})
 	events.Controller(d, "", &ChatV2Controller{svc}, events.WithSubprotocol("v2.chat"))
 	events.Controller(d, "admin", &AdminController{svc}, events.WithMiddleware(events.Authorize(func(ctx *events.Context) error {
-		if ctx.Query("token") != adminToken {
+		if ctx.Route().Query("token") != adminToken {
 			return errors.New("admin events need the admin token")
 		}
 		return nil

@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/router"
 )
@@ -24,9 +25,9 @@ type (
 	// HTTPError is an error answered with its HTTP status; see
 	// router.HTTPError.
 	HTTPError = router.HTTPError
-	// Message describes a WebSocket message for the documents; see
-	// router.Message.
-	Message = router.Message
+	// Message describes one kind of message a WebSocket route exchanges,
+	// for WithMessages and the AsyncAPI document.
+	Message = apidoc.Message
 
 	// Connection is a WebSocket connection; see connection.Connection.
 	Connection = connection.Connection
@@ -39,8 +40,8 @@ type (
 
 // Message directions, for Message.Direction.
 const (
-	ClientToServer = router.ClientToServer
-	ServerToClient = router.ServerToClient
+	ClientToServer = apidoc.ClientToServer
+	ServerToClient = apidoc.ServerToClient
 )
 
 // WebSocket close codes that handlers commonly use; connection lists them

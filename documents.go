@@ -5,11 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -84,44 +82,18 @@ func (a *App) documents() (*builtDocs, error) {
 }
 
 // buildDocuments builds and encodes both documents of routes.
-func (a *App) buildDocuments(routes []router.RouteInfo) (*builtDocs, error) {
-	title := cmp.Or(a.name, "forge application")
-	version := cmp.Or(a.version, "0.0.0")
-	oas := openapi.Spec{Info: openapi.Info{Title: title, Version: version, Description: a.docCfg.description}}
-	aas := asyncapi.Spec{Info: asyncapi.Info{Title: title, Version: version, Description: a.docCfg.description}}
-	httpURL, server := a.docServers()
-	oas.Servers = []openapi.Server{{URL: httpURL}}
-	aas.Servers = server
-	for _, ri := range routes {
-		if ri.Hidden {
-			continue
-		}
-		keys, schemes := a.security(ri)
-		if ri.WebSocket {
-			c := channelSpec(ri)
-			c.Security = keys
-			if aas.SecuritySchemes == nil && len(schemes) > 0 {
-				aas.SecuritySchemes = make(map[string]apidoc.SecurityScheme)
-			}
-			maps.Copy(aas.SecuritySchemes, schemes)
-			aas.Channels = append(aas.Channels, c)
-			continue
-		}
-		op := operationSpec(ri)
-		for _, k := range keys {
-			op.Security = append(op.Security, map[string][]string{k: slices.Clone(ri.Scopes)})
-		}
-		if oas.SecuritySchemes == nil && len(schemes) > 0 {
-			oas.SecuritySchemes = make(map[string]apidoc.SecurityScheme)
-		}
-		maps.Copy(oas.SecuritySchemes, schemes)
-		oas.Operations = append(oas.Operations, op)
+func (a *App) buildDocuments(routes []apidoc.Route) (*builtDocs, error) {
+	info := apidoc.Info{
+		Title:       cmp.Or(a.name, "forge application"),
+		Version:     cmp.Or(a.version, "0.0.0"),
+		Description: a.docCfg.description,
 	}
-	od, err := openapi.Build(oas)
+	httpURL, servers := a.docServers()
+	od, err := openapi.Build(openapi.Spec{Info: info, Servers: []openapi.Server{{URL: httpURL}}, Routes: routes})
 	if err != nil {
 		return nil, fmt.Errorf("forge: OpenAPI document: %w", err)
 	}
-	ad, err := asyncapi.Build(aas)
+	ad, err := asyncapi.Build(asyncapi.Spec{Info: info, Servers: servers, Routes: routes})
 	if err != nil {
 		return nil, fmt.Errorf("forge: AsyncAPI document: %w", err)
 	}
@@ -133,32 +105,6 @@ func (a *App) buildDocuments(routes []router.RouteInfo) (*builtDocs, error) {
 		return nil, fmt.Errorf("forge: encode documents: %w", err)
 	}
 	return d, nil
-}
-
-// security returns the security schemes a route accepts (WithAuth): the
-// keys, in order, and the schemes by key. A provider's key is its name,
-// with "_" and the scheme's suffix for providers with several schemes.
-func (a *App) security(ri router.RouteInfo) ([]string, map[string]apidoc.SecurityScheme) {
-	if len(ri.Auth) == 0 {
-		return nil, nil
-	}
-	var keys []string
-	schemes := make(map[string]apidoc.SecurityScheme)
-	for _, name := range ri.Auth {
-		p := a.docCfg.auth[name]
-		if p == nil {
-			continue // registration refused unknown names; a mounted router's own providers are not known here
-		}
-		for _, s := range p.Schemes() {
-			key := name
-			if s.Suffix != "" {
-				key += "_" + s.Suffix
-			}
-			keys = append(keys, key)
-			schemes[key] = s
-		}
-	}
-	return keys, schemes
 }
 
 // docServers returns the OpenAPI server URL and the AsyncAPI servers: the
@@ -183,73 +129,6 @@ func (a *App) docServers() (string, map[string]*asyncapi.Server) {
 	hostport := net.JoinHostPort(host, port)
 	return "http://" + hostport, map[string]*asyncapi.Server{
 		"local": {Host: hostport, Protocol: "ws", Description: "The listen address of the application."},
-	}
-}
-
-// operationSpec describes a REST route for the OpenAPI document.
-func operationSpec(ri router.RouteInfo) openapi.Operation {
-	op := openapi.Operation{
-		Method:      ri.Method,
-		Path:        ri.Path,
-		ID:          ri.Name,
-		Summary:     ri.Summary,
-		Description: ri.Description,
-		Tags:        ri.Tags,
-		Deprecated:  ri.Deprecated,
-		Request:     ri.Request,
-	}
-	for _, p := range ri.Params {
-		op.Params = append(op.Params, openapi.PathParam{Name: p.Name, Pattern: p.Pattern})
-	}
-	for _, r := range ri.Responses {
-		op.Responses = append(op.Responses, openapi.Response{
-			Status: r.Status, Body: r.Body, ContentType: r.ContentType, Description: r.Description,
-		})
-	}
-	if len(op.Responses) == 0 {
-		op.Responses = []openapi.Response{{Description: "The route does not document its responses (see WithResponse)."}}
-	}
-	return op
-}
-
-// channelSpec describes a WebSocket route for the AsyncAPI document.
-func channelSpec(ri router.RouteInfo) asyncapi.ChannelSpec {
-	c := asyncapi.ChannelSpec{
-		ID:                 ri.Name,
-		Address:            ri.Path,
-		Summary:            ri.Summary,
-		Description:        ri.Description,
-		Tags:               ri.Tags,
-		Deprecated:         ri.Deprecated,
-		Handshake:          ri.Request,
-		Subprotocols:       ri.Subprotocols,
-		RequireSubprotocol: ri.RequireSubprotocol,
-	}
-	for _, p := range ri.Params {
-		c.Params = append(c.Params, asyncapi.ParamSpec{Name: p.Name, Pattern: p.Pattern})
-	}
-	for _, m := range ri.Messages {
-		c.Messages = append(c.Messages, *messageSpec(&m))
-	}
-	return c
-}
-
-func messageSpec(m *router.Message) *asyncapi.MessageSpec {
-	if m == nil {
-		return nil
-	}
-	action := asyncapi.ActionReceive // the client sends, the application receives
-	if m.Direction == router.ServerToClient {
-		action = asyncapi.ActionSend
-	}
-	return &asyncapi.MessageSpec{
-		Name:        m.Name,
-		Action:      action,
-		Payload:     m.Payload,
-		Envelope:    m.Envelope,
-		Reply:       messageSpec(m.Reply),
-		Summary:     m.Summary,
-		Description: m.Description,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/router"
 )
@@ -59,9 +60,9 @@ func registerBench(r Router, n int) {
 	for i := range n / 10 {
 		r.WebSocket(fmt.Sprintf("/ws%d/{room}", i), func(Context, Connection) error { return nil },
 			router.WithMessages(
-				router.Message{Name: "item", Direction: router.ClientToServer, Payload: &benchItem{}, Envelope: events.Envelope{},
-					Reply: &router.Message{Name: "ack", Direction: router.ServerToClient, Payload: &benchEvent{}, Envelope: events.Envelope{}}},
-				router.Message{Name: "event", Direction: router.ServerToClient, Payload: &benchEvent{}, Envelope: events.Envelope{}},
+				apidoc.Message{Name: "item", Direction: apidoc.ClientToServer, Payload: &benchItem{}, Envelope: events.Envelope{},
+					Reply: &apidoc.Message{Name: "ack", Direction: apidoc.ServerToClient, Payload: &benchEvent{}, Envelope: events.Envelope{}}},
+				apidoc.Message{Name: "event", Direction: apidoc.ServerToClient, Payload: &benchEvent{}, Envelope: events.Envelope{}},
 			))
 	}
 }

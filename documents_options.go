@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-
-	"github.com/forgekit/forge/auth"
 )
 
 // docConfig is what the document options set.
@@ -16,14 +14,6 @@ type docConfig struct {
 	uiPath       string
 	publicURL    *url.URL
 	description  string
-	auth         map[string]auth.Provider // WithAuthProvider's, for the security schemes
-}
-
-// docConfig returns the document settings of c.
-func (c *config) docConfig() docConfig {
-	d := c.docs
-	d.auth = c.auth
-	return d
 }
 
 // WithDocumentPaths serves the OpenAPI and AsyncAPI documents at the given

@@ -81,7 +81,7 @@ func New(opts ...Option) *App {
 		shutdownTimeout: c.shutdownTimeout,
 		servers:         make(map[*http.Server]struct{}),
 		closed:          make(chan struct{}),
-		docCfg:          c.docConfig(),
+		docCfg:          c.docs,
 		docCache:        docCache{count: -1},
 	}
 	rc := router.Config{Logger: a.logger, Tracker: &a.tracker, Defaults: c.routeDefaults, Auth: c.auth}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/router"
 )
@@ -120,7 +121,7 @@ func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 // declared before (by the route, its groups or WithWebSocketMessages). A
 // route may declare any number per direction, with names, replies and
 // descriptions.
-func WithMessages(msgs ...Message) RouteOption { return router.WithMessages(msgs...) }
+func WithMessages(msgs ...apidoc.Message) RouteOption { return router.WithMessages(msgs...) }
 
 // Options that set a WebSocket route's connections (connection.Config).
 // Given directly to a REST route they fail at registration; given to a

@@ -25,3 +25,11 @@ type SecurityScheme struct {
 	// Description explains the scheme to the reader.
 	Description string
 }
+
+// Security is a security scheme a route accepts, with its key in the
+// documents: the auth provider's name, plus "_" and the scheme's Suffix
+// when set.
+type Security struct {
+	Key    string
+	Scheme SecurityScheme
+}

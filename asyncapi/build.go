@@ -20,76 +20,15 @@ import (
 )
 
 // Spec is what a Document is built from: the application's metadata, its
-// servers and one ChannelSpec per WebSocket route.
+// servers and the description of its routes.
 type Spec struct {
-	Info    Info
+	Info    apidoc.Info
 	Servers map[string]*Server
-	// Channels are described in this order; when two would get the same
-	// id, the later one gets a suffix.
-	Channels []ChannelSpec
-	// SecuritySchemes are the ways of presenting credentials that channels
-	// may require, by key; the document lists those they do.
-	SecuritySchemes map[string]apidoc.SecurityScheme
-}
-
-// ChannelSpec describes a WebSocket route.
-type ChannelSpec struct {
-	// ID is the preferred channel id, such as the route's name. When empty
-	// it is derived from Address ("/ws/chat/{room}" gives "ws-chat-room").
-	ID string
-	// Address is the route's path, with parameters written "{name}".
-	Address string
-	// Params are the parameters of Address, in order.
-	Params []ParamSpec
-
-	Summary     string
-	Description string
-	Tags        []string
-	Deprecated  bool
-
-	// Handshake, when not nil, is a value of a struct type whose fields
-	// tagged `path:"name"`, `query:"name"` and `header:"Name"` describe the
-	// upgrade request, with the constraint tags of swaggest/jsonschema-go
-	// (description, enum, required, ...).
-	Handshake any
-	// Subprotocols the route speaks, and whether a client must offer one.
-	Subprotocols       []string
-	RequireSubprotocol bool
-	// Security names the Spec.SecuritySchemes of which the upgrade
-	// request must satisfy one; every operation of the channel says so.
-	Security []string
-
-	Messages []MessageSpec
-}
-
-// ParamSpec is a parameter of a channel address. Pattern is the regular
-// expression its value must match, "" for any value.
-type ParamSpec struct {
-	Name    string
-	Pattern string
-}
-
-// MessageSpec describes one kind of message of a channel.
-type MessageSpec struct {
-	// Name names the message (the event name for events); when empty the
-	// payload type's name is used. The name is also the message's key in
-	// components.messages, unless another message of the document has it
-	// (see the package documentation, "Message keys").
-	Name string
-	// Action is ActionReceive for messages that clients send to the
-	// application and ActionSend for those it sends them.
-	Action string
-	// Payload is a value of the payload's type, such as &ChatMessage{}.
-	Payload any
-	// Envelope, when set, is the wire form that carries the payload; the
-	// message is described as the envelope around the payload.
-	Envelope apidoc.Envelope
-	// Reply is the message that answers this one, travelling the other
-	// way with the same envelope id.
-	Reply *MessageSpec
-
-	Summary     string
-	Description string
+	// Routes are the application's routes. The document describes those
+	// that are WebSocket routes and not hidden, each as a channel, in this
+	// order: when two would get the same channel id, the later one gets a
+	// suffix.
+	Routes []apidoc.Route
 }
 
 const (
@@ -125,35 +64,36 @@ func Build(spec Spec) (*Document, error) {
 	if len(spec.Servers) > 0 {
 		b.doc.Servers = spec.Servers
 	}
-	b.nameTypes(spec.Channels)
-	b.learnReceived(spec.Channels)
+	var channels []*apidoc.Route
+	for i := range spec.Routes {
+		if r := &spec.Routes[i]; r.WebSocket && !r.Hidden {
+			channels = append(channels, r)
+		}
+	}
+	b.nameTypes(channels)
+	b.learnReceived(channels)
 	// Channels named by their route keep their name as id; the others get
 	// one derived from their address, with a suffix when it is taken.
-	ids := make([]string, len(spec.Channels))
-	for i, c := range spec.Channels {
-		if id := sanitizeKey(c.ID); id != "" {
+	ids := make([]string, len(channels))
+	for i, r := range channels {
+		if id := sanitizeKey(r.Name); id != "" {
 			ids[i] = unique(b.channels, id)
 		}
 	}
-	for i, c := range spec.Channels {
+	for i, r := range channels {
 		if ids[i] == "" {
-			ids[i] = unique(b.channels, slug(c.Address))
+			ids[i] = unique(b.channels, slug(r.Path))
 		}
 	}
 	security := make(map[string]*SecurityScheme)
-	for i := range spec.Channels {
-		c := &spec.Channels[i]
-		for _, key := range c.Security {
-			ss, ok := spec.SecuritySchemes[key]
-			if !ok {
-				return nil, fmt.Errorf("asyncapi: channel %q: no security scheme %q", c.Address, key)
-			}
-			if len(c.Messages) > 0 { // else no operation refers to it
-				security[key] = securityScheme(ss)
+	for i, r := range channels {
+		if len(r.Messages) > 0 { // else no operation refers to them
+			for _, s := range r.Security {
+				security[s.Key] = securityScheme(s.Scheme)
 			}
 		}
-		if err := b.channel(ids[i], c); err != nil {
-			return nil, fmt.Errorf("asyncapi: channel %q: %w", c.Address, err)
+		if err := b.channel(ids[i], r); err != nil {
+			return nil, fmt.Errorf("asyncapi: channel %q: %w", r.Path, err)
 		}
 	}
 	for name, s := range b.schemas {
@@ -188,9 +128,9 @@ type builder struct {
 
 // nameTypes learns the named types the document may hold, so that their
 // names do not depend on the order they are met in.
-func (b *builder) nameTypes(channels []ChannelSpec) {
-	for _, c := range channels {
-		for _, m := range c.Messages {
+func (b *builder) nameTypes(channels []*apidoc.Route) {
+	for _, r := range channels {
+		for _, m := range r.Messages {
 			for p := &m; p != nil; p = p.Reply {
 				if p.Payload != nil {
 					b.namer.AddTree(reflect.TypeOf(p.Payload))
@@ -219,26 +159,26 @@ func (b *builder) payloadSchema(v any) (*jsonschema.Schema, error) {
 	return &s, nil
 }
 
-func (b *builder) channel(id string, c *ChannelSpec) error {
-	if strings.ContainsAny(c.Address, "?#") {
+func (b *builder) channel(id string, r *apidoc.Route) error {
+	if strings.ContainsAny(r.Path, "?#") {
 		return errors.New("address must not hold a query or fragment")
 	}
-	if c.Address == "" {
+	if r.Path == "" {
 		return errors.New("empty address")
 	}
 	ch := &Channel{
-		Address:     c.Address,
-		Summary:     c.Summary,
-		Description: c.Description,
-		Deprecated:  c.Deprecated,
+		Address:     r.Path,
+		Summary:     r.Summary,
+		Description: r.Description,
+		Deprecated:  r.Deprecated,
 	}
-	for _, t := range c.Tags {
+	for _, t := range r.Tags {
 		ch.Tags = append(ch.Tags, Tag{Name: t})
 	}
-	if err := b.parameters(ch, c); err != nil {
+	if err := b.parameters(ch, r); err != nil {
 		return err
 	}
-	binding, err := b.binding(c)
+	binding, err := b.binding(r)
 	if err != nil {
 		return err
 	}
@@ -246,12 +186,12 @@ func (b *builder) channel(id string, c *ChannelSpec) error {
 
 	chRef := Reference{Ref: "#/channels/" + id}
 	var security []Reference
-	for _, key := range c.Security {
-		security = append(security, Reference{Ref: "#/components/securitySchemes/" + key})
+	for _, s := range r.Security {
+		security = append(security, Reference{Ref: "#/components/securitySchemes/" + s.Key})
 	}
-	for _, m := range c.Messages {
-		if m.Action != ActionSend && m.Action != ActionReceive {
-			return fmt.Errorf("message %q: action %q is neither send nor receive", m.Name, m.Action)
+	for _, m := range r.Messages {
+		if m.Direction != apidoc.ClientToServer && m.Direction != apidoc.ServerToClient {
+			return fmt.Errorf("message %q: direction %v is neither client-to-server nor server-to-client", m.Name, m.Direction)
 		}
 		key, err := b.message(&m, false)
 		if err != nil {
@@ -259,17 +199,17 @@ func (b *builder) channel(id string, c *ChannelSpec) error {
 		}
 		addChannelMessage(ch, key)
 		op := &Operation{
-			Action:      m.Action,
+			Action:      action(m.Direction),
 			Channel:     chRef,
-			Summary:     cmp.Or(m.Summary, c.Summary),
-			Description: cmp.Or(m.Description, c.Description),
+			Summary:     cmp.Or(m.Summary, r.Summary),
+			Description: cmp.Or(m.Description, r.Description),
 			Messages:    []Reference{{Ref: chRef.Ref + "/messages/" + key}},
 			Tags:        ch.Tags,
 			Security:    security,
-			Deprecated:  c.Deprecated,
+			Deprecated:  r.Deprecated,
 		}
 		if m.Reply != nil {
-			if m.Reply.Action == m.Action {
+			if m.Reply.Direction == m.Direction {
 				return fmt.Errorf("message %q: its reply travels the same way", m.Name)
 			}
 			rkey, err := b.message(m.Reply, true)
@@ -282,7 +222,7 @@ func (b *builder) channel(id string, c *ChannelSpec) error {
 				Messages: []Reference{{Ref: chRef.Ref + "/messages/" + rkey}},
 			}
 		}
-		opID := id + "." + m.Action + "." + key
+		opID := id + "." + op.Action + "." + key
 		if b.ops[opID] && b.sameOperation(opID, op) {
 			continue // declared twice: one operation
 		}
@@ -309,6 +249,15 @@ func (b *builder) sameOperation(id string, op *Operation) bool {
 	return bytes.Equal(x, y)
 }
 
+// action is the operation's action for messages travelling d, from the
+// application's point of view: it receives what clients send.
+func action(d apidoc.Direction) string {
+	if d == apidoc.ServerToClient {
+		return ActionSend
+	}
+	return ActionReceive
+}
+
 func addChannelMessage(ch *Channel, key string) {
 	if ch.Messages == nil {
 		ch.Messages = make(map[string]Reference)
@@ -318,16 +267,16 @@ func addChannelMessage(ch *Channel, key string) {
 
 // parameters declares the parameters of the channel's address, checking
 // that they are the address's placeholders.
-func (b *builder) parameters(ch *Channel, c *ChannelSpec) error {
-	declared := make(map[string]ParamSpec)
-	for _, p := range c.Params {
+func (b *builder) parameters(ch *Channel, r *apidoc.Route) error {
+	declared := make(map[string]apidoc.Param)
+	for _, p := range r.Params {
 		if p.Name == "*" {
 			continue // a trailing wildcard, written as such in the address
 		}
 		declared[p.Name] = p
 	}
 	var inAddress []string
-	for _, m := range placeholder.FindAllStringSubmatch(c.Address, -1) {
+	for _, m := range placeholder.FindAllStringSubmatch(r.Path, -1) {
 		inAddress = append(inAddress, m[1])
 	}
 	for _, name := range inAddress {
@@ -344,15 +293,15 @@ func (b *builder) parameters(ch *Channel, c *ChannelSpec) error {
 		return nil
 	}
 	var fields map[string]jsonschema.SchemaOrBool
-	if c.Handshake != nil {
-		s, err := b.handshakeSchema(c.Handshake, "path")
+	if r.Request != nil {
+		s, err := b.handshakeSchema(r.Request, "path")
 		if err != nil {
 			return err
 		}
 		fields = s.Properties
 		for name := range fields {
 			if _, ok := declared[name]; !ok {
-				return fmt.Errorf("handshake type %T has path parameter %q, which the address lacks", c.Handshake, name)
+				return fmt.Errorf("handshake type %T has path parameter %q, which the address lacks", r.Request, name)
 			}
 		}
 	}
@@ -384,17 +333,17 @@ func (b *builder) parameters(ch *Channel, c *ChannelSpec) error {
 
 // binding describes the upgrade request: GET, with the query and headers
 // of the handshake type and the subprotocol header.
-func (b *builder) binding(c *ChannelSpec) (*WebSocketsChannelBinding, error) {
+func (b *builder) binding(r *apidoc.Route) (*WebSocketsChannelBinding, error) {
 	ws := &WebSocketsChannelBinding{Method: "GET", BindingVersion: WebSocketsBindingVersion}
-	if c.Handshake != nil {
-		q, err := b.handshakeSchema(c.Handshake, "query")
+	if r.Request != nil {
+		q, err := b.handshakeSchema(r.Request, "query")
 		if err != nil {
 			return nil, err
 		}
 		if len(q.Properties) > 0 {
 			ws.Query = q
 		}
-		h, err := b.handshakeSchema(c.Handshake, "header")
+		h, err := b.handshakeSchema(r.Request, "header")
 		if err != nil {
 			return nil, err
 		}
@@ -402,16 +351,16 @@ func (b *builder) binding(c *ChannelSpec) (*WebSocketsChannelBinding, error) {
 			ws.Headers = h
 		}
 	}
-	if len(c.Subprotocols) > 0 {
+	if len(r.Subprotocols) > 0 {
 		if ws.Headers == nil {
 			ws.Headers = (&jsonschema.Schema{}).WithType(jsonschema.Object.Type())
 		}
 		p := (&jsonschema.Schema{}).WithType(jsonschema.String.Type()).
 			WithDescription("The subprotocols the client offers. The server speaks " +
-				strings.Join(c.Subprotocols, ", ") + " (in its order of preference) and picks the first it speaks.").
-			WithExamples(anys(c.Subprotocols)...)
+				strings.Join(r.Subprotocols, ", ") + " (in its order of preference) and picks the first it speaks.").
+			WithExamples(anys(r.Subprotocols)...)
 		ws.Headers.WithPropertiesItem("Sec-WebSocket-Protocol", p.ToSchemaOrBool())
-		if c.RequireSubprotocol {
+		if r.RequireSubprotocol {
 			ws.Headers.Required = append(ws.Headers.Required, "Sec-WebSocket-Protocol")
 		}
 	}
@@ -447,7 +396,7 @@ func (b *builder) handshakeSchema(v any, tag string) (*jsonschema.Schema, error)
 // message adds the component message of m, or finds an equal one, and
 // returns its key. isReply marks a message sent as a reply, whose envelope
 // always carries the id.
-func (b *builder) message(m *MessageSpec, isReply bool) (string, error) {
+func (b *builder) message(m *apidoc.Message, isReply bool) (string, error) {
 	d, err := b.describe(m, isReply)
 	if err != nil {
 		return "", err
@@ -479,7 +428,7 @@ type described struct {
 }
 
 // describe builds the component message of m, without a title.
-func (b *builder) describe(m *MessageSpec, isReply bool) (*described, error) {
+func (b *builder) describe(m *apidoc.Message, isReply bool) (*described, error) {
 	if m.Payload == nil {
 		return nil, fmt.Errorf("message %q has no payload", m.Name)
 	}
@@ -527,17 +476,17 @@ func (b *builder) describe(m *MessageSpec, isReply bool) (*described, error) {
 // key is chosen, so that the keys do not depend on the order of the
 // messages. A message that cannot be described is reported later, where
 // its channel is built.
-func (b *builder) learnReceived(channels []ChannelSpec) {
-	learn := func(m *MessageSpec, isReply bool) {
-		if m.Action != ActionReceive {
+func (b *builder) learnReceived(channels []*apidoc.Route) {
+	learn := func(m *apidoc.Message, isReply bool) {
+		if m.Direction != apidoc.ClientToServer {
 			return
 		}
 		if d, err := b.describe(m, isReply); err == nil {
 			b.received[d.msg.Name] = append(b.received[d.msg.Name], d.enc)
 		}
 	}
-	for _, c := range channels {
-		for _, m := range c.Messages {
+	for _, r := range channels {
+		for _, m := range r.Messages {
 			learn(&m, false)
 			if m.Reply != nil {
 				learn(m.Reply, true)
@@ -549,12 +498,12 @@ func (b *builder) learnReceived(channels []ChannelSpec) {
 // messageKey chooses the component key of message m, and reports whether
 // an equal message has it already. See "Message keys" in the package
 // documentation.
-func (b *builder) messageKey(m *MessageSpec, d *described) (string, bool) {
+func (b *builder) messageKey(m *apidoc.Message, d *described) (string, bool) {
 	key := sanitizeKey(d.msg.Name)
 	if key == "" {
 		key = "Message"
 	}
-	if received := b.received[d.msg.Name]; m.Action == ActionSend && len(received) > 0 &&
+	if received := b.received[d.msg.Name]; m.Direction == apidoc.ServerToClient && len(received) > 0 &&
 		!slices.ContainsFunc(received, func(enc []byte) bool { return bytes.Equal(enc, d.enc) }) {
 		key += ".received" // the name is the client's message's
 	}

@@ -63,28 +63,36 @@ func (envelope) Example(name string, payload any) any {
 
 func (envelope) CorrelationID() string { return "$message.payload#/id" }
 
+const (
+	in  = apidoc.ClientToServer
+	out = apidoc.ServerToClient
+)
+
 func chatSpec() asyncapi.Spec {
-	ack := &asyncapi.MessageSpec{Name: "chat.ack", Action: asyncapi.ActionSend, Payload: &Ack{}, Envelope: envelope{}}
+	ack := &apidoc.Message{Name: "chat.ack", Direction: out, Payload: &Ack{}, Envelope: envelope{}}
 	return asyncapi.Spec{
-		Info:    asyncapi.Info{Title: "chat", Version: "2.0.0", Description: "A chat."},
+		Info:    apidoc.Info{Title: "chat", Version: "2.0.0", Description: "A chat."},
 		Servers: map[string]*asyncapi.Server{"local": {Host: "localhost:8080", Protocol: "ws"}},
-		Channels: []asyncapi.ChannelSpec{
+		Routes: []apidoc.Route{
 			{
-				Address: "/ws/chat/{room}", Params: []asyncapi.ParamSpec{{Name: "room"}},
+				WebSocket: true, Path: "/ws/chat/{room}", Params: []apidoc.Param{{Name: "room"}},
 				Summary: "Chat room", Description: "Talk.", Tags: []string{"chat"},
-				Handshake: &handshake{}, Subprotocols: []string{"chat.v1"}, RequireSubprotocol: true,
-				Messages: []asyncapi.MessageSpec{
-					{Action: asyncapi.ActionReceive, Payload: &Chat{}},
-					{Action: asyncapi.ActionSend, Payload: Chat{}, Summary: "A line of chat"},
-					{Name: "chat.send", Action: asyncapi.ActionReceive, Payload: &Chat{}, Envelope: envelope{}, Reply: ack},
-					{Action: asyncapi.ActionSend, Payload: &URL{}},
-					{Action: asyncapi.ActionSend, Payload: &url.URL{}},
+				Request: &handshake{}, Subprotocols: []string{"chat.v1"}, RequireSubprotocol: true,
+				Messages: []apidoc.Message{
+					{Direction: in, Payload: &Chat{}},
+					{Direction: out, Payload: Chat{}, Summary: "A line of chat"},
+					{Name: "chat.send", Direction: in, Payload: &Chat{}, Envelope: envelope{}, Reply: ack},
+					{Direction: out, Payload: &URL{}},
+					{Direction: out, Payload: &url.URL{}},
 				},
 			},
-			{Address: "/ws/chat-room", Deprecated: true, Messages: []asyncapi.MessageSpec{{Action: asyncapi.ActionSend, Payload: &Ack{}}}},
-			{ID: "items", Address: "/ws/items/{id}/*", Params: []asyncapi.ParamSpec{{Name: "id", Pattern: "[0-9]+"}, {Name: "*"}}},
+			// REST and hidden routes are not channels.
+			{Method: "GET", Path: "/health"},
+			{WebSocket: true, Path: "/ws/hidden", Hidden: true},
+			{WebSocket: true, Path: "/ws/chat-room", Deprecated: true, Messages: []apidoc.Message{{Direction: out, Payload: &Ack{}}}},
+			{WebSocket: true, Name: "items", Path: "/ws/items/{id}/*", Params: []apidoc.Param{{Name: "id", Pattern: "[0-9]+"}, {Name: "*"}}},
 			// A route named like the id derived for an earlier one keeps its name.
-			{ID: "ws-chat-room", Address: "/ws/named"},
+			{WebSocket: true, Name: "ws-chat-room", Path: "/ws/named"},
 		},
 	}
 }
@@ -185,6 +193,9 @@ func TestBuild(t *testing.T) {
 	if n := len(get(m, "operations").(map[string]any)); n != 6 {
 		t.Errorf("%d operations, want 6 (one per message, none for the reply alone)", n)
 	}
+	if n := len(get(m, "channels").(map[string]any)); n != 4 {
+		t.Errorf("%d channels, want 4 (no REST route, no hidden route)", n)
+	}
 }
 
 // TestBuildDeterministic builds the same spec twice, and a spec whose
@@ -197,7 +208,7 @@ func TestBuildDeterministic(t *testing.T) {
 		t.Fatal("same spec, different bytes")
 	}
 	spec := chatSpec()
-	slices.Reverse(spec.Channels[0].Messages)
+	slices.Reverse(spec.Routes[0].Messages)
 	m, _ := decodeDoc(t, spec)
 	schemas := get(m, "components/schemas").(map[string]any)
 	for _, name := range []string{"AsyncapiTestURL", "UrlURL", "Chat", "Ack"} {
@@ -220,25 +231,26 @@ func TestBuildRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		ch   asyncapi.ChannelSpec
+		ch   apidoc.Route
 		want string
 	}{
-		{"query in address", asyncapi.ChannelSpec{Address: "/ws?x=1"}, "query or fragment"},
-		{"undeclared placeholder", asyncapi.ChannelSpec{Address: "/ws/{id}"}, "placeholder {id} has no parameter"},
-		{"parameter not in address", asyncapi.ChannelSpec{Address: "/ws", Params: []asyncapi.ParamSpec{{Name: "id"}}}, `parameter "id" is not in the address`},
-		{"handshake path parameter", asyncapi.ChannelSpec{Address: "/ws/{x}", Params: []asyncapi.ParamSpec{{Name: "x"}}, Handshake: &handshake{}}, `path parameter "room"`},
-		{"no action", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Payload: &Ack{}}}}, "neither send nor receive"},
-		{"unnamed in an envelope", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &Ack{}, Envelope: envelope{}}}}, "needs a name"},
-		{"reply same way", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &Ack{},
-			Reply: &asyncapi.MessageSpec{Action: "send", Payload: &Ack{}}}}}, "same way"},
-		{"unreflectable payload", asyncapi.ChannelSpec{Address: "/ws", Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &struct {
+		{"query in address", apidoc.Route{Path: "/ws?x=1"}, "query or fragment"},
+		{"undeclared placeholder", apidoc.Route{Path: "/ws/{id}"}, "placeholder {id} has no parameter"},
+		{"parameter not in address", apidoc.Route{Path: "/ws", Params: []apidoc.Param{{Name: "id"}}}, `parameter "id" is not in the address`},
+		{"handshake path parameter", apidoc.Route{Path: "/ws/{x}", Params: []apidoc.Param{{Name: "x"}}, Request: &handshake{}}, `path parameter "room"`},
+		{"no direction", apidoc.Route{Path: "/ws", Messages: []apidoc.Message{{Payload: &Ack{}}}}, "neither client-to-server nor server-to-client"},
+		{"unnamed in an envelope", apidoc.Route{Path: "/ws", Messages: []apidoc.Message{{Direction: out, Payload: &Ack{}, Envelope: envelope{}}}}, "needs a name"},
+		{"reply same way", apidoc.Route{Path: "/ws", Messages: []apidoc.Message{{Direction: out, Payload: &Ack{},
+			Reply: &apidoc.Message{Direction: out, Payload: &Ack{}}}}}, "same way"},
+		{"unreflectable payload", apidoc.Route{Path: "/ws", Messages: []apidoc.Message{{Direction: out, Payload: &struct {
 			F func() `json:"f"`
 		}{}}}}, "not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := asyncapi.Build(asyncapi.Spec{Channels: []asyncapi.ChannelSpec{tt.ch}})
+			tt.ch.WebSocket = true
+			_, err := asyncapi.Build(asyncapi.Spec{Routes: []apidoc.Route{tt.ch}})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
@@ -256,14 +268,14 @@ func TestBuildEmpty(t *testing.T) {
 
 func TestSecurity(t *testing.T) {
 	t.Parallel()
+	jwt := apidoc.Security{Key: "jwt", Scheme: apidoc.SecurityScheme{Type: "http", Scheme: "bearer", BearerFormat: "JWT", Subprotocol: "bearer."}}
+	key := apidoc.Security{Key: "key", Scheme: apidoc.SecurityScheme{Type: "apiKey", In: "query", Name: "key"}}
+	basic := apidoc.Security{Key: "basic", Scheme: apidoc.SecurityScheme{Type: "http", Scheme: "basic"}}
 	spec := asyncapi.Spec{
-		SecuritySchemes: map[string]apidoc.SecurityScheme{
-			"jwt": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Subprotocol: "bearer."},
-			"key": {Type: "apiKey", In: "query", Name: "key"},
-		},
-		Channels: []asyncapi.ChannelSpec{
-			{Address: "/a", Security: []string{"jwt", "key"}, Messages: []asyncapi.MessageSpec{{Action: "send", Payload: &Ack{}}}},
-			{Address: "/b", Security: []string{"key"}}, // no operation: nothing to secure
+		Routes: []apidoc.Route{
+			{WebSocket: true, Path: "/a", Security: []apidoc.Security{jwt, key}, Messages: []apidoc.Message{{Direction: out, Payload: &Ack{}}}},
+			{WebSocket: true, Path: "/b", Security: []apidoc.Security{basic}}, // no operation: nothing to secure
+			{Method: "GET", Path: "/c", Security: []apidoc.Security{basic}},   // a REST route
 		},
 	}
 	m, _ := decodeDoc(t, spec)
@@ -274,10 +286,6 @@ func TestSecurity(t *testing.T) {
 		if got := jsonOf(get(m, c.path)); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
-	}
-	spec.Channels[0].Security = []string{"nope"}
-	if _, err := asyncapi.Build(spec); err == nil || !strings.Contains(err.Error(), `no security scheme "nope"`) {
-		t.Errorf("unknown scheme: %v", err)
 	}
 }
 
@@ -301,19 +309,19 @@ type Notice struct {
 func TestMessageKeys(t *testing.T) {
 	t.Parallel()
 	spec := func(reverse bool) asyncapi.Spec {
-		msgs := []asyncapi.MessageSpec{
-			{Name: "say", Action: asyncapi.ActionSend, Payload: &Said{}, Envelope: envelope{}},
-			{Name: "say", Action: asyncapi.ActionReceive, Payload: &SaidPayload{}, Envelope: envelope{},
-				Reply: &asyncapi.MessageSpec{Name: "say.ack", Action: asyncapi.ActionSend, Payload: &struct{}{}, Envelope: envelope{}}},
+		msgs := []apidoc.Message{
+			{Name: "say", Direction: out, Payload: &Said{}, Envelope: envelope{}},
+			{Name: "say", Direction: in, Payload: &SaidPayload{}, Envelope: envelope{},
+				Reply: &apidoc.Message{Name: "say.ack", Direction: out, Payload: &struct{}{}, Envelope: envelope{}}},
 		}
 		if reverse {
 			slices.Reverse(msgs)
 		}
-		return asyncapi.Spec{Channels: []asyncapi.ChannelSpec{
-			{Address: "/a", Messages: msgs},
-			{Address: "/b", Messages: []asyncapi.MessageSpec{{Name: "say", Action: asyncapi.ActionSend, Payload: &Notice{}, Envelope: envelope{}}}},
+		return asyncapi.Spec{Routes: []apidoc.Route{
+			{WebSocket: true, Path: "/a", Messages: msgs},
+			{WebSocket: true, Path: "/b", Messages: []apidoc.Message{{Name: "say", Direction: out, Payload: &Notice{}, Envelope: envelope{}}}},
 			// Equal messages both ways are one message.
-			{Address: "/c", Messages: []asyncapi.MessageSpec{{Action: asyncapi.ActionSend, Payload: &Ack{}}, {Action: asyncapi.ActionReceive, Payload: &Ack{}}}},
+			{WebSocket: true, Path: "/c", Messages: []apidoc.Message{{Direction: out, Payload: &Ack{}}, {Direction: in, Payload: &Ack{}}}},
 		}}
 	}
 	for _, reverse := range []bool{false, true} {

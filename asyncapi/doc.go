@@ -1,16 +1,18 @@
 // Package asyncapi builds AsyncAPI 3.0 documents that describe WebSocket
 // APIs. It holds a typed model of the document ([Document]) and a builder
-// ([Build]) that turns a description of WebSocket routes ([Spec]) into it.
-// It knows nothing of forge's router; the root package translates routes
-// into a Spec.
+// ([Build]) that turns the description of an application's routes
+// (apidoc.Route, what router.Mux.Routes returns, in a [Spec]) into it. It
+// knows nothing of forge's router and never imports it; package openapi
+// builds the OpenAPI document from the same description.
 //
 // # What a document says
 //
-// Every route is a channel whose address is the route's path, parameters
-// written "{name}" and declared under parameters. Its ws binding describes
-// the upgrade request: method GET, and the query and headers of the
-// handshake type when the route declares one, plus Sec-WebSocket-Protocol
-// for routes with subprotocols.
+// Every WebSocket route is a channel whose address is the route's path,
+// parameters written "{name}" and declared under parameters; REST routes
+// and hidden routes are left out. Its ws binding describes the upgrade
+// request: method GET, and the query and headers of the route's request
+// type when it declares one, plus Sec-WebSocket-Protocol for routes with
+// subprotocols.
 //
 // Operations take the application's point of view: a message that clients
 // send is one the application receives (action "receive"), and a message
@@ -23,7 +25,7 @@
 // Each named type appears once under components.schemas, named after the
 // type; types of different packages that share a name are qualified by
 // their package path. Messages are reusable components too, keyed by their
-// name. A message in an envelope (MessageSpec.Envelope, such as package
+// name. A message in an envelope (apidoc.Message.Envelope, such as package
 // events' {"event", "id", "payload"}) is described as the envelope's
 // schema around the payload's; the envelope says what it adds. A payload
 // type with an Examples() []any method ([apidoc.Exampler]) gives its
@@ -52,7 +54,7 @@
 // the objects and enums nested in component schemas, after their place
 // (PresenceAction for the enum of Presence's "action").
 //
-// A channel that requires credentials (ChannelSpec.Security) lists the
+// A channel that requires credentials (apidoc.Route.Security) lists the
 // security schemes on each of its operations; only the schemes in use are
 // in components.securitySchemes.
 //

@@ -6,6 +6,7 @@ import (
 
 	"github.com/swaggest/jsonschema-go"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/internal/jsonyaml"
 )
 
@@ -20,19 +21,12 @@ const WebSocketsBindingVersion = "0.1.0"
 // Document always encodes to the same bytes.
 type Document struct {
 	AsyncAPI           string                `json:"asyncapi"`
-	Info               Info                  `json:"info"`
+	Info               apidoc.Info           `json:"info"`
 	Servers            map[string]*Server    `json:"servers,omitempty"`
 	DefaultContentType string                `json:"defaultContentType,omitempty"`
 	Channels           map[string]*Channel   `json:"channels,omitempty"`
 	Operations         map[string]*Operation `json:"operations,omitempty"`
 	Components         *Components           `json:"components,omitempty"`
-}
-
-// Info is the document's metadata.
-type Info struct {
-	Title       string `json:"title"`
-	Version     string `json:"version"`
-	Description string `json:"description,omitempty"`
 }
 
 // Server is a server that serves the channels: its host and protocol

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/router"
 )
@@ -39,7 +40,7 @@ type Dispatcher struct {
 	fallback     *entry
 	emits        map[string]reflect.Type // declared server events and their payload types
 	transient    map[string]bool         // server events kept out of room histories
-	msgs         []router.Message
+	msgs         []apidoc.Message
 	subprotocols []string
 
 	stats counters
@@ -191,23 +192,23 @@ func (d *Dispatcher) register(sp spec) {
 		summary = strings.TrimSpace(summary + " (subprotocol " + s.subprotocol + ")")
 	}
 	if sp.name == "" {
-		d.msgs = append(d.msgs, router.Message{
-			Name: d.anyName(), Direction: router.ClientToServer, Payload: d.anyPayload(false),
+		d.msgs = append(d.msgs, apidoc.Message{
+			Name: d.anyName(), Direction: apidoc.ClientToServer, Payload: d.anyPayload(false),
 			Summary: summary, Description: s.description,
-			Reply: &router.Message{
-				Name: d.anyName() + ackSuffix, Direction: router.ServerToClient, Payload: d.anyPayload(true),
+			Reply: &apidoc.Message{
+				Name: d.anyName() + ackSuffix, Direction: apidoc.ServerToClient, Payload: d.anyPayload(true),
 				Summary: "The reply to a message with an id: its name with " + ackSuffix + " appended, and its id.",
 			},
 		})
 		return
 	}
 	replyName := sp.name + ackSuffix
-	reply := &router.Message{
-		Name: replyName, Direction: router.ServerToClient, Payload: d.payload(replyName, sp.out, true),
+	reply := &apidoc.Message{
+		Name: replyName, Direction: apidoc.ServerToClient, Payload: d.payload(replyName, sp.out, true),
 		Envelope: d.envelope(false), Summary: "The reply to " + sp.name + ", sent when the message has an id.",
 	}
-	d.msgs = append(d.msgs, router.Message{
-		Name: sp.name, Direction: router.ClientToServer, Payload: d.payload(sp.name, sp.in, false),
+	d.msgs = append(d.msgs, apidoc.Message{
+		Name: sp.name, Direction: apidoc.ClientToServer, Payload: d.payload(sp.name, sp.in, false),
 		Envelope: d.envelope(false), Reply: reply, Summary: summary, Description: s.description,
 	})
 }
@@ -225,15 +226,15 @@ func (d *Dispatcher) declare(fn, name string, typ, reply reflect.Type, s setting
 	if s.transient {
 		d.transient[name] = true
 	}
-	m := router.Message{
-		Name: name, Direction: router.ServerToClient, Payload: d.payload(name, typ, false),
+	m := apidoc.Message{
+		Name: name, Direction: apidoc.ServerToClient, Payload: d.payload(name, typ, false),
 		Summary: s.summary, Description: s.description,
 		Envelope: d.envelope(!s.transient && d.cfg.hub != nil && d.cfg.hub.KeepsHistory()),
 	}
 	if reply != nil {
 		replyName := name + ackSuffix
-		m.Reply = &router.Message{
-			Name: replyName, Direction: router.ClientToServer, Payload: d.payload(replyName, reply, true),
+		m.Reply = &apidoc.Message{
+			Name: replyName, Direction: apidoc.ClientToServer, Payload: d.payload(replyName, reply, true),
 			Envelope: d.envelope(false), Summary: "The client's reply to " + name + ", with the request's id.",
 		}
 	}
@@ -271,7 +272,7 @@ func Route(r router.Router, path string, d *Dispatcher, opts ...router.RouteOpti
 
 // Messages returns the messages the dispatcher declares, as Route declares
 // them, in registration order.
-func (d *Dispatcher) Messages() []router.Message {
+func (d *Dispatcher) Messages() []apidoc.Message {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return slices.Clone(d.msgs)

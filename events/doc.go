@@ -66,5 +66,5 @@
 // panics, so the document cannot miss an event. The documents describe
 // each message as the envelope ([Envelope]) around its payload type; a
 // handler that speaks the envelope without a dispatcher declares its
-// messages in it by hand, router.Message{..., Envelope: events.Envelope{}}.
+// messages in it by hand, apidoc.Message{..., Envelope: events.Envelope{}}.
 package events

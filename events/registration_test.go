@@ -10,6 +10,7 @@ import (
 
 	"github.com/swaggest/jsonschema-go"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/router"
 )
@@ -149,7 +150,7 @@ func TestCommandEnvelope(t *testing.T) {
 
 	// The documents get one struct per message, describing the whole
 	// command with its cmd fixed.
-	var join router.Message
+	var join apidoc.Message
 	for _, m := range d.Messages() {
 		if m.Name == "join-room" {
 			join = m
@@ -189,7 +190,7 @@ func TestRouteDeclaresEveryMessage(t *testing.T) {
 	}
 	type decl struct {
 		name, reply string
-		dir         router.Direction
+		dir         apidoc.Direction
 		payload     any
 	}
 	var got []decl
@@ -207,15 +208,15 @@ func TestRouteDeclaresEveryMessage(t *testing.T) {
 		got = append(got, decl{m.Name, r, m.Direction, m.Payload})
 	}
 	want := []decl{
-		{"error", "", router.ServerToClient, &Error{}},
-		{"subscribe", "subscribe.ack", router.ClientToServer, &Subscription{}},
-		{"unsubscribe", "unsubscribe.ack", router.ClientToServer, &Subscription{}},
-		{"presence", "", router.ServerToClient, &hub.Presence{}},
-		{"message", "message.ack", router.ClientToServer, &chatMessage{}},
-		{"join", "join.ack", router.ClientToServer, &joinRequest{}},
-		{"v2thing", "v2thing.ack", router.ClientToServer, &struct{}{}},
-		{"said", "", router.ServerToClient, &said{}},
-		{"confirm", "confirm.ack", router.ServerToClient, &question{}},
+		{"error", "", apidoc.ServerToClient, &Error{}},
+		{"subscribe", "subscribe.ack", apidoc.ClientToServer, &Subscription{}},
+		{"unsubscribe", "unsubscribe.ack", apidoc.ClientToServer, &Subscription{}},
+		{"presence", "", apidoc.ServerToClient, &hub.Presence{}},
+		{"message", "message.ack", apidoc.ClientToServer, &chatMessage{}},
+		{"join", "join.ack", apidoc.ClientToServer, &joinRequest{}},
+		{"v2thing", "v2thing.ack", apidoc.ClientToServer, &struct{}{}},
+		{"said", "", apidoc.ServerToClient, &said{}},
+		{"confirm", "confirm.ack", apidoc.ServerToClient, &question{}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("declared\n%+v\nwant\n%+v", got, want)

@@ -25,72 +25,22 @@ import (
 // Version is the OpenAPI version of the documents this package builds.
 const Version = "3.1.0"
 
-// Spec is what a Document is built from.
+// Spec is what a Document is built from: the application's metadata, its
+// servers and the description of its routes.
 type Spec struct {
-	Info       Info
-	Servers    []Server
-	Operations []Operation
-	// SecuritySchemes are the ways of presenting credentials that
-	// operations require, by key.
-	SecuritySchemes map[string]apidoc.SecurityScheme
-}
-
-// Info is the document's metadata.
-type Info struct {
-	Title       string
-	Version     string
-	Description string
+	Info    apidoc.Info
+	Servers []Server
+	// Routes are the application's routes. The document describes those
+	// that are REST routes and not hidden, each as an operation. Path
+	// parameters that a route's Request does not declare are documented as
+	// strings, matching their Pattern when set; a route without Responses
+	// gets a default response saying so.
+	Routes []apidoc.Route
 }
 
 // Server is a base URL the API is served at, "https://api.example.com".
 type Server struct {
 	URL         string
-	Description string
-}
-
-// Operation describes one REST route.
-type Operation struct {
-	Method string
-	// Path is the route's path with parameters written "{name}".
-	Path string
-	// Params are the path's parameters; those that Request does not
-	// declare are documented as strings, matching Pattern when set.
-	Params []PathParam
-
-	ID          string // operationId; unique within the document
-	Summary     string
-	Description string
-	Tags        []string
-	Deprecated  bool
-
-	// Request, when not nil, is a value of the request type: fields tagged
-	// path, query, header and cookie are parameters, fields tagged json
-	// the JSON body, with swaggest/jsonschema-go's constraint tags.
-	Request any
-	// Responses are the documented responses.
-	Responses []Response
-	// Security lists the alternative requirements an operation accepts,
-	// each a set of Spec.SecuritySchemes keys with the scopes (roles)
-	// they need.
-	Security []map[string][]string
-}
-
-// PathParam is a parameter of an operation's path.
-type PathParam struct {
-	Name    string
-	Pattern string // regular expression its value matches; "" for any
-}
-
-// Response is one documented response.
-type Response struct {
-	// Status is the HTTP status; 0 documents the default response, which
-	// stands for every status not listed.
-	Status int
-	// Body is a value of the body type; nil for a response without body.
-	Body any
-	// ContentType of the body; "" means application/json.
-	ContentType string
-	// Description; "" means the status text.
 	Description string
 }
 
@@ -102,15 +52,22 @@ type Document struct {
 
 // Build builds the document that spec describes. It fails when an
 // operation cannot be described: a method and path given twice, an
-// operationId used twice, a type that cannot be reflected.
+// operationId used twice, a type that cannot be reflected, a security
+// scheme of another type than http or apiKey.
 func Build(spec Spec) (*Document, error) {
 	b := &builder{shared: make(map[respKey]*sharedResponse), names: make(map[string]bool)}
+	var ops []*apidoc.Route
+	for i := range spec.Routes {
+		if r := &spec.Routes[i]; !r.WebSocket && !r.Hidden {
+			ops = append(ops, r)
+		}
+	}
 	// Names depend on the set of types, not on the order they are met in.
-	for _, op := range spec.Operations {
+	for _, op := range ops {
 		if op.Request != nil {
 			b.namer.AddTree(reflect.TypeOf(op.Request))
 		}
-		for _, resp := range op.Responses {
+		for _, resp := range responses(op) {
 			if resp.Body != nil {
 				b.namer.AddTree(reflect.TypeOf(resp.Body))
 			}
@@ -121,7 +78,7 @@ func Build(spec Spec) (*Document, error) {
 	b.r.DefaultOptions = append(b.r.DefaultOptions, jsonschema.InterceptDefName(func(t reflect.Type, _ string) string {
 		return b.namer.Name(t)
 	}))
-	if err := b.build(spec); err != nil {
+	if err := b.build(spec, ops); err != nil {
 		return nil, err
 	}
 	return &Document{Spec: b.r.Spec}, nil
@@ -151,7 +108,16 @@ type sharedResponse struct {
 	ref  string // "#/components/responses/Name" once reflected
 }
 
-func keyOf(op Operation, resp Response) respKey {
+// responses returns the documented responses of op, or the default
+// response that says there are none.
+func responses(op *apidoc.Route) []apidoc.Response {
+	if len(op.Responses) == 0 {
+		return []apidoc.Response{{Description: "The route does not document its responses (see WithResponse)."}}
+	}
+	return op.Responses
+}
+
+func keyOf(op *apidoc.Route, resp apidoc.Response) respKey {
 	k := respKey{status: resp.Status, contentType: resp.ContentType, description: resp.Description,
 		head: strings.EqualFold(op.Method, http.MethodHead)}
 	if resp.Body != nil {
@@ -160,7 +126,7 @@ func keyOf(op Operation, resp Response) respKey {
 	return k
 }
 
-func (b *builder) count(op Operation, resp Response) {
+func (b *builder) count(op *apidoc.Route, resp apidoc.Response) {
 	k := keyOf(op, resp)
 	sr := b.shared[k]
 	if sr == nil {
@@ -170,7 +136,7 @@ func (b *builder) count(op Operation, resp Response) {
 	sr.uses++
 }
 
-func (b *builder) build(spec Spec) error {
+func (b *builder) build(spec Spec, ops []*apidoc.Route) error {
 	s := b.r.SpecEns()
 	s.Info.Title = cmp.Or(spec.Info.Title, "forge application")
 	s.Info.Version = cmp.Or(spec.Info.Version, "0.0.0")
@@ -184,8 +150,14 @@ func (b *builder) build(spec Spec) error {
 		}
 		s.Servers = append(s.Servers, srv)
 	}
-	for _, key := range slices.Sorted(maps.Keys(spec.SecuritySchemes)) {
-		ss := spec.SecuritySchemes[key]
+	schemes := make(map[string]apidoc.SecurityScheme)
+	for _, op := range ops {
+		for _, sec := range op.Security {
+			schemes[sec.Key] = sec.Scheme
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(schemes)) {
+		ss := schemes[key]
 		var sch openapi31.SecurityScheme
 		switch ss.Type {
 		case "http":
@@ -209,20 +181,13 @@ func (b *builder) build(spec Spec) error {
 		s.ComponentsEns().WithSecuritySchemesItem(key, openapi31.SecuritySchemeOrReference{SecurityScheme: &sch})
 	}
 	ids := make(map[string]string)
-	for _, op := range spec.Operations {
-		for _, req := range op.Security {
-			for key := range req {
-				if _, ok := spec.SecuritySchemes[key]; !ok {
-					return fmt.Errorf("openapi: %s %s: no security scheme %q", op.Method, op.Path, key)
-				}
-			}
-		}
+	for _, op := range ops {
 		where := op.Method + " " + op.Path
-		if op.ID != "" {
-			if prev, ok := ids[op.ID]; ok {
-				return fmt.Errorf("openapi: operationId %q is used by %s and %s", op.ID, prev, where)
+		if op.Name != "" {
+			if prev, ok := ids[op.Name]; ok {
+				return fmt.Errorf("openapi: operationId %q is used by %s and %s", op.Name, prev, where)
 			}
-			ids[op.ID] = where
+			ids[op.Name] = where
 		}
 		if err := b.addOperation(op); err != nil {
 			return fmt.Errorf("openapi: %s: %w", where, err)
@@ -232,13 +197,13 @@ func (b *builder) build(spec Spec) error {
 	return nil
 }
 
-func (b *builder) addOperation(op Operation) error {
+func (b *builder) addOperation(op *apidoc.Route) error {
 	oc, err := b.r.NewOperationContext(op.Method, op.Path)
 	if err != nil {
 		return err
 	}
-	if op.ID != "" {
-		oc.SetID(op.ID)
+	if op.Name != "" {
+		oc.SetID(op.Name)
 	}
 	if op.Summary != "" {
 		oc.SetSummary(op.Summary)
@@ -252,10 +217,8 @@ func (b *builder) addOperation(op Operation) error {
 	if op.Deprecated {
 		oc.SetIsDeprecated(true)
 	}
-	for _, req := range op.Security {
-		for _, key := range slices.Sorted(maps.Keys(req)) {
-			oc.AddSecurity(key, req[key]...)
-		}
+	for _, sec := range op.Security {
+		oc.AddSecurity(sec.Key, slices.Clone(op.Scopes)...)
 	}
 
 	declared := map[string]bool{}
@@ -290,7 +253,7 @@ func (b *builder) addOperation(op Operation) error {
 	}
 
 	var reflected []respKey
-	for _, resp := range op.Responses {
+	for _, resp := range responses(op) {
 		key := keyOf(op, resp)
 		if sr := b.shared[key]; sr != nil && sr.ref != "" {
 			setResponse(o, resp.Status, openapi31.ResponseOrReference{Reference: &openapi31.Reference{Ref: sr.ref}})

@@ -33,23 +33,28 @@ type Problem struct {
 
 func spec() openapi.Spec {
 	return openapi.Spec{
-		Info:    openapi.Info{Title: "shop", Version: "1.0.0", Description: "Sells things."},
+		Info:    apidoc.Info{Title: "shop", Version: "1.0.0", Description: "Sells things."},
 		Servers: []openapi.Server{{URL: "https://shop.example"}},
-		Operations: []openapi.Operation{
+		Routes: []apidoc.Route{
 			{
-				Method: "POST", Path: "/shops/{shop}/items", Params: []openapi.PathParam{{Name: "shop"}},
-				ID: "createItem", Summary: "Create an item", Description: "Adds an item.", Tags: []string{"items"},
+				Method: "POST", Path: "/shops/{shop}/items", Params: []apidoc.Param{{Name: "shop"}},
+				Name: "createItem", Summary: "Create an item", Description: "Adds an item.", Tags: []string{"items"},
 				Request: &createIn{},
-				Responses: []openapi.Response{
+				Responses: []apidoc.Response{
 					{Status: 201, Body: &Item{}, Description: "Created"},
 					{Status: 0, Body: &Problem{}, ContentType: "application/problem+json"},
 				},
 			},
 			{
-				Method: "GET", Path: "/items/{id}/*", Params: []openapi.PathParam{{Name: "id", Pattern: "[0-9]+"}, {Name: "*"}},
+				Method: "GET", Path: "/items/{id}/*", Params: []apidoc.Param{{Name: "id", Pattern: "[0-9]+"}, {Name: "*"}},
 				Deprecated: true,
-				Responses:  []openapi.Response{{Status: 204}},
+				Responses:  []apidoc.Response{{Status: 204}},
 			},
+			// WebSocket and hidden routes are not operations.
+			{Method: "GET", Path: "/ws", WebSocket: true},
+			{Method: "GET", Path: "/metrics", Hidden: true},
+			// A route that documents no responses says so.
+			{Method: "DELETE", Path: "/cache"},
 		},
 	}
 }
@@ -124,11 +129,15 @@ func TestBuild(t *testing.T) {
 		{"paths/~1items~1{id}~1*/get/parameters", `[{"in":"path","name":"id","required":true,"schema":{"pattern":"^(?:[0-9]+)$","type":"string"}}]`},
 		{"paths/~1items~1{id}~1*/get/deprecated", `true`},
 		{"paths/~1items~1{id}~1*/get/responses/204", `{"description":"No Content"}`},
+		{"paths/~1cache/delete/responses", `{"default":{"description":"The route does not document its responses (see WithResponse)."}}`},
 	}
 	for _, c := range checks {
 		if got := jsonOf(get(m, c.path)); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
+	}
+	if paths := get(m, "paths").(map[string]any); len(paths) != 3 {
+		t.Errorf("paths %s, want 3 (no WebSocket route, no hidden route)", jsonOf(paths))
 	}
 	_, again := build(t, spec())
 	if !bytes.Equal(j, again) {
@@ -138,20 +147,20 @@ func TestBuild(t *testing.T) {
 
 func TestBuildRejects(t *testing.T) {
 	t.Parallel()
-	op := openapi.Operation{Method: "GET", Path: "/x", ID: "x", Responses: []openapi.Response{{Status: 200}}}
+	op := apidoc.Route{Method: "GET", Path: "/x", Name: "x", Responses: []apidoc.Response{{Status: 200}}}
 	tests := []struct {
 		name string
-		ops  []openapi.Operation
+		ops  []apidoc.Route
 		want string
 	}{
-		{"operationId twice", []openapi.Operation{op, {Method: "POST", Path: "/y", ID: "x"}}, `operationId "x" is used by GET /x and POST /y`},
-		{"operation twice", []openapi.Operation{op, {Method: "GET", Path: "/x"}}, "operation already exists"},
-		{"bad method", []openapi.Operation{{Method: "BREW", Path: "/x"}}, "unexpected http method"},
+		{"operationId twice", []apidoc.Route{op, {Method: "POST", Path: "/y", Name: "x"}}, `operationId "x" is used by GET /x and POST /y`},
+		{"operation twice", []apidoc.Route{op, {Method: "GET", Path: "/x"}}, "operation already exists"},
+		{"bad method", []apidoc.Route{{Method: "BREW", Path: "/x"}}, "unexpected http method"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := openapi.Build(openapi.Spec{Operations: tt.ops})
+			_, err := openapi.Build(openapi.Spec{Routes: tt.ops})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
@@ -169,18 +178,21 @@ func TestBuildEmpty(t *testing.T) {
 
 func TestSecurity(t *testing.T) {
 	t.Parallel()
+	jwt := apidoc.Security{Key: "jwt", Scheme: apidoc.SecurityScheme{Type: "http", Scheme: "bearer", BearerFormat: "JWT"}}
+	key := apidoc.Security{Key: "key", Scheme: apidoc.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Key", Description: "A key."}}
+	user := apidoc.Security{Key: "user", Scheme: apidoc.SecurityScheme{Type: "http", Scheme: "basic"}}
 	s := openapi.Spec{
-		SecuritySchemes: map[string]apidoc.SecurityScheme{
-			"jwt":  {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
-			"key":  {Type: "apiKey", In: "header", Name: "X-Key", Description: "A key."},
-			"user": {Type: "http", Scheme: "basic"},
+		Routes: []apidoc.Route{
+			{Method: "GET", Path: "/x", Responses: []apidoc.Response{{Status: 204}}, Security: []apidoc.Security{jwt, key}, Scopes: []string{"read"}},
+			{Method: "GET", Path: "/y", Responses: []apidoc.Response{{Status: 204}}, Security: []apidoc.Security{user}},
+			{Method: "GET", Path: "/ws", WebSocket: true, Security: []apidoc.Security{{Key: "ws", Scheme: user.Scheme}}},
 		},
-		Operations: []openapi.Operation{{Method: "GET", Path: "/x", Responses: []openapi.Response{{Status: 204}},
-			Security: []map[string][]string{{"jwt": {"read"}}, {"key": nil}}}},
 	}
 	m, _ := build(t, s)
 	for _, c := range []struct{ path, want string }{
-		{"paths/~1x/get/security", `[{"jwt":["read"]},{"key":[]}]`},
+		{"paths/~1x/get/security", `[{"jwt":["read"]},{"key":["read"]}]`},
+		{"paths/~1y/get/security", `[{"user":[]}]`},
+		{"components/securitySchemes/ws", `null`}, // only the operations' schemes
 		{"components/securitySchemes/jwt", `{"bearerFormat":"JWT","scheme":"bearer","type":"http"}`},
 		{"components/securitySchemes/key", `{"description":"A key.","in":"header","name":"X-Key","type":"apiKey"}`},
 		{"components/securitySchemes/user", `{"scheme":"basic","type":"http"}`},
@@ -189,11 +201,7 @@ func TestSecurity(t *testing.T) {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}
-	s.Operations[0].Security = []map[string][]string{{"nope": nil}}
-	if _, err := openapi.Build(s); err == nil || !strings.Contains(err.Error(), `no security scheme "nope"`) {
-		t.Errorf("unknown scheme: %v", err)
-	}
-	s.SecuritySchemes["odd"] = apidoc.SecurityScheme{Type: "oauth2"}
+	s.Routes[1].Security = []apidoc.Security{{Key: "odd", Scheme: apidoc.SecurityScheme{Type: "oauth2"}}}
 	if _, err := openapi.Build(s); err == nil || !strings.Contains(err.Error(), "neither http nor apiKey") {
 		t.Errorf("unknown type: %v", err)
 	}

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/forgekit/forge/connection"
-
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
+	"github.com/forgekit/forge/connection"
 )
 
 // WithAuth requires a request to be authenticated by one of the named auth
@@ -68,6 +68,26 @@ func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
 	out = append(out, mws[:at]...)
 	out = append(out, s.guard.Wrap)
 	return append(out, mws[at:]...)
+}
+
+// security lists the security schemes of the named providers, in order,
+// under their keys in the documents.
+func (m *Mux) security(names []string) []apidoc.Security {
+	var out []apidoc.Security
+	for _, name := range names {
+		p := m.auth[name]
+		if p == nil {
+			continue // refused by insertAuth
+		}
+		for _, s := range p.Schemes() {
+			key := name
+			if s.Suffix != "" {
+				key += "_" + s.Suffix
+			}
+			out = append(out, apidoc.Security{Key: key, Scheme: s})
+		}
+	}
+	return out
 }
 
 // WithAuthExpiry closes a WebSocket connection with

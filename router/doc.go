@@ -2,9 +2,9 @@
 // next to REST routes.
 //
 // A [Mux] registers routes through the [Router] methods and serves them as
-// an http.Handler. Every route is also recorded as a [RouteInfo], in
-// registration order, for the documents that forge builds from
-// [Mux.Routes].
+// an http.Handler. Every route is also recorded as an [apidoc.Route], in
+// registration order: [Mux.Routes] is the one description of the routes
+// that both documents (packages openapi and asyncapi) are built from.
 //
 // # Paths
 //

@@ -9,23 +9,9 @@ import (
 	"sync"
 
 	swag "github.com/swaggest/jsonschema-go"
-)
 
-// Response documents one response of a REST route.
-type Response struct {
-	// Status is the HTTP status; 0 is the default response, which stands
-	// for every status not listed (a typed handler's errors).
-	Status int
-	// Body is a value of the body type, such as &User{}; nil for a
-	// response without body.
-	Body any
-	// ContentType is the body's media type: application/json, or
-	// application/problem+json for a Problem body.
-	ContentType string
-	// Description says when the response is sent; "" means the status
-	// text.
-	Description string
-}
+	"github.com/forgekit/forge/apidoc"
+)
 
 // Media types of the documented bodies.
 const (
@@ -77,7 +63,7 @@ func WithResponse(status int, body any, description string) RouteOption {
 	if status < 100 || status > 599 {
 		panic(fmt.Sprintf("forge: WithResponse: status %d is not an HTTP status", status))
 	}
-	r := Response{Status: status, Body: body, Description: description}
+	r := apidoc.Response{Status: status, Body: body, Description: description}
 	if body != nil {
 		r.ContentType = jsonType
 		if t := reflect.TypeOf(body); t == reflect.TypeFor[Problem]() || t == reflect.TypeFor[*Problem]() {
@@ -91,7 +77,7 @@ func WithResponse(status int, body any, description string) RouteOption {
 		if s.websocket {
 			return // given to a group or as a default: REST routes only
 		}
-		s.responses = slices.DeleteFunc(slices.Clone(s.responses), func(x Response) bool { return x.Status == status })
+		s.responses = slices.DeleteFunc(slices.Clone(s.responses), func(x apidoc.Response) bool { return x.Status == status })
 		s.responses = append(s.responses, r)
 	}
 }
@@ -172,7 +158,7 @@ func (s *settings) checkDocs(method string, pp parsedPath) error {
 	}
 	what := fmt.Sprintf("request type %T", s.request)
 	for _, f := range shape.params {
-		if f.in == inPath && !slices.ContainsFunc(pp.params, func(p PathParam) bool { return p.Name == f.name }) {
+		if f.in == inPath && !slices.ContainsFunc(pp.params, func(p apidoc.Param) bool { return p.Name == f.name }) {
 			return fmt.Errorf("%s has path parameter %q, which the path %q lacks", what, f.name, pp.template)
 		}
 		if f.in == inCookie && s.websocket {
@@ -193,33 +179,33 @@ func (s *settings) checkDocs(method string, pp parsedPath) error {
 // documentedResponses lists the route's responses for the documents: a
 // typed handler's own, then WithResponse's, by status with the default
 // last.
-func (s *settings) documentedResponses() []Response {
+func (s *settings) documentedResponses() []apidoc.Response {
 	if s.websocket {
 		return nil
 	}
-	var out []Response
+	var out []apidoc.Response
 	if t := s.typed; t != nil {
-		ok := Response{Status: t.status, Description: http.StatusText(t.status)}
+		ok := apidoc.Response{Status: t.status, Description: http.StatusText(t.status)}
 		if t.out != nil {
 			ok.Body, ok.ContentType = reflect.New(t.out).Interface(), jsonType
 		}
 		out = append(out, ok)
 		if t.shape.body {
-			out = append(out, Response{Status: http.StatusBadRequest, Body: &Problem{}, ContentType: problemType,
+			out = append(out, apidoc.Response{Status: http.StatusBadRequest, Body: &Problem{}, ContentType: problemType,
 				Description: "The request body is missing or is not one valid JSON value."})
 		}
 		if t.shape.documented() {
-			out = append(out, Response{Status: http.StatusUnprocessableEntity, Body: &Problem{}, ContentType: problemType,
+			out = append(out, apidoc.Response{Status: http.StatusUnprocessableEntity, Body: &Problem{}, ContentType: problemType,
 				Description: "The request failed validation; the problem's errors say where."})
 		}
-		out = append(out, Response{Status: 0, Body: &Problem{}, ContentType: problemType,
+		out = append(out, apidoc.Response{Status: 0, Body: &Problem{}, ContentType: problemType,
 			Description: "Any other error, as an RFC 9457 problem."})
 	}
 	for _, r := range s.responses {
-		out = slices.DeleteFunc(out, func(x Response) bool { return x.Status == r.Status })
+		out = slices.DeleteFunc(out, func(x apidoc.Response) bool { return x.Status == r.Status })
 		out = append(out, r)
 	}
-	slices.SortStableFunc(out, func(a, b Response) int {
+	slices.SortStableFunc(out, func(a, b apidoc.Response) int {
 		if (a.Status == 0) != (b.Status == 0) {
 			if a.Status == 0 {
 				return 1

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/gorilla/websocket"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/connection"
 )
 
@@ -16,13 +17,13 @@ func TestParsePath(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in, pattern, template, key string
-		params                     []PathParam
+		params                     []apidoc.Param
 	}{
 		{"/", "/", "/", "/", nil},
-		{"/users/:id", "/users/{id}", "/users/{id}", "/users/{}", []PathParam{{Name: "id"}}},
-		{"/users/{id}", "/users/{id}", "/users/{id}", "/users/{}", []PathParam{{Name: "id"}}},
-		{"/u/{id:[0-9]{2,}}/x", "/u/{id:[0-9]{2,}}/x", "/u/{id}/x", "/u/{:[0-9]{2,}}/x", []PathParam{{Name: "id", Pattern: "[0-9]{2,}"}}},
-		{"/a/:b/{c}/*", "/a/{b}/{c}/*", "/a/{b}/{c}/*", "/a/{}/{}/*", []PathParam{{Name: "b"}, {Name: "c"}, {Name: "*"}}},
+		{"/users/:id", "/users/{id}", "/users/{id}", "/users/{}", []apidoc.Param{{Name: "id"}}},
+		{"/users/{id}", "/users/{id}", "/users/{id}", "/users/{}", []apidoc.Param{{Name: "id"}}},
+		{"/u/{id:[0-9]{2,}}/x", "/u/{id:[0-9]{2,}}/x", "/u/{id}/x", "/u/{:[0-9]{2,}}/x", []apidoc.Param{{Name: "id", Pattern: "[0-9]{2,}"}}},
+		{"/a/:b/{c}/*", "/a/{b}/{c}/*", "/a/{b}/{c}/*", "/a/{}/{}/*", []apidoc.Param{{Name: "b"}, {Name: "c"}, {Name: "*"}}},
 		{"/v1/items:batch", "/v1/items:batch", "/v1/items:batch", "/v1/items:batch", nil},
 	}
 	for _, tc := range tests {

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/swaggest/jsonschema-go"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/router"
 )
@@ -29,16 +30,16 @@ type ackPayload struct {
 func TestMessagesAccumulate(t *testing.T) {
 	t.Parallel()
 	m := newMux(t, router.Config{})
-	ack := &router.Message{Name: "ack", Direction: router.ServerToClient, Payload: &ackPayload{}, Envelope: envelope{}}
-	g := m.Group("/ws", router.WithMessages(router.Message{Name: "notice", Direction: router.ServerToClient, Payload: &chatOut{}, Envelope: envelope{}}))
+	ack := &apidoc.Message{Name: "ack", Direction: apidoc.ServerToClient, Payload: &ackPayload{}, Envelope: envelope{}}
+	g := m.Group("/ws", router.WithMessages(apidoc.Message{Name: "notice", Direction: apidoc.ServerToClient, Payload: &chatOut{}, Envelope: envelope{}}))
 	g.WebSocket("/chat", wsNoop,
 		router.WithWebSocketMessages(&chatIn{}, nil),
-		router.WithMessages(router.Message{Name: "send", Direction: router.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}, Reply: ack}),
+		router.WithMessages(apidoc.Message{Name: "send", Direction: apidoc.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}, Reply: ack}),
 	)
-	want := []router.Message{
-		{Name: "notice", Direction: router.ServerToClient, Payload: &chatOut{}, Envelope: envelope{}},
-		{Direction: router.ClientToServer, Payload: &chatIn{}},
-		{Name: "send", Direction: router.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}, Reply: ack},
+	want := []apidoc.Message{
+		{Name: "notice", Direction: apidoc.ServerToClient, Payload: &chatOut{}, Envelope: envelope{}},
+		{Direction: apidoc.ClientToServer, Payload: &chatIn{}},
+		{Name: "send", Direction: apidoc.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}, Reply: ack},
 	}
 	routes := m.Routes()
 	if len(routes) != 1 || !reflect.DeepEqual(routes[0].Messages, want) {
@@ -50,14 +51,14 @@ func TestWithMessagesRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		msg  router.Message
+		msg  apidoc.Message
 		want string
 	}{
-		{"no direction", router.Message{Name: "x", Payload: &chatIn{}}, "forge: WithMessages: message 0 (\"x\") has no direction"},
-		{"no payload", router.Message{Name: "x", Direction: router.ClientToServer}, "forge: WithMessages: message 0 (\"x\") has no payload type"},
-		{"unnamed in an envelope", router.Message{Direction: router.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}}, "forge: WithMessages: message 0 is in an envelope and needs a name"},
-		{"reply same way", router.Message{Name: "x", Direction: router.ClientToServer, Payload: &chatIn{},
-			Reply: &router.Message{Direction: router.ClientToServer, Payload: &chatIn{}}}, "forge: WithMessages: the reply to \"x\" must travel the other way"},
+		{"no direction", apidoc.Message{Name: "x", Payload: &chatIn{}}, "forge: WithMessages: message 0 (\"x\") has no direction"},
+		{"no payload", apidoc.Message{Name: "x", Direction: apidoc.ClientToServer}, "forge: WithMessages: message 0 (\"x\") has no payload type"},
+		{"unnamed in an envelope", apidoc.Message{Direction: apidoc.ClientToServer, Payload: &chatIn{}, Envelope: envelope{}}, "forge: WithMessages: message 0 is in an envelope and needs a name"},
+		{"reply same way", apidoc.Message{Name: "x", Direction: apidoc.ClientToServer, Payload: &chatIn{},
+			Reply: &apidoc.Message{Direction: apidoc.ClientToServer, Payload: &chatIn{}}}, "forge: WithMessages: the reply to \"x\" must travel the other way"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,7 +68,7 @@ func TestWithMessagesRejects(t *testing.T) {
 	}
 	m := newMux(t, router.Config{})
 	mustPanic(t, "forge: WithMessages applies to WebSocket routes only", func() {
-		m.GET("/x", ok, router.WithMessages(router.Message{Name: "x", Direction: router.ClientToServer, Payload: &chatIn{}}))
+		m.GET("/x", ok, router.WithMessages(apidoc.Message{Name: "x", Direction: apidoc.ClientToServer, Payload: &chatIn{}}))
 	})
 }
 
@@ -100,12 +101,12 @@ func TestDeclaredMessageEnforced(t *testing.T) {
 		}
 	}
 	m.WebSocket("/declared", answer, router.WithWebSocketMessages(&say{}, &chatOut{}))
-	m.WebSocket("/by-value", answer, router.WithMessages(router.Message{Direction: router.ClientToServer, Payload: say{}}))
+	m.WebSocket("/by-value", answer, router.WithMessages(apidoc.Message{Direction: apidoc.ClientToServer, Payload: say{}}))
 	m.WebSocket("/two", answer, router.WithMessages(
-		router.Message{Name: "say", Direction: router.ClientToServer, Payload: &say{}},
-		router.Message{Name: "other", Direction: router.ClientToServer, Payload: &chatIn{}},
+		apidoc.Message{Name: "say", Direction: apidoc.ClientToServer, Payload: &say{}},
+		apidoc.Message{Name: "other", Direction: apidoc.ClientToServer, Payload: &chatIn{}},
 	))
-	m.WebSocket("/event", answer, router.WithMessages(router.Message{Name: "say", Direction: router.ClientToServer, Payload: &say{}, Envelope: envelope{}}))
+	m.WebSocket("/event", answer, router.WithMessages(apidoc.Message{Name: "say", Direction: apidoc.ClientToServer, Payload: &say{}, Envelope: envelope{}}))
 	m.WebSocket("/returns", func(ctx router.Context, conn connection.Connection) error {
 		var m say
 		return conn.ReadJSON(&m)

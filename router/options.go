@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strconv"
 
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
@@ -50,7 +49,7 @@ type settings struct {
 	middleware                 []Middleware
 	bodyLimit                  int64
 
-	messages []Message // WithWebSocketMessages, WithMessages
+	messages []apidoc.Message // WithWebSocketMessages, WithMessages
 
 	auth       []string    // WithAuth: provider names, any of which admits
 	guard      *auth.Guard // WithAuth's providers, resolved at registration
@@ -62,7 +61,7 @@ type settings struct {
 	// the typed handler registering the route.
 	hidden    bool
 	request   any
-	responses []Response
+	responses []apidoc.Response
 	status    int
 	typed     *typedRoute
 
@@ -231,65 +230,23 @@ func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 	if clientToServer == nil && serverToClient == nil {
 		panic("forge: WithWebSocketMessages: both message types are nil")
 	}
-	var msgs []Message
+	var msgs []apidoc.Message
 	if clientToServer != nil {
-		msgs = append(msgs, Message{Direction: ClientToServer, Payload: clientToServer})
+		msgs = append(msgs, apidoc.Message{Direction: apidoc.ClientToServer, Payload: clientToServer})
 	}
 	if serverToClient != nil {
-		msgs = append(msgs, Message{Direction: ServerToClient, Payload: serverToClient})
+		msgs = append(msgs, apidoc.Message{Direction: apidoc.ServerToClient, Payload: serverToClient})
 	}
 	return withMessages("WithWebSocketMessages", msgs)
-}
-
-// Direction says which way a WebSocket message travels.
-type Direction int
-
-// Message directions.
-const (
-	ClientToServer Direction = iota + 1
-	ServerToClient
-)
-
-func (d Direction) String() string {
-	switch d {
-	case ClientToServer:
-		return "client-to-server"
-	case ServerToClient:
-		return "server-to-client"
-	}
-	return "Direction(" + strconv.Itoa(int(d)) + ")"
-}
-
-// Message describes one kind of message a WebSocket route exchanges, for the
-// documents. A route may declare any number per direction; the event layer
-// declares one per registered event.
-type Message struct {
-	// Name identifies the message in the documents. For an event it is the
-	// event name; when empty, the payload's Go type name is used.
-	Name string
-	// Direction is which way the message travels.
-	Direction Direction
-	// Payload is a value of the payload's type, such as &ChatMessage{}.
-	Payload any
-	// Envelope, when set, is the wire form that carries the payload, such
-	// as the event envelope {"event": Name, "id": "...", "payload": ...}
-	// of package events, which declares its messages with it.
-	Envelope apidoc.Envelope
-	// Reply, when set, is the message sent back for this one, carrying the
-	// same envelope id (an acknowledgement). It travels the other way.
-	Reply *Message
-	// Summary and Description document the message.
-	Summary     string
-	Description string
 }
 
 // WithMessages declares messages of a WebSocket route, adding to any
 // declared before (by the route, its groups or WithWebSocketMessages).
 // When the route ends up with exactly one message clients send, and not in
 // an envelope, ReadJSON enforces its schema, as WithWebSocketMessages says.
-func WithMessages(msgs ...Message) RouteOption {
+func WithMessages(msgs ...apidoc.Message) RouteOption {
 	for i, m := range msgs {
-		if m.Direction != ClientToServer && m.Direction != ServerToClient {
+		if m.Direction != apidoc.ClientToServer && m.Direction != apidoc.ServerToClient {
 			panic(fmt.Sprintf("forge: WithMessages: message %d (%q) has no direction", i, m.Name))
 		}
 		if m.Payload == nil {
@@ -305,7 +262,7 @@ func WithMessages(msgs ...Message) RouteOption {
 	return withMessages("WithMessages", slices.Clone(msgs))
 }
 
-func withMessages(name string, msgs []Message) RouteOption {
+func withMessages(name string, msgs []apidoc.Message) RouteOption {
 	return func(s *settings) {
 		if s.wsOnly(name) {
 			s.messages = append(slices.Clip(s.messages), msgs...)
@@ -345,14 +302,14 @@ func (s *settings) enforceInbound() error {
 // inbound returns the payload of the one message clients send, when the
 // messages declare exactly one and it is not in an envelope (the event
 // layer validates its own); nil otherwise.
-func inbound(msgs []Message) any {
+func inbound(msgs []apidoc.Message) any {
 	var (
 		n   int
 		raw any
 	)
 	for i := range msgs {
 		for m := &msgs[i]; m != nil; m = m.Reply {
-			if m.Direction == ClientToServer {
+			if m.Direction == apidoc.ClientToServer {
 				n++
 				if m.Envelope == nil {
 					raw = m.Payload

@@ -4,24 +4,16 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-)
 
-// PathParam describes one parameter of a route path.
-type PathParam struct {
-	// Name is the parameter's name, as read by Context.Param. The trailing
-	// catch-all of a path ending in "*" is named "*".
-	Name string
-	// Pattern is the regular expression the value must match, as written
-	// in "{name:pattern}"; empty when any segment matches.
-	Pattern string
-}
+	"github.com/forgekit/forge/apidoc"
+)
 
 // parsedPath is a route path in the three forms the router needs.
 type parsedPath struct {
-	pattern  string      // chi routing pattern: ":name" rewritten to "{name}", regexps kept
-	template string      // document form: "{name}" without regexps
-	key      string      // conflict key: parameter names blanked out
-	params   []PathParam // in path order
+	pattern  string         // chi routing pattern: ":name" rewritten to "{name}", regexps kept
+	template string         // document form: "{name}" without regexps
+	key      string         // conflict key: parameter names blanked out
+	params   []apidoc.Param // in path order
 }
 
 // parsePath validates a route path and rewrites it for chi. A segment
@@ -39,7 +31,7 @@ func parsePath(path string) (parsedPath, error) {
 				return fmt.Errorf("path %q repeats parameter %q", path, name)
 			}
 		}
-		p.params = append(p.params, PathParam{Name: name, Pattern: rx})
+		p.params = append(p.params, apidoc.Param{Name: name, Pattern: rx})
 		return nil
 	}
 	for i := 0; i < len(path); {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/connection"
 )
@@ -62,45 +63,6 @@ type Router interface {
 	Mount(path string, h http.Handler)
 }
 
-// RouteInfo describes a registered route, for the documents.
-type RouteInfo struct {
-	Method      string // HTTP method; "GET" for WebSocket routes
-	Path        string // full path with parameters as "{name}", without regexps
-	Pattern     string // the routing pattern, with regexps: "/users/{id:[0-9]+}"
-	Params      []PathParam
-	Name        string
-	Summary     string
-	Description string
-	Tags        []string
-	Deprecated  bool
-	// Hidden reports a route that the documents leave out (WithHidden).
-	Hidden bool
-	// Auth names the auth providers of the route (WithAuth), any of which
-	// may admit a request; Scopes are required of the principal
-	// (WithScopes). Empty Auth: the route is public.
-	Auth   []string
-	Scopes []string
-	// Request is a value of the route's request type, nil when unknown: a
-	// typed handler's input, or the type given with WithRequest. Its
-	// fields tagged path, query, header, cookie and json describe the
-	// request.
-	Request any
-	// Responses are the documented responses of a REST route: a typed
-	// handler's success and error responses and those of WithResponse, by
-	// status (the default response, Status 0, last).
-	Responses []Response
-
-	// WebSocket reports a WebSocket route; the fields below apply to
-	// WebSocket routes only.
-	WebSocket bool
-	// Messages are the messages the route declared, in declaration order
-	// (WithWebSocketMessages, WithMessages, the event layer).
-	Messages []Message
-	// Subprotocols lists the route's subprotocols in order of preference.
-	Subprotocols       []string
-	RequireSubprotocol bool
-}
-
 // Config configures a Mux. The zero value is ready to use.
 type Config struct {
 	// Logger receives handler errors and connection logs; nil means
@@ -128,7 +90,7 @@ type Mux struct {
 	root     *group
 
 	mu     sync.Mutex        // guards the fields below
-	routes []RouteInfo       // in registration order
+	routes []apidoc.Route    // in registration order
 	keys   map[string]string // conflict key of each method and path → its path
 	names  map[string]string // route name → "METHOD path"
 	mounts []mount           // Muxes mounted on this one, in mount order
@@ -176,15 +138,20 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.chi.ServeHTT
 
 // Routes returns the registered routes in registration order, followed by
 // those of every Mux mounted on m (with the mount path as prefix). Other
-// mounted handlers are not listed.
-func (m *Mux) Routes() []RouteInfo {
+// mounted handlers are not listed. A route's Request is a typed handler's
+// input type or WithRequest's; its Responses a typed handler's and
+// WithResponse's; its Security the schemes of its WithAuth providers; its
+// Messages those of WithWebSocketMessages, WithMessages and the event
+// layer, in declaration order.
+func (m *Mux) Routes() []apidoc.Route {
 	m.mu.Lock()
-	out := make([]RouteInfo, len(m.routes))
+	out := make([]apidoc.Route, len(m.routes))
 	for i, ri := range m.routes {
 		ri.Params = slices.Clone(ri.Params)
 		ri.Tags = slices.Clone(ri.Tags)
 		ri.Subprotocols = slices.Clone(ri.Subprotocols)
 		ri.Responses = slices.Clone(ri.Responses)
+		ri.Security = slices.Clone(ri.Security)
 		out[i] = ri
 	}
 	mounts := slices.Clone(m.mounts)
@@ -432,7 +399,7 @@ func (g *group) register(method, path string, s *settings, opts []RouteOption, h
 		panic(fmt.Sprintf("forge: %v (%s %s)", s.err, kind, full))
 	}
 
-	info := RouteInfo{
+	info := apidoc.Route{
 		Method:      method,
 		Path:        pp.template,
 		Pattern:     pp.pattern,
@@ -447,6 +414,7 @@ func (g *group) register(method, path string, s *settings, opts []RouteOption, h
 		Responses:   s.documentedResponses(),
 		Auth:        slices.Clone(s.auth),
 		Scopes:      slices.Clone(s.scopes),
+		Security:    g.mux.security(s.auth),
 		WebSocket:   s.websocket,
 	}
 	if s.websocket {

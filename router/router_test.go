@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/gorilla/websocket"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/router"
 )
@@ -265,29 +266,29 @@ func TestRoutes(t *testing.T) {
 		router.WithSubprotocols("chat.v2", "chat.v1"), router.WithRequiredSubprotocol())
 	m.WebSocket("/ws/feed", wsNoop, router.WithWebSocketMessages(nil, &chatOut{}))
 
-	want := []router.RouteInfo{
+	want := []apidoc.Route{
 		{
 			Method: "GET", Path: "/health", Pattern: "/health", Name: "health", Summary: "Health",
 			Description: "Reports liveness.", Tags: []string{"all"},
 		},
 		{
 			Method: "POST", Path: "/api/users/{id}/posts/{post}", Pattern: "/api/users/{id:[0-9]+}/posts/{post}",
-			Params: []router.PathParam{{Name: "id", Pattern: "[0-9]+"}, {Name: "post"}},
+			Params: []apidoc.Param{{Name: "id", Pattern: "[0-9]+"}, {Name: "post"}},
 			Tags:   []string{"all", "api", "users"}, Deprecated: true,
 		},
 		{
 			Method: "GET", Path: "/api/ws/chat/{room}", Pattern: "/api/ws/chat/{room}",
-			Params: []router.PathParam{{Name: "room"}}, Name: "chat", Summary: "Chat room",
+			Params: []apidoc.Param{{Name: "room"}}, Name: "chat", Summary: "Chat room",
 			Tags: []string{"all", "api", "chat"}, Deprecated: true, WebSocket: true,
-			Messages: []router.Message{
-				{Direction: router.ClientToServer, Payload: &chatIn{}},
-				{Direction: router.ServerToClient, Payload: &chatOut{}},
+			Messages: []apidoc.Message{
+				{Direction: apidoc.ClientToServer, Payload: &chatIn{}},
+				{Direction: apidoc.ServerToClient, Payload: &chatOut{}},
 			},
 			Subprotocols: []string{"chat.v2", "chat.v1"}, RequireSubprotocol: true,
 		},
 		{
 			Method: "GET", Path: "/ws/feed", Pattern: "/ws/feed", Tags: []string{"all"}, WebSocket: true,
-			Messages:     []router.Message{{Direction: router.ServerToClient, Payload: &chatOut{}}},
+			Messages:     []apidoc.Message{{Direction: apidoc.ServerToClient, Payload: &chatOut{}}},
 			Subprotocols: []string{"default.v1"},
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/router"
 )
 
@@ -330,8 +331,8 @@ func TestTypedRegistrationFails(t *testing.T) {
 			}{}, nil))
 		}},
 		{"reply payload not describable", "cannot be documented", func(m *router.Mux) {
-			m.WebSocket("/ws", wsNoop, router.WithMessages(router.Message{Name: "a", Direction: router.ClientToServer, Payload: &health{},
-				Reply: &router.Message{Name: "b", Direction: router.ServerToClient, Payload: &struct {
+			m.WebSocket("/ws", wsNoop, router.WithMessages(apidoc.Message{Name: "a", Direction: apidoc.ClientToServer, Payload: &health{},
+				Reply: &apidoc.Message{Name: "b", Direction: apidoc.ServerToClient, Payload: &struct {
 					C chan int `json:"c"`
 				}{}}}))
 		}},
@@ -417,7 +418,7 @@ func TestDocumentedRoutes(t *testing.T) {
 		t.Errorf("WebSocket route: Request %T, Responses %v", ws.Request, ws.Responses)
 	}
 	if p := routes[3]; p.Path != "/v2/{tenant}/ping" || p.Pattern != "/v2/{tenant}/ping" || p.Name != "ping" ||
-		!reflect.DeepEqual(p.Params, []router.PathParam{{Name: "tenant"}}) {
+		!reflect.DeepEqual(p.Params, []apidoc.Param{{Name: "tenant"}}) {
 		t.Errorf("mounted route %+v", p)
 	}
 	if rec := do(t, m, http.MethodGet, "/v2/acme/pong", ""); rec.Code != http.StatusOK {

@@ -30,8 +30,8 @@ type echoed struct {
 }
 
 // echoServer handles "message" by emitting "echo" with the text.
-func echoServer(t *testing.T, opts ...Option) (*Dispatcher, *forgetest.Server) {
-	d := New(append([]Option{quiet()}, opts...)...)
+func echoServer(t *testing.T, opts ...DispatcherOption) (*Dispatcher, *forgetest.Server) {
+	d := New(append([]DispatcherOption{quiet()}, opts...)...)
 	Emits[echoed](d, "echo")
 	On(d, "message", func(c *Context, m chatMessage) error {
 		return c.Emit("echo", echoed{Text: m.Text})

@@ -59,11 +59,11 @@ type handler struct {
 	timeout time.Duration
 }
 
-// New returns a Dispatcher configured by opts. It panics on options that
-// do not apply to a dispatcher, like other registration mistakes.
-func New(opts ...Option) *Dispatcher {
+// New returns a Dispatcher configured by opts. Options that cannot work
+// together panic, like other registration mistakes.
+func New(opts ...DispatcherOption) *Dispatcher {
 	var s settings
-	s.apply(levelDispatcher, opts)
+	s.dispatcherOptions(opts)
 	if s.err != "" {
 		panic("forge: events: New: " + s.err)
 	}
@@ -132,7 +132,7 @@ type spec struct {
 	in      reflect.Type // payload type; nil for none
 	out     reflect.Type // reply payload type; nil for an empty ack
 	core    Next         // decodes and calls the handler
-	opts    []Option
+	opts    []HandlerOption
 	summary string // default summary
 }
 
@@ -140,7 +140,7 @@ type spec struct {
 func (d *Dispatcher) register(sp spec) {
 	var s settings
 	s.timeout = d.cfg.timeout
-	s.apply(levelHandler, sp.opts)
+	s.handlerOptions(sp.opts)
 	if s.err != "" {
 		panic(fmt.Sprintf("forge: events: %s(%q): %s", sp.fn, sp.name, s.err))
 	}

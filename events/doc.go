@@ -43,6 +43,18 @@
 // each connection's events (golang.org/x/time/rate), [Log] logs them.
 // [WithSubprotocol] scopes a handler to one negotiated subprotocol.
 //
+// # Mistakes
+//
+// Registration follows forge's one rule: a mistake in the program panics
+// with a "forge: events: " message, where the option is built when its
+// value alone is wrong (WithTimeout(0), WithHub(nil)) and otherwise in the
+// call that takes it (an event name registered twice, WithMeta without
+// WithHub, registering after Route); nothing here returns a setup error.
+// Options of one level have that level's type, [DispatcherOption] for New
+// and [HandlerOption] for a handler's registration, so that one given at
+// the wrong level does not compile; an [Option] (WithTimeout,
+// WithMiddleware) is both.
+//
 // # Server events
 //
 // The server sends only declared events: [Emits] declares one, and

@@ -25,7 +25,7 @@ type Middleware func(ctx *Context, next Next) (any, error)
 // and map types. When the message has an id, a successful fn is
 // acknowledged with {"event": name + ".ack", "id": ..., "payload": {}}; an
 // error is answered with an error event carrying the id.
-func On[T any](d *Dispatcher, name string, fn func(ctx *Context, payload T) error, opts ...Option) {
+func On[T any](d *Dispatcher, name string, fn func(ctx *Context, payload T) error, opts ...HandlerOption) {
 	if fn == nil {
 		panic(fmt.Sprintf("forge: events: On(%q): nil handler", name))
 	}
@@ -44,7 +44,7 @@ func On[T any](d *Dispatcher, name string, fn func(ctx *Context, payload T) erro
 // with a result: when the message has an id, fn's result is the payload of
 // the reply {"event": name + ".ack", "id": ..., "payload": result}. The
 // reply is declared for the documents.
-func OnRequest[T, R any](d *Dispatcher, name string, fn func(ctx *Context, payload T) (R, error), opts ...Option) {
+func OnRequest[T, R any](d *Dispatcher, name string, fn func(ctx *Context, payload T) (R, error), opts ...HandlerOption) {
 	if fn == nil {
 		panic(fmt.Sprintf("forge: events: OnRequest(%q): nil handler", name))
 	}
@@ -69,7 +69,7 @@ func OnRequest[T, R any](d *Dispatcher, name string, fn func(ctx *Context, paylo
 // the raw payload (nil when absent); nothing is validated. Unknown events
 // are fn's to answer, with an error if it likes (NewError(CodeUnknownEvent,
 // ...)). The documents show one generic message.
-func OnAny(d *Dispatcher, fn func(ctx *Context, event string, payload []byte) error, opts ...Option) {
+func OnAny(d *Dispatcher, fn func(ctx *Context, event string, payload []byte) error, opts ...HandlerOption) {
 	if fn == nil {
 		panic("forge: events: OnAny: nil handler")
 	}
@@ -82,16 +82,16 @@ func OnAny(d *Dispatcher, fn func(ctx *Context, event string, payload []byte) er
 // Sending an undeclared event, or one with a payload of another type,
 // fails with ErrUndeclared. Only WithSummary, WithDescription and
 // WithTransient apply.
-func Emits[T any](d *Dispatcher, name string, opts ...Option) {
+func Emits[T any](d *Dispatcher, name string, opts ...HandlerOption) {
 	d.checkName("Emits", name)
 	s := documentation("Emits", name, opts)
 	d.declare("Emits", name, reflect.TypeFor[T](), nil, s)
 }
 
 // documentation applies opts that may only document an event.
-func documentation(fn, name string, opts []Option) settings {
+func documentation(fn, name string, opts []HandlerOption) settings {
 	var s settings
-	s.apply(levelHandler, opts)
+	s.handlerOptions(opts)
 	if s.err == "" && (s.timeout != 0 || len(s.middleware) > 0 || s.subprotocol != "") {
 		s.err = "only WithSummary, WithDescription and WithTransient apply"
 	}
@@ -129,7 +129,7 @@ var (
 // Capitalized methods whose first parameter is not a *Context are left
 // alone; one whose other parameters or results do not fit panics, and so
 // does a controller without handlers.
-func Controller(d *Dispatcher, prefix string, ctrl any, opts ...Option) {
+func Controller(d *Dispatcher, prefix string, ctrl any, opts ...HandlerOption) {
 	v := reflect.ValueOf(ctrl)
 	if !v.IsValid() {
 		panic("forge: events: Controller: nil controller")

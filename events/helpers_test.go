@@ -56,7 +56,7 @@ func serve(t testing.TB, d *Dispatcher, opts ...router.RouteOption) *forgetest.S
 	return forgetest.Start(t, app)
 }
 
-func quiet() Option { return WithLogger(slog.New(slog.DiscardHandler)) }
+func quiet() DispatcherOption { return WithLogger(slog.New(slog.DiscardHandler)) }
 
 // slogTo logs everything, debug included, to w as text.
 func slogTo(w io.Writer) *slog.Logger {

@@ -9,24 +9,44 @@ import (
 	"github.com/forgekit/forge/hub"
 )
 
-// Option configures a Dispatcher (given to New) or the handlers of events
-// (given to On, OnRequest, OnAny, Emits, Requests and Controller). Some
-// options apply at both levels (WithTimeout, WithMiddleware), the others at
-// one; giving an option where it does not apply panics, as other
-// registration mistakes do.
+// Option configures both levels: a Dispatcher (given to New) and the
+// handlers of events (given to On, OnRequest, OnAny, Emits, Requests and
+// Controller). WithTimeout and WithMiddleware are Options. Every other
+// option applies at one level only and has that level's type,
+// DispatcherOption or HandlerOption, so that giving it where it does not
+// apply does not compile; an Option is both.
 type Option func(*settings)
 
-type level int
+// DispatcherOption configures a Dispatcher, given to New: an Option, or
+// an option of dispatchers only (WithHub, WithLogger, WithMeta, ...).
+type DispatcherOption interface {
+	applyDispatcher(*settings)
+}
 
-const (
-	levelDispatcher level = iota + 1
-	levelHandler
-)
+// HandlerOption configures the handlers of one event, given to On,
+// OnRequest, OnAny, Emits, Requests and Controller: an Option, or an
+// option of handlers only (WithSummary, WithDescription, WithTransient,
+// WithSubprotocol).
+type HandlerOption interface {
+	applyHandler(*settings)
+}
 
-// settings is what a list of Options builds.
+func (o Option) applyDispatcher(s *settings) { s.run(o) }
+func (o Option) applyHandler(s *settings)    { s.run(o) }
+
+// dispatcherOption is an option of dispatchers only.
+type dispatcherOption func(*settings)
+
+func (o dispatcherOption) applyDispatcher(s *settings) { s.run(o) }
+
+// handlerOption is an option of handlers only.
+type handlerOption func(*settings)
+
+func (o handlerOption) applyHandler(s *settings) { s.run(o) }
+
+// settings is what a list of options builds.
 type settings struct {
-	level level
-	err   string // the first misuse
+	err string // the first misuse
 
 	// Dispatcher level.
 	hub          *hub.Hub
@@ -48,15 +68,35 @@ type settings struct {
 	transient            bool
 }
 
-func (s *settings) apply(lv level, opts []Option) {
-	s.level = lv
+// dispatcherOptions applies the options given to New.
+func (s *settings) dispatcherOptions(opts []DispatcherOption) {
 	for _, o := range opts {
 		if o == nil {
 			s.fail("nil Option")
 			continue
 		}
-		o(s)
+		o.applyDispatcher(s)
 	}
+}
+
+// handlerOptions applies the options given to a handler's registration.
+func (s *settings) handlerOptions(opts []HandlerOption) {
+	for _, o := range opts {
+		if o == nil {
+			s.fail("nil Option")
+			continue
+		}
+		o.applyHandler(s)
+	}
+}
+
+// run applies one option, which may be a nil func of a non-nil type.
+func (s *settings) run(o func(*settings)) {
+	if o == nil {
+		s.fail("nil Option")
+		return
+	}
+	o(s)
 }
 
 func (s *settings) fail(format string, args ...any) {
@@ -65,42 +105,22 @@ func (s *settings) fail(format string, args ...any) {
 	}
 }
 
-func (s *settings) only(lv level, option string) bool {
-	if s.level != lv {
-		where := "New"
-		if lv == levelHandler {
-			where = "handler registrations"
-		}
-		s.fail("%s applies to %s only", option, where)
-		return false
-	}
-	return true
-}
-
 // WithHub connects the dispatcher's connections to h: each is registered
 // on connect (with the metadata of WithMeta and its subscriptions as
 // filter), Context.Join, Leave and Broadcast work, and so do the
 // dispatcher's Broadcast, BroadcastAll and EmitTo. A hub sending presence
 // messages (hub.WithPresence) has them declared for the documents.
-func WithHub(h *hub.Hub) Option {
+func WithHub(h *hub.Hub) DispatcherOption {
 	if h == nil {
 		panic("forge: events: WithHub: nil hub")
 	}
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithHub") {
-			s.hub = h
-		}
-	}
+	return dispatcherOption(func(s *settings) { s.hub = h })
 }
 
 // WithLogger sets the logger for handler failures, panics and client
 // misbehaviour; nil means slog.Default(). Logs carry the connection id.
-func WithLogger(l *slog.Logger) Option {
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithLogger") {
-			s.log = l
-		}
-	}
+func WithLogger(l *slog.Logger) DispatcherOption {
+	return dispatcherOption(func(s *settings) { s.log = l })
 }
 
 // WithCommandEnvelope switches the wire format from forge's
@@ -109,12 +129,8 @@ func WithLogger(l *slog.Logger) Option {
 // the event and param is its payload; Context.Channel returns the
 // message's channel, and messages the server sends carry the channel
 // (a room's name for broadcasts).
-func WithCommandEnvelope() Option {
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithCommandEnvelope") {
-			s.commands = true
-		}
-	}
+func WithCommandEnvelope() DispatcherOption {
+	return dispatcherOption(func(s *settings) { s.commands = true })
 }
 
 // WithTimeout gives every message (at dispatcher level) or one event's
@@ -131,15 +147,11 @@ func WithTimeout(d time.Duration) Option {
 
 // WithRequestTimeout bounds how long Request.Do waits for a client's reply
 // when its context has no deadline. The default is DefaultRequestTimeout.
-func WithRequestTimeout(d time.Duration) Option {
+func WithRequestTimeout(d time.Duration) DispatcherOption {
 	if d <= 0 {
 		panic("forge: events: WithRequestTimeout: timeout must be positive")
 	}
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithRequestTimeout") {
-			s.reqTimeout = d
-		}
-	}
+	return dispatcherOption(func(s *settings) { s.reqTimeout = d })
 }
 
 // DefaultRequestTimeout is how long Request.Do waits for a reply unless
@@ -160,15 +172,11 @@ func WithMiddleware(mw ...Middleware) Option {
 // WithMeta computes a connection's hub metadata (such as its user, from a
 // query parameter or the authenticated principal) when it connects. It
 // needs WithHub.
-func WithMeta(fn func(ctx *Context) map[string]string) Option {
+func WithMeta(fn func(ctx *Context) map[string]string) DispatcherOption {
 	if fn == nil {
 		panic("forge: events: WithMeta: nil function")
 	}
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithMeta") {
-			s.meta = fn
-		}
-	}
+	return dispatcherOption(func(s *settings) { s.meta = fn })
 }
 
 // WithOnConnect calls fn once per connection, after it is registered with
@@ -176,72 +184,48 @@ func WithMeta(fn func(ctx *Context) map[string]string) Option {
 // the upgrade request and greet the client. An error from fn ends the
 // connection (with the code of a *connection.CloseError it carries, 1011
 // otherwise).
-func WithOnConnect(fn func(ctx *Context) error) Option {
+func WithOnConnect(fn func(ctx *Context) error) DispatcherOption {
 	if fn == nil {
 		panic("forge: events: WithOnConnect: nil function")
 	}
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithOnConnect") {
-			s.onConnect = fn
-		}
-	}
+	return dispatcherOption(func(s *settings) { s.onConnect = fn })
 }
 
 // WithOnDisconnect calls fn once per connection when it ends, before it
 // leaves the hub; the connection cannot be written to any more.
-func WithOnDisconnect(fn func(ctx *Context)) Option {
+func WithOnDisconnect(fn func(ctx *Context)) DispatcherOption {
 	if fn == nil {
 		panic("forge: events: WithOnDisconnect: nil function")
 	}
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithOnDisconnect") {
-			s.onDisconnect = fn
-		}
-	}
+	return dispatcherOption(func(s *settings) { s.onDisconnect = fn })
 }
 
 // WithPanicHandler calls fn with the value and stack of every panic
 // recovered from a handler, a hook or a GoSafe goroutine, besides the
 // error log; for an error tracker.
-func WithPanicHandler(fn func(ctx *Context, v any, stack []byte)) Option {
+func WithPanicHandler(fn func(ctx *Context, v any, stack []byte)) DispatcherOption {
 	if fn == nil {
 		panic("forge: events: WithPanicHandler: nil function")
 	}
-	return func(s *settings) {
-		if s.only(levelDispatcher, "WithPanicHandler") {
-			s.onPanic = fn
-		}
-	}
+	return dispatcherOption(func(s *settings) { s.onPanic = fn })
 }
 
 // WithSummary documents an event in one line.
-func WithSummary(summary string) Option {
-	return func(s *settings) {
-		if s.only(levelHandler, "WithSummary") {
-			s.summary = summary
-		}
-	}
+func WithSummary(summary string) HandlerOption {
+	return handlerOption(func(s *settings) { s.summary = summary })
 }
 
 // WithDescription documents an event at length.
-func WithDescription(description string) Option {
-	return func(s *settings) {
-		if s.only(levelHandler, "WithDescription") {
-			s.description = description
-		}
-	}
+func WithDescription(description string) HandlerOption {
+	return handlerOption(func(s *settings) { s.description = description })
 }
 
 // WithTransient marks a server event (Emits) as news of the moment, such as
 // "typing": it is never kept in a room's history (hub.WithHistory), so a
 // client that recovers a room is not replayed stale ones, and it carries
 // no position.
-func WithTransient() Option {
-	return func(s *settings) {
-		if s.only(levelHandler, "WithTransient") {
-			s.transient = true
-		}
-	}
+func WithTransient() HandlerOption {
+	return handlerOption(func(s *settings) { s.transient = true })
 }
 
 // WithSubprotocol scopes a handler to the connections that negotiated the
@@ -249,13 +233,9 @@ func WithTransient() Option {
 // and one for all the others. Route adds the subprotocols of scoped
 // handlers to the route's (WithSubprotocols given to Route overrides
 // them).
-func WithSubprotocol(p string) Option {
+func WithSubprotocol(p string) HandlerOption {
 	if p == "" {
 		panic("forge: events: WithSubprotocol: empty subprotocol")
 	}
-	return func(s *settings) {
-		if s.only(levelHandler, "WithSubprotocol") {
-			s.subprotocol = p
-		}
-	}
+	return handlerOption(func(s *settings) { s.subprotocol = p })
 }

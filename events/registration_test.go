@@ -271,12 +271,6 @@ func TestRegistrationMistakes(t *testing.T) {
 		{"emits with a timeout", "only WithSummary, WithDescription and WithTransient", func(d *Dispatcher) {
 			Emits[said](d, "x", WithTimeout(1))
 		}},
-		{"dispatcher option on a handler", "WithHub applies to New only", func(d *Dispatcher) {
-			On(d, "x", noop, WithHub(h))
-		}},
-		{"handler option on New", "WithSummary applies to handler registrations only", func(*Dispatcher) {
-			New(WithSummary("x"))
-		}},
 		{"meta without hub", "WithMeta needs WithHub", func(*Dispatcher) {
 			New(WithMeta(func(*Context) map[string]string { return nil }))
 		}},

@@ -23,7 +23,7 @@ type Request[T, R any] struct {
 // the client answers with {"event": name + ".ack", "id": ..., "payload":
 // R} (or an error event with the id); both are declared for the documents.
 // Only WithSummary and WithDescription apply.
-func Requests[T, R any](d *Dispatcher, name string, opts ...Option) *Request[T, R] {
+func Requests[T, R any](d *Dispatcher, name string, opts ...HandlerOption) *Request[T, R] {
 	d.checkName("Requests", name)
 	s := documentation("Requests", name, opts)
 	pt := mustPayloadType[R]("Requests", name)

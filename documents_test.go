@@ -60,22 +60,7 @@ func decodeJSON(t testing.TB, b []byte) map[string]any {
 // at follows a path of keys ("paths|/users/{id}|get|operationId") and
 // returns the compact JSON of what it finds, "null" when nothing.
 func at(v any, path string) string {
-	for k := range strings.SplitSeq(path, "|") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[k]
-		case []any:
-			i := int(k[0] - '0')
-			if i >= len(x) {
-				return "null"
-			}
-			v = x[i]
-		default:
-			return "null"
-		}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return spectest.At(v, strings.ReplaceAll(strings.ReplaceAll(path, "/", "~1"), "|", "/"))
 }
 
 type check struct{ path, want string }

@@ -97,51 +97,14 @@ func chatSpec() asyncapi.Spec {
 	}
 }
 
-// decodeDoc builds spec and decodes its JSON form.
+// decodeDoc builds spec, validates it and decodes its JSON form.
 func decodeDoc(t *testing.T, spec asyncapi.Spec) (map[string]any, []byte) {
 	t.Helper()
 	doc, err := asyncapi.Build(spec)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	b, err := doc.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spectest.AsyncAPI(t, b)
-	y, err := doc.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spectest.AsyncAPI(t, y)
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m, b
-}
-
-func get(v any, path string) any {
-	for k := range strings.SplitSeq(path, "/") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[k]
-		case []any:
-			i := int(k[0] - '0')
-			if i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
-	}
-	return v
-}
-
-func jsonOf(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
+	return spectest.Decode(t, doc, spectest.AsyncAPI)
 }
 
 func TestBuild(t *testing.T) {
@@ -186,14 +149,14 @@ func TestBuild(t *testing.T) {
 		{"channels/items/parameters", `{"id":{"description":"Matches the regular expression ` + "`[0-9]+`" + `."}}`},
 	}
 	for _, c := range checks {
-		if got := jsonOf(get(m, c.path)); got != c.want {
+		if got := spectest.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}
-	if n := len(get(m, "operations").(map[string]any)); n != 6 {
+	if n := len(m["operations"].(map[string]any)); n != 6 {
 		t.Errorf("%d operations, want 6 (one per message, none for the reply alone)", n)
 	}
-	if n := len(get(m, "channels").(map[string]any)); n != 4 {
+	if n := len(m["channels"].(map[string]any)); n != 4 {
 		t.Errorf("%d channels, want 4 (no REST route, no hidden route)", n)
 	}
 }
@@ -210,7 +173,7 @@ func TestBuildDeterministic(t *testing.T) {
 	spec := chatSpec()
 	slices.Reverse(spec.Routes[0].Messages)
 	m, _ := decodeDoc(t, spec)
-	schemas := get(m, "components/schemas").(map[string]any)
+	schemas := m["components"].(map[string]any)["schemas"].(map[string]any)
 	for _, name := range []string{"AsyncapiTestURL", "UrlURL", "Chat", "Ack"} {
 		if _, ok := schemas[name]; !ok {
 			t.Errorf("schema %s missing after reordering; have %v", name, keys(schemas))
@@ -261,7 +224,7 @@ func TestBuildRejects(t *testing.T) {
 func TestBuildEmpty(t *testing.T) {
 	t.Parallel()
 	m, _ := decodeDoc(t, asyncapi.Spec{})
-	if got := jsonOf(m); got != `{"asyncapi":"3.0.0","defaultContentType":"application/json","info":{"title":"forge application","version":"0.0.0"}}` {
+	if got := spectest.At(m, ""); got != `{"asyncapi":"3.0.0","defaultContentType":"application/json","info":{"title":"forge application","version":"0.0.0"}}` {
 		t.Fatalf("empty document %s", got)
 	}
 }
@@ -283,7 +246,7 @@ func TestSecurity(t *testing.T) {
 		{"operations/a.send.Ack/security", `[{"$ref":"#/components/securitySchemes/jwt"},{"$ref":"#/components/securitySchemes/key"}]`},
 		{"components/securitySchemes", `{"jwt":{"bearerFormat":"JWT","scheme":"bearer","type":"http","x-forge-subprotocol-prefix":"bearer."},"key":{"in":"query","name":"key","type":"httpApiKey"}}`},
 	} {
-		if got := jsonOf(get(m, c.path)); got != c.want {
+		if got := spectest.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}
@@ -342,7 +305,7 @@ func TestMessageKeys(t *testing.T) {
 			{"components/schemas/Said/properties/status/title", `"SaidStatus"`},
 			{"components/schemas/Said/properties/text/title", `null`},
 		} {
-			if got := jsonOf(get(m, c.path)); got != c.want {
+			if got := spectest.At(m, c.path); got != c.want {
 				t.Errorf("reverse=%v: %s = %s, want %s", reverse, c.path, got, c.want)
 			}
 		}

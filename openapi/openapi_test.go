@@ -2,7 +2,6 @@ package openapi_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -65,44 +64,7 @@ func build(t *testing.T, s openapi.Spec) (map[string]any, []byte) {
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	j, err := d.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spectest.OpenAPI(t, j)
-	y, err := d.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spectest.OpenAPI(t, y)
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m, j
-}
-
-func get(v any, path string) any {
-	for k := range strings.SplitSeq(path, "/") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[strings.ReplaceAll(k, "~1", "/")]
-		case []any:
-			i := int(k[0] - '0')
-			if i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
-	}
-	return v
-}
-
-func jsonOf(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
+	return spectest.Decode(t, d, spectest.OpenAPI)
 }
 
 func TestBuild(t *testing.T) {
@@ -132,12 +94,12 @@ func TestBuild(t *testing.T) {
 		{"paths/~1cache/delete/responses", `{"default":{"description":"The route does not document its responses (see WithResponse)."}}`},
 	}
 	for _, c := range checks {
-		if got := jsonOf(get(m, c.path)); got != c.want {
+		if got := spectest.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}
-	if paths := get(m, "paths").(map[string]any); len(paths) != 3 {
-		t.Errorf("paths %s, want 3 (no WebSocket route, no hidden route)", jsonOf(paths))
+	if paths := m["paths"].(map[string]any); len(paths) != 3 {
+		t.Errorf("paths %s, want 3 (no WebSocket route, no hidden route)", spectest.At(m, "paths"))
 	}
 	_, again := build(t, spec())
 	if !bytes.Equal(j, again) {
@@ -171,7 +133,7 @@ func TestBuildRejects(t *testing.T) {
 func TestBuildEmpty(t *testing.T) {
 	t.Parallel()
 	m, _ := build(t, openapi.Spec{})
-	if got := jsonOf(m); got != `{"info":{"title":"forge application","version":"0.0.0"},"openapi":"3.1.0","paths":{}}` {
+	if got := spectest.At(m, ""); got != `{"info":{"title":"forge application","version":"0.0.0"},"openapi":"3.1.0","paths":{}}` {
 		t.Fatalf("empty document %s", got)
 	}
 }
@@ -197,7 +159,7 @@ func TestSecurity(t *testing.T) {
 		{"components/securitySchemes/key", `{"description":"A key.","in":"header","name":"X-Key","type":"apiKey"}`},
 		{"components/securitySchemes/user", `{"scheme":"basic","type":"http"}`},
 	} {
-		if got := jsonOf(get(m, c.path)); got != c.want {
+		if got := spectest.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}

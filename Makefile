@@ -1,7 +1,7 @@
 # One entry point for humans and CI: `make test` runs every check and test.
 # .ci/run calls it; scripts/test.sh installs what the tests need first.
 
-.PHONY: test fmt vet staticcheck unit bench bench-peers bench-cluster
+.PHONY: test fmt vet staticcheck unit bench bench-peers bench-cluster soak
 
 test:
 	./scripts/test.sh
@@ -31,3 +31,9 @@ bench-peers:
 # ROUNDS, BROKERS, HISTORY and FORGE_REV pass through).
 bench-cluster:
 	scripts/bench-cluster.sh
+
+# soak runs the soak test's long form, 10,000 connections for 10 minutes
+# (scripts/soak.sh; SOAK_* settings pass through). Not part of `make test`,
+# whose `go test ./...` runs the 60-second short form.
+soak:
+	scripts/soak.sh

@@ -19,9 +19,19 @@ type (
 	Middleware = router.Middleware
 	// Router registers routes; see router.Router.
 	Router = router.Router
-	// RouteOption configures routes, groups and route defaults; see
-	// router.RouteOption.
+	// RouteOption configures routes of both kinds, REST and WebSocket,
+	// and groups.
 	RouteOption = router.RouteOption
+	// RESTOption is what a REST route takes: a RouteOption, or an option
+	// of REST routes only (WithBodyLimit, WithResponse, WithStatus).
+	RESTOption = router.RESTOption
+	// WebSocketOption is what a WebSocket route takes: a RouteOption, or
+	// an option of WebSocket routes only (WithWebSocketMessages,
+	// WithReadLimit and the other connection settings, WithAuthExpiry).
+	WebSocketOption = router.WebSocketOption
+	// GroupOption is what a group and WithRouteDefaults take: an option
+	// of either kind of route, which applies to the routes of its kind.
+	GroupOption = router.GroupOption
 	// HTTPError is an error answered with its HTTP status; see
 	// router.HTTPError.
 	HTTPError = router.HTTPError

@@ -51,6 +51,14 @@
 // same options apply to a route, to a group, and through
 // [WithRouteDefaults] to every route of the app; the most specific wins.
 //
+// An option that belongs to one kind of route has that kind's type: the
+// REST verbs take [RESTOption] values and WebSocket takes
+// [WebSocketOption] values, so WithReadLimit on a GET route or
+// WithBodyLimit on a WebSocket route does not compile. Options of both
+// kinds are [RouteOption] values, which both accept; a group and
+// WithRouteDefaults take any [GroupOption], applying each to the routes of
+// its kind.
+//
 // # Names of options
 //
 // An option of what a package's constructor or registration call builds
@@ -89,7 +97,7 @@
 // correct program passes (a zero read limit or shutdown timeout, a nil
 // handler, function, middleware or provider, an empty name, a malformed
 // route pattern or event name), an option given where it cannot apply
-// (WithName as a group's option, a dispatcher's option on one event), and
+// (WithName as a group's option), and
 // registrations that conflict (a route registered twice, WithAuth naming a
 // provider the app does not have, options that contradict each other). The
 // panic comes where the mistake is first seen: in the option's constructor
@@ -107,6 +115,13 @@
 // only the App, as the seed programs expect, so it keeps the deployment's
 // errors for [App.Run] and [App.Serve], which return them before serving,
 // and [App.Handler], which answers 500.
+//
+// Where the types can rule a mistake out, they do instead: an option of
+// one kind of route cannot be given to a route of the other ([RESTOption],
+// [WebSocketOption]), nor an events dispatcher's option to one event
+// (events.DispatcherOption, events.HandlerOption), nor a hub member's
+// option to the hub (hub.Option, hub.MemberOption). What the types cannot
+// tell apart, such as WithName given to a group, panics as above.
 //
 // # Errors
 //

@@ -29,7 +29,7 @@ type config struct {
 	addrSet         bool
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
-	routeDefaults   []RouteOption
+	routeDefaults   []GroupOption
 	docs            docConfig
 	auth            map[string]auth.Provider
 	errs            []error // deployment settings that cannot work
@@ -85,7 +85,7 @@ func WithShutdownTimeout(d time.Duration) Option {
 // such as WebSocket settings; groups and routes override them.
 // WebSocket-only options here apply to WebSocket routes only. WithName
 // cannot be a default: New panics.
-func WithRouteDefaults(opts ...RouteOption) Option {
+func WithRouteDefaults(opts ...GroupOption) Option {
 	opts = slices.Clone(opts)
 	return func(c *config) { c.routeDefaults = append(c.routeDefaults, opts...) }
 }

@@ -61,14 +61,14 @@ func WithRequest(v any) RouteOption { return router.WithRequest(v) }
 // of its body type (nil for none) and when it is sent. A Problem body is
 // documented as application/problem+json, any other as application/json;
 // a later response with the same status replaces an earlier one.
-func WithResponse(status int, body any, description string) RouteOption {
+func WithResponse(status int, body any, description string) RESTOption {
 	return router.WithResponse(status, body, description)
 }
 
 // WithStatus sets the status of a typed handler's successful response:
 // 2xx, 200 by default (204 when the output type is struct{}). It applies
 // to single typed routes.
-func WithStatus(status int) RouteOption { return router.WithStatus(status) }
+func WithStatus(status int) RESTOption { return router.WithStatus(status) }
 
 // Options of the handler chain.
 
@@ -80,7 +80,7 @@ func WithMiddleware(mw ...Middleware) RouteOption { return router.WithMiddleware
 
 // WithBodyLimit caps the request bodies that Context.Bind reads, in bytes.
 // The default is router.DefaultBodyLimit. It applies to REST routes only.
-func WithBodyLimit(n int64) RouteOption { return router.WithBodyLimit(n) }
+func WithBodyLimit(n int64) RESTOption { return router.WithBodyLimit(n) }
 
 // WithAuth requires a request to be authenticated by one of the named auth
 // providers (registered on the app with forge.WithAuthProvider), tried in
@@ -101,7 +101,7 @@ func WithScopes(scopes ...string) RouteOption { return router.WithScopes(scopes.
 // with expire (the principal's ExpiresAt), unless the handler refreshed
 // them in-band with RefreshAuth.
 // It needs WithAuth.
-func WithAuthExpiry() RouteOption { return router.WithAuthExpiry() }
+func WithAuthExpiry() WebSocketOption { return router.WithAuthExpiry() }
 
 // Options that declare a WebSocket route's messages.
 
@@ -113,7 +113,7 @@ func WithAuthExpiry() RouteOption { return router.WithAuthExpiry() }
 // against the type's JSON schema first, and a message that breaks it
 // yields a *connection.DecodeError (the connection stays usable; returned
 // from the handler, it closes the connection with 1007 "invalid message").
-func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
+func WithWebSocketMessages(clientToServer, serverToClient any) WebSocketOption {
 	return router.WithWebSocketMessages(clientToServer, serverToClient)
 }
 
@@ -121,66 +121,66 @@ func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 // declared before (by the route, its groups or WithWebSocketMessages). A
 // route may declare any number per direction, with names, replies and
 // descriptions.
-func WithMessages(msgs ...apidoc.Message) RouteOption { return router.WithMessages(msgs...) }
+func WithMessages(msgs ...apidoc.Message) WebSocketOption { return router.WithMessages(msgs...) }
 
 // Options that set a WebSocket route's connections (connection.Config).
-// Given directly to a REST route they fail at registration; given to a
+// They are WebSocketOptions, which a REST route does not take; given to a
 // group or as defaults they apply to its WebSocket routes only.
 
 // WithSubprotocols lists the WebSocket subprotocols a route speaks, in order
 // of preference; the handshake picks the first one the client offers.
-func WithSubprotocols(protos ...string) RouteOption { return router.WithSubprotocols(protos...) }
+func WithSubprotocols(protos ...string) WebSocketOption { return router.WithSubprotocols(protos...) }
 
 // WithRequiredSubprotocol refuses, with 400 and before the upgrade, clients
 // that offer none of the route's subprotocols.
-func WithRequiredSubprotocol() RouteOption { return router.WithRequiredSubprotocol() }
+func WithRequiredSubprotocol() WebSocketOption { return router.WithRequiredSubprotocol() }
 
 // WithOrigins sets the origins allowed to open WebSocket connections from a
 // browser, replacing the default of the request's own host. Patterns may
 // hold wildcards ("https://*.example.com"); see connection.Config.Origins.
-func WithOrigins(patterns ...string) RouteOption { return router.WithOrigins(patterns...) }
+func WithOrigins(patterns ...string) WebSocketOption { return router.WithOrigins(patterns...) }
 
 // WithReadLimit caps the size of one incoming WebSocket message, in bytes.
 // A larger message closes the connection with 1009 (message too big).
-func WithReadLimit(n int64) RouteOption { return router.WithReadLimit(n) }
+func WithReadLimit(n int64) WebSocketOption { return router.WithReadLimit(n) }
 
 // WithKeepalive sets the interval between server pings and how long the
 // peer has to answer one. A negative pingInterval disables keepalive.
-func WithKeepalive(pingInterval, pongWait time.Duration) RouteOption {
+func WithKeepalive(pingInterval, pongWait time.Duration) WebSocketOption {
 	return router.WithKeepalive(pingInterval, pongWait)
 }
 
 // WithWriteTimeout bounds writing one WebSocket frame, and waiting for room
 // in a full outbound queue.
-func WithWriteTimeout(d time.Duration) RouteOption { return router.WithWriteTimeout(d) }
+func WithWriteTimeout(d time.Duration) WebSocketOption { return router.WithWriteTimeout(d) }
 
 // WithCloseTimeout bounds waiting for the peer's close frame after the
 // server's.
-func WithCloseTimeout(d time.Duration) RouteOption { return router.WithCloseTimeout(d) }
+func WithCloseTimeout(d time.Duration) WebSocketOption { return router.WithCloseTimeout(d) }
 
 // WithQueueBytes caps the payload bytes waiting in a connection's outbound
 // queue.
-func WithQueueBytes(n int) RouteOption { return router.WithQueueBytes(n) }
+func WithQueueBytes(n int) WebSocketOption { return router.WithQueueBytes(n) }
 
 // WithSlowConsumerPolicy sets what happens to a message offered without
 // waiting, such as a broadcast, when the outbound queue is full. The
 // default, connection.PolicyClose, closes the slow connection; the others
 // drop the oldest or the newest message.
-func WithSlowConsumerPolicy(p connection.Policy) RouteOption {
+func WithSlowConsumerPolicy(p connection.Policy) WebSocketOption {
 	return router.WithSlowConsumerPolicy(p)
 }
 
 // WithCompression enables permessage-deflate for clients that offer it.
 // Messages shorter than minSize bytes are sent uncompressed; 0 means
 // connection.DefaultCompressionMinSize.
-func WithCompression(minSize int) RouteOption { return router.WithCompression(minSize) }
+func WithCompression(minSize int) WebSocketOption { return router.WithCompression(minSize) }
 
 // WithMessageRateLimit limits the messages a client may send on a
 // WebSocket route: perSecond on average, in bursts of up to burst. A
 // message over the limit is dropped and counted (App.Stats().RateLimited)
 // and the client gets an error event, or, with closeOnExceed, the
 // connection is closed with 1008 (policy violation).
-func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) RouteOption {
+func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) WebSocketOption {
 	return router.WithMessageRateLimit(perSecond, burst, closeOnExceed)
 }
 
@@ -188,4 +188,4 @@ func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) Rout
 // from the other options. Its origin check, compression and subprotocols
 // apply, so it cannot be combined with WithOrigins, WithCompression or
 // WithSubprotocols in the same option list or below.
-func WithUpgrader(u *websocket.Upgrader) RouteOption { return router.WithUpgrader(u) }
+func WithUpgrader(u *websocket.Upgrader) WebSocketOption { return router.WithUpgrader(u) }

@@ -7,15 +7,17 @@ import (
 	"go/printer"
 	gotoken "go/token"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // TestRouteOptionForwarders keeps the root's route options in step with
 // package router, which implements them: every exported router function
-// returning RouteOption has a forwarder here with the same name and
-// parameters, whose body only calls it, and whose doc comment is its own
-// (no "see package router") and opens with the same sentence as router's.
+// returning a route option has a forwarder here with the same name,
+// parameters and result type, whose body only calls it, and whose doc
+// comment is its own (no "see package router") and opens with the same
+// sentence as router's.
 // A new router option without a forwarder, a forwarder left behind by a
 // removed one, or a forwarder whose summary no longer says what router's
 // says fails here.
@@ -39,6 +41,9 @@ func TestRouteOptionForwarders(t *testing.T) {
 		if got, want := source(t, fset, fwd.Type.Params), source(t, fset, impl.Type.Params); got != want {
 			t.Errorf("forge.%s takes (%s), router.%s takes (%s)", name, got, name, want)
 		}
+		if got, want := source(t, fset, fwd.Type.Results), source(t, fset, impl.Type.Results); got != want {
+			t.Errorf("forge.%s returns %s, router.%s returns %s", name, got, name, want)
+		}
 		checkForwards(t, fset, fwd)
 
 		text := fwd.Doc.Text()
@@ -58,8 +63,11 @@ func TestRouteOptionForwarders(t *testing.T) {
 	}
 }
 
+// optionTypes are the result types of route options.
+var optionTypes = []string{"RouteOption", "RESTOption", "WebSocketOption"}
+
 // routeOptionFuncs returns the exported functions of the package in dir
-// (test files left out) whose one result is RouteOption, by name.
+// (test files left out) whose one result is a route option type, by name.
 func routeOptionFuncs(t *testing.T, fset *gotoken.FileSet, dir string) map[string]*ast.FuncDecl {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -80,7 +88,7 @@ func routeOptionFuncs(t *testing.T, fset *gotoken.FileSet, dir string) map[strin
 			if !ok || fd.Recv != nil || !fd.Name.IsExported() || fd.Type.Results == nil || len(fd.Type.Results.List) != 1 {
 				continue
 			}
-			if id, ok := fd.Type.Results.List[0].Type.(*ast.Ident); ok && id.Name == "RouteOption" {
+			if id, ok := fd.Type.Results.List[0].Type.(*ast.Ident); ok && slices.Contains(optionTypes, id.Name) {
 				out[fd.Name.Name] = fd
 			}
 		}

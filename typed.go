@@ -17,26 +17,26 @@ type (
 )
 
 // Get registers a typed GET handler; see router.Post.
-func Get[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Get[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	router.Get(r, path, h, opts...)
 }
 
 // Post registers a typed POST handler; see router.Post.
-func Post[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Post[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	router.Post(r, path, h, opts...)
 }
 
 // Put registers a typed PUT handler; see router.Post.
-func Put[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Put[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	router.Put(r, path, h, opts...)
 }
 
 // Patch registers a typed PATCH handler; see router.Post.
-func Patch[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Patch[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	router.Patch(r, path, h, opts...)
 }
 
 // Delete registers a typed DELETE handler; see router.Post.
-func Delete[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Delete[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	router.Delete(r, path, h, opts...)
 }

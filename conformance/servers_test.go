@@ -32,7 +32,7 @@ type server struct {
 // own opcode. Only the read limit and, with compress, permessage-deflate
 // differ from forge's defaults.
 func startForge(t *testing.T, compress bool) *server {
-	opts := []forge.RouteOption{forge.WithReadLimit(readLimit)}
+	opts := []forge.WebSocketOption{forge.WithReadLimit(readLimit)}
 	name := "forge"
 	if compress {
 		opts = append(opts, forge.WithCompression(0))

@@ -255,13 +255,13 @@ func (d *Dispatcher) mustOpen(fn, name string) {
 // instead, as the two cannot be combined).
 // After Route, the dispatcher takes no more registrations; it may be
 // routed on several paths.
-func Route(r router.Router, path string, d *Dispatcher, opts ...router.RouteOption) {
+func Route(r router.Router, path string, d *Dispatcher, opts ...router.WebSocketOption) {
 	d.mu.Lock()
 	d.sealed = true
 	msgs := slices.Clone(d.msgs)
 	protos := slices.Clone(d.subprotocols)
 	d.mu.Unlock()
-	var all []router.RouteOption
+	var all []router.WebSocketOption
 	if len(protos) > 0 {
 		all = append(all, router.WithSubprotocols(protos...))
 	}

@@ -49,7 +49,7 @@ func (a *testApp) Shutdown(ctx context.Context) error {
 }
 
 // serve routes d on /ws and starts the server.
-func serve(t testing.TB, d *Dispatcher, opts ...router.RouteOption) *forgetest.Server {
+func serve(t testing.TB, d *Dispatcher, opts ...router.WebSocketOption) *forgetest.Server {
 	t.Helper()
 	app := newTestApp(t)
 	Route(app.mux, "/ws", d, opts...)

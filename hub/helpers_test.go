@@ -23,7 +23,7 @@ type testApp struct {
 	srv     *http.Server
 }
 
-func newTestApp(t testing.TB, defaults ...router.RouteOption) *testApp {
+func newTestApp(t testing.TB, defaults ...router.GroupOption) *testApp {
 	t.Helper()
 	tracker := &connection.Tracker{}
 	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker, Defaults: defaults})
@@ -52,7 +52,7 @@ type env struct {
 	joined chan string
 }
 
-func newEnv(t testing.TB, h *Hub, opts ...router.RouteOption) *env {
+func newEnv(t testing.TB, h *Hub, opts ...router.WebSocketOption) *env {
 	t.Helper()
 	e := &env{t: t, hub: h, app: newTestApp(t), joined: make(chan string, 16)}
 	e.app.mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {

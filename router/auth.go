@@ -94,12 +94,12 @@ func (m *Mux) security(names []string) []apidoc.Security {
 // connection.CloseTokenExpired (4401) when the credentials it was opened
 // with expire (the principal's ExpiresAt), unless the handler refreshed them
 // in-band with RefreshAuth. It needs WithAuth.
-func WithAuthExpiry() RouteOption {
-	return func(s *settings) {
+func WithAuthExpiry() WebSocketOption {
+	return webSocketOnly(func(s *settings) {
 		if s.wsOnly("WithAuthExpiry") {
 			s.authExpiry = true
 		}
-	}
+	})
 }
 
 // authSession enforces a WebSocket connection's credential expiry and

@@ -20,7 +20,7 @@ func TestBind(t *testing.T) {
 		name        string
 		contentType string
 		body        string
-		opts        []router.RouteOption
+		opts        []router.RESTOption
 		status      int
 		detail      string // substring of the problem's detail
 	}{
@@ -39,11 +39,11 @@ func TestBind(t *testing.T) {
 		{name: "trailing garbage", contentType: "application/json", body: `{"name":"a"} x`, status: http.StatusBadRequest, detail: "single JSON value"},
 		{
 			name: "too large", contentType: "application/json", body: `{"name":"` + strings.Repeat("a", 100) + `"}`,
-			opts: []router.RouteOption{router.WithBodyLimit(64)}, status: http.StatusRequestEntityTooLarge, detail: "exceeds 64 bytes",
+			opts: []router.RESTOption{router.WithBodyLimit(64)}, status: http.StatusRequestEntityTooLarge, detail: "exceeds 64 bytes",
 		},
 		{
 			name: "too large after the value", contentType: "application/json", body: `{"name":"a"}` + strings.Repeat(" ", 100),
-			opts: []router.RouteOption{router.WithBodyLimit(64)}, status: http.StatusRequestEntityTooLarge,
+			opts: []router.RESTOption{router.WithBodyLimit(64)}, status: http.StatusRequestEntityTooLarge,
 		},
 		{
 			name: "default limit", contentType: "application/json", body: `{"name":"` + strings.Repeat("a", router.DefaultBodyLimit) + `"}`,

@@ -20,10 +20,11 @@
 // panics in the call that takes the options: an invalid path, a route
 // whose method and path were already registered (whatever its parameter
 // names), an option that does not apply where it is given (WithName on a
-// group or in Config.Defaults, which New checks), WithAuth naming no
-// provider of Config.Auth, options that contradict each other. Nothing in
-// this package fails at run time for the deployment's sake, so New returns
-// no error.
+// group or in Config.Defaults, which New checks; an option of WebSocket
+// routes on a REST route, or the other way round, does not even compile:
+// see [RouteOption]), WithAuth naming no provider of Config.Auth, options
+// that contradict each other. Nothing in this package fails at run time
+// for the deployment's sake, so New returns no error.
 //
 // # Handlers and errors
 //

@@ -59,7 +59,7 @@ func WithRequest(v any) RouteOption {
 // it documents the responses besides the handler's own success, such as
 // WithResponse(404, &Problem{}, "No such user"); to change the success
 // status, use WithStatus.
-func WithResponse(status int, body any, description string) RouteOption {
+func WithResponse(status int, body any, description string) RESTOption {
 	if status < 100 || status > 599 {
 		panic(fmt.Sprintf("forge: WithResponse: status %d is not an HTTP status", status))
 	}
@@ -70,8 +70,8 @@ func WithResponse(status int, body any, description string) RouteOption {
 			r.ContentType = problemType
 		}
 	}
-	return func(s *settings) {
-		if !s.restOnly("WithResponse") {
+	return restOnly(func(s *settings) {
+		if !s.restRoute("WithResponse") {
 			return
 		}
 		if s.websocket {
@@ -79,21 +79,21 @@ func WithResponse(status int, body any, description string) RouteOption {
 		}
 		s.responses = slices.DeleteFunc(slices.Clone(s.responses), func(x apidoc.Response) bool { return x.Status == status })
 		s.responses = append(s.responses, r)
-	}
+	})
 }
 
 // WithStatus sets the status of a typed handler's successful response:
 // 2xx, 200 by default (204 when the output type is struct{}). It applies
 // to single typed routes.
-func WithStatus(status int) RouteOption {
+func WithStatus(status int) RESTOption {
 	if status < 200 || status > 299 {
 		panic(fmt.Sprintf("forge: WithStatus: status %d is not a success (2xx) status", status))
 	}
-	return func(s *settings) {
-		if s.singleRoute("WithStatus") && s.restOnly("WithStatus") {
+	return restOnly(func(s *settings) {
+		if s.singleRoute("WithStatus") && s.restRoute("WithStatus") {
 			s.status = status
 		}
-	}
+	})
 }
 
 // describable caches, by type, whether swaggest/jsonschema-go can describe

@@ -71,7 +71,7 @@ func FuzzParsePath(f *testing.F) {
 func TestWebSocketConfigMerge(t *testing.T) {
 	t.Parallel()
 	up := &websocket.Upgrader{Subprotocols: []string{"up.v1"}}
-	m := New(Config{Defaults: []RouteOption{
+	m := New(Config{Defaults: []GroupOption{
 		WithReadLimit(1), WithKeepalive(time.Second, 2*time.Second), WithWriteTimeout(3 * time.Second),
 		WithCloseTimeout(4 * time.Second), WithQueueBytes(5), WithOrigins("d.example"),
 	}})
@@ -81,7 +81,7 @@ func TestWebSocketConfigMerge(t *testing.T) {
 	tests := []struct {
 		name string
 		g    *group
-		opts []RouteOption
+		opts []WebSocketOption
 		want connection.Config
 	}{
 		{
@@ -91,14 +91,14 @@ func TestWebSocketConfigMerge(t *testing.T) {
 		},
 		{
 			name: "nested groups and route", g: inner,
-			opts: []RouteOption{WithQueueBytes(50), WithSubprotocols("r.v2", "r.v1"), WithRequiredSubprotocol()},
+			opts: []WebSocketOption{WithQueueBytes(50), WithSubprotocols("r.v2", "r.v1"), WithRequiredSubprotocol()},
 			want: connection.Config{ReadLimit: 100, PingInterval: -1, WriteTimeout: 3 * time.Second,
 				CloseTimeout: 4 * time.Second, QueueBytes: 50, Origins: []string{"d.example"},
 				SlowConsumer: connection.PolicyDropNewest, Compression: true, CompressionMinSize: 64,
 				Subprotocols: []string{"r.v2", "r.v1"}, RequireSubprotocol: true},
 		},
 		{
-			name: "route overrides origins", g: outer, opts: []RouteOption{WithOrigins("r.example")},
+			name: "route overrides origins", g: outer, opts: []WebSocketOption{WithOrigins("r.example")},
 			want: connection.Config{ReadLimit: 10, PingInterval: time.Second, PongWait: 2 * time.Second,
 				WriteTimeout: 3 * time.Second, CloseTimeout: 4 * time.Second, QueueBytes: 5,
 				Origins: []string{"r.example"}, SlowConsumer: connection.PolicyDropNewest, Compression: true,
@@ -107,7 +107,7 @@ func TestWebSocketConfigMerge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		s := settings{websocket: true}
-		tc.g.merge(&s, tc.opts)
+		tc.g.merge(&s, groupOptions(tc.opts))
 		if s.err != nil {
 			t.Fatalf("%s: %v", tc.name, s.err)
 		}

@@ -66,10 +66,6 @@ func TestWithMessagesRejects(t *testing.T) {
 			mustPanic(t, tt.want, func() { router.WithMessages(tt.msg) })
 		})
 	}
-	m := newMux(t, router.Config{})
-	mustPanic(t, "forge: WithMessages applies to WebSocket routes only", func() {
-		m.GET("/x", ok, router.WithMessages(apidoc.Message{Name: "x", Direction: apidoc.ClientToServer, Payload: &chatIn{}}))
-	})
 }
 
 // say carries the constraints a route publishes for what clients send.

@@ -11,16 +11,64 @@ import (
 	"github.com/forgekit/forge/internal/payload"
 )
 
-// RouteOption configures routes. The same options apply to a single route,
-// to every route of a group (Group, Route) and to every route of an
-// application (Config.Defaults); a route's own options win over its group's,
-// which win over the defaults. Tags and middleware accumulate instead.
+// RouteOption configures routes of both kinds, REST and WebSocket, and
+// groups.
 //
-// Options that only make sense for WebSocket routes (WithWebSocketMessages,
-// WithOrigins and the other connection settings) panic at registration when
-// given directly to a REST route; given to a group or as defaults they apply
-// to the WebSocket routes only. WithBodyLimit likewise belongs to REST routes.
+// Route options come in three kinds, each with its type, so that an option
+// given to a route it cannot apply to does not compile:
+//
+//   - RouteOption: options of every route, REST or WebSocket (WithSummary,
+//     WithTags, WithMiddleware, WithAuth, ...).
+//   - RESTOption: what a REST route takes, a RouteOption or an option of
+//     REST routes only (WithBodyLimit, WithResponse, WithStatus).
+//   - WebSocketOption: what a WebSocket route takes, a RouteOption or an
+//     option of WebSocket routes only (WithWebSocketMessages, WithMessages,
+//     WithAuthExpiry and the connection settings such as WithReadLimit).
+//
+// A group (Group, Route) and an application's defaults (Config.Defaults)
+// take any of them, as GroupOption values: there an option of one kind of
+// route applies to the group's routes of that kind and skips the others.
+// A route's own options win over its group's, which win over the
+// defaults; tags and middleware accumulate instead. Options of single
+// routes (WithName, WithRequest, WithStatus) panic when given to a group or
+// as defaults, which the types cannot tell apart.
 type RouteOption func(*settings)
+
+// RESTOption configures a REST route (GET, POST, ..., Get, Post, ...): a
+// RouteOption, or an option of REST routes only.
+type RESTOption interface {
+	GroupOption
+	rest()
+}
+
+// WebSocketOption configures a WebSocket route: a RouteOption, or an
+// option of WebSocket routes only.
+type WebSocketOption interface {
+	GroupOption
+	webSocket()
+}
+
+// GroupOption configures the routes of a group (Group, Route) or of an
+// application (Config.Defaults): an option of either kind of route.
+type GroupOption interface {
+	apply(*settings)
+}
+
+func (o RouteOption) apply(s *settings) { s.run(o) }
+func (RouteOption) rest()               {}
+func (RouteOption) webSocket()          {}
+
+// restOnly is an option of REST routes only.
+type restOnly func(*settings)
+
+func (o restOnly) apply(s *settings) { s.run(o) }
+func (restOnly) rest()               {}
+
+// webSocketOnly is an option of WebSocket routes only.
+type webSocketOnly func(*settings)
+
+func (o webSocketOnly) apply(s *settings) { s.run(o) }
+func (webSocketOnly) webSocket()          {}
 
 // level is where a set of options is applied.
 type level int
@@ -31,7 +79,7 @@ const (
 	levelRoute
 )
 
-// settings is what a chain of RouteOptions builds for one route.
+// settings is what a chain of route options builds for one route.
 type settings struct {
 	level     level // where the options being applied were given
 	layer     int   // counts the option lists applied, most specific last
@@ -68,16 +116,26 @@ type settings struct {
 	conn connection.Config // Logger and Tracker are filled in by the Mux
 }
 
-func (s *settings) apply(lv level, opts []RouteOption) {
+// applyOptions applies opts, given at level lv, to s.
+func applyOptions[O GroupOption](s *settings, lv level, opts []O) {
 	s.level = lv
 	s.layer++
 	for _, o := range opts {
-		if o == nil {
-			s.fail("nil RouteOption")
+		if GroupOption(o) == nil {
+			s.fail("nil route option")
 			continue
 		}
-		o(s)
+		o.apply(s)
 	}
+}
+
+// run applies one option, which may be a nil func of a non-nil type.
+func (s *settings) run(o func(*settings)) {
+	if o == nil {
+		s.fail("nil route option")
+		return
+	}
+	o(s)
 }
 
 func (s *settings) fail(format string, args ...any) {
@@ -87,7 +145,8 @@ func (s *settings) fail(format string, args ...any) {
 }
 
 // wsOnly reports whether a WebSocket-only option may be applied, recording
-// an error when it is given directly to a REST route.
+// an error when it is given directly to a REST route (which the types
+// rule out: this is a guard).
 func (s *settings) wsOnly(option string) bool {
 	if s.level == levelRoute && !s.websocket {
 		s.fail("%s applies to WebSocket routes only", option)
@@ -110,8 +169,8 @@ func (s *settings) handshake(option string) bool {
 	return true
 }
 
-// restOnly is wsOnly's counterpart for options of REST routes.
-func (s *settings) restOnly(option string) bool {
+// restRoute is wsOnly's counterpart for options of REST routes.
+func (s *settings) restRoute(option string) bool {
 	if s.level == levelRoute && s.websocket {
 		s.fail("%s applies to REST routes only", option)
 		return false
@@ -131,9 +190,9 @@ func (s *settings) singleRoute(option string) bool {
 
 // checkOptions applies opts to a scratch settings at level lv, so that a
 // misuse panics where the group is declared rather than at its first route.
-func checkOptions(lv level, opts []RouteOption) error {
+func checkOptions(lv level, opts []GroupOption) error {
 	var s settings
-	s.apply(lv, opts)
+	applyOptions(&s, lv, opts)
 	return s.err
 }
 
@@ -198,15 +257,15 @@ func WithMiddleware(mw ...Middleware) RouteOption {
 
 // WithBodyLimit caps the request bodies that Context.Bind reads, in bytes.
 // The default is DefaultBodyLimit. It applies to REST routes only.
-func WithBodyLimit(n int64) RouteOption {
+func WithBodyLimit(n int64) RESTOption {
 	if n <= 0 {
 		panic("forge: WithBodyLimit: limit must be positive")
 	}
-	return func(s *settings) {
-		if s.restOnly("WithBodyLimit") {
+	return restOnly(func(s *settings) {
+		if s.restRoute("WithBodyLimit") {
 			s.bodyLimit = n
 		}
-	}
+	})
 }
 
 // WithWebSocketMessages declares the messages of a WebSocket route: a value
@@ -226,7 +285,7 @@ func WithBodyLimit(n int64) RouteOption {
 // a handler that returns the error closes the connection with 1007
 // (invalid payload data) and the reason "invalid message". Read and
 // ReadMessage return messages unchecked.
-func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
+func WithWebSocketMessages(clientToServer, serverToClient any) WebSocketOption {
 	if clientToServer == nil && serverToClient == nil {
 		panic("forge: WithWebSocketMessages: both message types are nil")
 	}
@@ -244,7 +303,7 @@ func WithWebSocketMessages(clientToServer, serverToClient any) RouteOption {
 // declared before (by the route, its groups or WithWebSocketMessages).
 // When the route ends up with exactly one message clients send, and not in
 // an envelope, ReadJSON enforces its schema, as WithWebSocketMessages says.
-func WithMessages(msgs ...apidoc.Message) RouteOption {
+func WithMessages(msgs ...apidoc.Message) WebSocketOption {
 	for i, m := range msgs {
 		if m.Direction != apidoc.ClientToServer && m.Direction != apidoc.ServerToClient {
 			panic(fmt.Sprintf("forge: WithMessages: message %d (%q) has no direction", i, m.Name))
@@ -262,12 +321,12 @@ func WithMessages(msgs ...apidoc.Message) RouteOption {
 	return withMessages("WithMessages", slices.Clone(msgs))
 }
 
-func withMessages(name string, msgs []apidoc.Message) RouteOption {
-	return func(s *settings) {
+func withMessages(name string, msgs []apidoc.Message) WebSocketOption {
+	return webSocketOnly(func(s *settings) {
 		if s.wsOnly(name) {
 			s.messages = append(slices.Clip(s.messages), msgs...)
 		}
-	}
+	})
 }
 
 // checkWebSocket reports contradictions that only show once a WebSocket

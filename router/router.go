@@ -33,25 +33,25 @@ type Middleware = func(http.Handler) http.Handler
 // programmer errors: an invalid path, a route registered twice, an option
 // that does not apply. Register every route before serving.
 type Router interface {
-	GET(path string, h Handler, opts ...RouteOption)
-	POST(path string, h Handler, opts ...RouteOption)
-	PUT(path string, h Handler, opts ...RouteOption)
-	PATCH(path string, h Handler, opts ...RouteOption)
-	DELETE(path string, h Handler, opts ...RouteOption)
-	HEAD(path string, h Handler, opts ...RouteOption)
-	OPTIONS(path string, h Handler, opts ...RouteOption)
+	GET(path string, h Handler, opts ...RESTOption)
+	POST(path string, h Handler, opts ...RESTOption)
+	PUT(path string, h Handler, opts ...RESTOption)
+	PATCH(path string, h Handler, opts ...RESTOption)
+	DELETE(path string, h Handler, opts ...RESTOption)
+	HEAD(path string, h Handler, opts ...RESTOption)
+	OPTIONS(path string, h Handler, opts ...RESTOption)
 
 	// WebSocket registers a WebSocket route: a GET route that upgrades the
 	// request and runs h on the connection.
-	WebSocket(path string, h WebSocketHandler, opts ...RouteOption)
+	WebSocket(path string, h WebSocketHandler, opts ...WebSocketOption)
 
 	// Group returns a router whose routes get the prefix and opts. Its Use
 	// and WithMiddleware middleware runs only for its own routes, after the
 	// middleware of enclosing routers. A prefix of "" or "/" groups routes
 	// by options only.
-	Group(prefix string, opts ...RouteOption) Router
+	Group(prefix string, opts ...GroupOption) Router
 	// Route is Group, with fn called on the group to register its routes.
-	Route(prefix string, fn func(Router), opts ...RouteOption) Router
+	Route(prefix string, fn func(Router), opts ...GroupOption) Router
 
 	// Use adds middleware to every route registered through this router
 	// afterwards. It must come before the router's first route. On the root
@@ -73,7 +73,7 @@ type Config struct {
 	Tracker *connection.Tracker
 	// Defaults are route options applied to every route, before those of
 	// its groups and its own.
-	Defaults []RouteOption
+	Defaults []GroupOption
 	// Auth holds the auth providers WithAuth may name, by name.
 	Auth map[string]auth.Provider
 }
@@ -86,7 +86,7 @@ type Mux struct {
 	chi      *chi.Mux
 	logger   *slog.Logger
 	tracker  *connection.Tracker
-	defaults []RouteOption
+	defaults []GroupOption
 	root     *group
 
 	mu     sync.Mutex        // guards the fields below
@@ -183,26 +183,26 @@ func (m *Mux) RouteCount() int {
 
 // The Router methods of the root router.
 
-func (m *Mux) GET(path string, h Handler, opts ...RouteOption)    { m.root.GET(path, h, opts...) }
-func (m *Mux) POST(path string, h Handler, opts ...RouteOption)   { m.root.POST(path, h, opts...) }
-func (m *Mux) PUT(path string, h Handler, opts ...RouteOption)    { m.root.PUT(path, h, opts...) }
-func (m *Mux) PATCH(path string, h Handler, opts ...RouteOption)  { m.root.PATCH(path, h, opts...) }
-func (m *Mux) DELETE(path string, h Handler, opts ...RouteOption) { m.root.DELETE(path, h, opts...) }
-func (m *Mux) HEAD(path string, h Handler, opts ...RouteOption)   { m.root.HEAD(path, h, opts...) }
-func (m *Mux) OPTIONS(path string, h Handler, opts ...RouteOption) {
+func (m *Mux) GET(path string, h Handler, opts ...RESTOption)    { m.root.GET(path, h, opts...) }
+func (m *Mux) POST(path string, h Handler, opts ...RESTOption)   { m.root.POST(path, h, opts...) }
+func (m *Mux) PUT(path string, h Handler, opts ...RESTOption)    { m.root.PUT(path, h, opts...) }
+func (m *Mux) PATCH(path string, h Handler, opts ...RESTOption)  { m.root.PATCH(path, h, opts...) }
+func (m *Mux) DELETE(path string, h Handler, opts ...RESTOption) { m.root.DELETE(path, h, opts...) }
+func (m *Mux) HEAD(path string, h Handler, opts ...RESTOption)   { m.root.HEAD(path, h, opts...) }
+func (m *Mux) OPTIONS(path string, h Handler, opts ...RESTOption) {
 	m.root.OPTIONS(path, h, opts...)
 }
 
 // WebSocket registers a WebSocket route; see Router.
-func (m *Mux) WebSocket(path string, h WebSocketHandler, opts ...RouteOption) {
+func (m *Mux) WebSocket(path string, h WebSocketHandler, opts ...WebSocketOption) {
 	m.root.WebSocket(path, h, opts...)
 }
 
 // Group returns a group of routes; see Router.
-func (m *Mux) Group(prefix string, opts ...RouteOption) Router { return m.root.Group(prefix, opts...) }
+func (m *Mux) Group(prefix string, opts ...GroupOption) Router { return m.root.Group(prefix, opts...) }
 
 // Route returns a group of routes registered by fn; see Router.
-func (m *Mux) Route(prefix string, fn func(Router), opts ...RouteOption) Router {
+func (m *Mux) Route(prefix string, fn func(Router), opts ...GroupOption) Router {
 	return m.root.Route(prefix, fn, opts...)
 }
 
@@ -219,42 +219,42 @@ type group struct {
 	mux    *Mux
 	parent *group // nil for the root
 	prefix string // full, cleaned prefix
-	opts   []RouteOption
+	opts   []GroupOption
 
 	// mws and sealed are guarded by mux.mu.
 	mws    []Middleware
 	sealed bool // a route was registered through this group or a subgroup
 }
 
-func (g *group) GET(path string, h Handler, opts ...RouteOption) {
+func (g *group) GET(path string, h Handler, opts ...RESTOption) {
 	g.rest(http.MethodGet, path, h, opts)
 }
 
-func (g *group) POST(path string, h Handler, opts ...RouteOption) {
+func (g *group) POST(path string, h Handler, opts ...RESTOption) {
 	g.rest(http.MethodPost, path, h, opts)
 }
 
-func (g *group) PUT(path string, h Handler, opts ...RouteOption) {
+func (g *group) PUT(path string, h Handler, opts ...RESTOption) {
 	g.rest(http.MethodPut, path, h, opts)
 }
 
-func (g *group) PATCH(path string, h Handler, opts ...RouteOption) {
+func (g *group) PATCH(path string, h Handler, opts ...RESTOption) {
 	g.rest(http.MethodPatch, path, h, opts)
 }
 
-func (g *group) DELETE(path string, h Handler, opts ...RouteOption) {
+func (g *group) DELETE(path string, h Handler, opts ...RESTOption) {
 	g.rest(http.MethodDelete, path, h, opts)
 }
 
-func (g *group) HEAD(path string, h Handler, opts ...RouteOption) {
+func (g *group) HEAD(path string, h Handler, opts ...RESTOption) {
 	g.rest(http.MethodHead, path, h, opts)
 }
 
-func (g *group) OPTIONS(path string, h Handler, opts ...RouteOption) {
+func (g *group) OPTIONS(path string, h Handler, opts ...RESTOption) {
 	g.rest(http.MethodOptions, path, h, opts)
 }
 
-func (g *group) Group(prefix string, opts ...RouteOption) Router {
+func (g *group) Group(prefix string, opts ...GroupOption) Router {
 	p, err := cleanPrefix(prefix)
 	if err != nil {
 		panic("forge: " + err.Error())
@@ -265,7 +265,7 @@ func (g *group) Group(prefix string, opts ...RouteOption) Router {
 	return &group{mux: g.mux, parent: g, prefix: g.prefix + p, opts: slices.Clone(opts)}
 }
 
-func (g *group) Route(prefix string, fn func(Router), opts ...RouteOption) Router {
+func (g *group) Route(prefix string, fn func(Router), opts ...GroupOption) Router {
 	if fn == nil {
 		panic(fmt.Sprintf("forge: nil function (Route %q)", prefix))
 	}
@@ -320,22 +320,22 @@ func (g *group) Mount(path string, h http.Handler) {
 // merge applies the defaults, the options of g and its enclosing
 // groups, then opts at route level, and returns the middleware chain in the
 // order it runs.
-func (g *group) merge(s *settings, opts []RouteOption) []Middleware {
+func (g *group) merge(s *settings, opts []GroupOption) []Middleware {
 	var path []*group
 	for p := g; p.parent != nil; p = p.parent {
 		path = append(path, p)
 	}
 	slices.Reverse(path)
 
-	s.apply(levelDefaults, g.mux.defaults)
+	applyOptions(s, levelDefaults, g.mux.defaults)
 	g.mux.mu.Lock()
 	for _, p := range path {
-		s.apply(levelGroup, p.opts)
+		applyOptions(s, levelGroup, p.opts)
 		s.middleware = append(s.middleware, p.mws...)
 	}
 	g.mux.mu.Unlock()
 	s.routeMW = len(s.middleware)
-	s.apply(levelRoute, opts)
+	applyOptions(s, levelRoute, opts)
 	return s.middleware
 }
 
@@ -346,22 +346,22 @@ func (g *group) seal() {
 	}
 }
 
-func (g *group) rest(method, path string, h Handler, opts []RouteOption) {
+func (g *group) rest(method, path string, h Handler, opts []RESTOption) {
 	if h == nil {
 		panic(fmt.Sprintf("forge: nil handler (%s %s)", method, path))
 	}
 	s := settings{}
-	g.register(method, path, &s, opts, func(pattern string) http.Handler {
+	g.register(method, path, &s, groupOptions(opts), func(pattern string) http.Handler {
 		return g.mux.restHandler(h, pattern, s.bodyLimit)
 	})
 }
 
-func (g *group) WebSocket(path string, h WebSocketHandler, opts ...RouteOption) {
+func (g *group) WebSocket(path string, h WebSocketHandler, opts ...WebSocketOption) {
 	if h == nil {
 		panic(fmt.Sprintf("forge: nil handler (WebSocket %s)", path))
 	}
 	s := settings{websocket: true}
-	g.register(http.MethodGet, path, &s, opts, func(pattern string) http.Handler {
+	g.register(http.MethodGet, path, &s, groupOptions(opts), func(pattern string) http.Handler {
 		cfg := s.conn
 		cfg.Logger = g.mux.logger.With(slog.String("route", pattern))
 		cfg.Tracker = g.mux.tracker
@@ -371,7 +371,7 @@ func (g *group) WebSocket(path string, h WebSocketHandler, opts ...RouteOption) 
 
 // register validates a route, records it, and adds it to chi with its
 // middleware. handler builds the endpoint once the settings are known.
-func (g *group) register(method, path string, s *settings, opts []RouteOption, handler func(pattern string) http.Handler) {
+func (g *group) register(method, path string, s *settings, opts []GroupOption, handler func(pattern string) http.Handler) {
 	kind := method
 	if s.websocket {
 		kind = "WebSocket"
@@ -448,6 +448,16 @@ func (g *group) register(method, path string, s *settings, opts []RouteOption, h
 }
 
 func isNil(mw Middleware) bool { return mw == nil }
+
+// groupOptions returns a route's options as a list of GroupOptions, the
+// type every level's options are applied as.
+func groupOptions[O GroupOption](opts []O) []GroupOption {
+	out := make([]GroupOption, len(opts))
+	for i, o := range opts {
+		out[i] = o
+	}
+	return out
+}
 
 // chain wraps h in mws, the first one outermost.
 func chain(mws []Middleware, h http.Handler) http.Handler {

@@ -78,7 +78,7 @@ func TestParamAfterHandlerReturns(t *testing.T) {
 func TestMethods(t *testing.T) {
 	t.Parallel()
 	m := newMux(t, router.Config{})
-	reg := map[string]func(string, router.Handler, ...router.RouteOption){
+	reg := map[string]func(string, router.Handler, ...router.RESTOption){
 		http.MethodGet: m.GET, http.MethodPost: m.POST, http.MethodPut: m.PUT, http.MethodPatch: m.PATCH,
 		http.MethodDelete: m.DELETE, http.MethodHead: m.HEAD, http.MethodOptions: m.OPTIONS,
 	}
@@ -124,7 +124,7 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 
 func TestMiddlewareOrder(t *testing.T) {
 	t.Parallel()
-	m := newMux(t, router.Config{Defaults: []router.RouteOption{router.WithMiddleware(trace("defaults"))}})
+	m := newMux(t, router.Config{Defaults: []router.GroupOption{router.WithMiddleware(trace("defaults"))}})
 	m.Use(trace("app"))
 	api := m.Group("/api", router.WithMiddleware(trace("group-opt")))
 	api.Use(trace("group-use"))
@@ -254,7 +254,7 @@ type chatOut struct{ From, Text string }
 
 func TestRoutes(t *testing.T) {
 	t.Parallel()
-	m := newMux(t, router.Config{Defaults: []router.RouteOption{
+	m := newMux(t, router.Config{Defaults: []router.GroupOption{
 		router.WithTags("all"), router.WithSubprotocols("default.v1"),
 	}})
 	m.GET("/health", ok, router.WithName("health"), router.WithSummary("Health"),
@@ -346,7 +346,7 @@ func TestRegistrationPanics(t *testing.T) {
 		{"name on group", "WithName applies to single routes", func(m *router.Mux) {
 			m.Group("/g", router.WithName("n"))
 		}},
-		{"nil option", "nil RouteOption", func(m *router.Mux) { m.GET("/a", ok, nil) }},
+		{"nil option", "nil route option", func(m *router.Mux) { m.GET("/a", ok, nil) }},
 		{"bad group prefix", `path "api" must begin with '/'`, func(m *router.Mux) { m.Group("api") }},
 		{"wildcard group prefix", "must not contain '*'", func(m *router.Mux) { m.Group("/api/*") }},
 		{"nil route fn", "nil function", func(m *router.Mux) { m.Route("/r", nil) }},
@@ -388,9 +388,15 @@ func TestRegistrationPanics(t *testing.T) {
 	}
 }
 
-func TestWebSocketOptionOnRESTRoute(t *testing.T) {
+// TestOptionKinds: an option of one kind of route has that kind's type
+// only, so giving it to a route of the other kind does not compile
+// (m.POST("/rest", h, router.WithReadLimit(10)) is a type error, not a
+// panic). Through a group or the defaults it skips the other kind.
+func TestOptionKinds(t *testing.T) {
 	t.Parallel()
-	wsOnly := map[string]router.RouteOption{
+	wsOnly := map[string]router.WebSocketOption{
+		"WithMessages":            router.WithMessages(apidoc.Message{Direction: apidoc.ClientToServer, Payload: &chatIn{}}),
+		"WithMessageRateLimit":    router.WithMessageRateLimit(1, 1, false),
 		"WithWebSocketMessages":   router.WithWebSocketMessages(&chatIn{}, &chatOut{}),
 		"WithSubprotocols":        router.WithSubprotocols("v1"),
 		"WithRequiredSubprotocol": router.WithRequiredSubprotocol(),
@@ -407,33 +413,44 @@ func TestWebSocketOptionOnRESTRoute(t *testing.T) {
 	for name, opt := range wsOnly {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			m := newMux(t, router.Config{})
-			mustPanic(t, name+" applies to WebSocket routes only", func() { m.POST("/rest", ok, opt) })
-
+			if _, ok := opt.(router.RESTOption); ok {
+				t.Fatalf("%s is a RESTOption too", name)
+			}
 			// Through a group or the defaults, the option is simply not
 			// relevant to REST routes.
+			m := newMux(t, router.Config{})
 			m.Group("/g", opt).POST("/rest", ok)
-			d := newMux(t, router.Config{Defaults: []router.RouteOption{opt}})
+			d := newMux(t, router.Config{Defaults: []router.GroupOption{opt}})
 			d.POST("/rest", ok)
 			if rec := do(t, d, http.MethodPost, "/rest", ""); rec.Code != http.StatusOK {
 				t.Fatalf("REST route under a WebSocket default: status %d", rec.Code)
 			}
 		})
 	}
-	t.Run("exact message", func(t *testing.T) {
+	restOnly := map[string]router.RESTOption{
+		"WithBodyLimit": router.WithBodyLimit(10),
+		"WithResponse":  router.WithResponse(404, &router.Problem{}, "none"),
+		"WithStatus":    router.WithStatus(201),
+	}
+	for name, opt := range restOnly {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if _, ok := opt.(router.WebSocketOption); ok {
+				t.Fatalf("%s is a WebSocketOption too", name)
+			}
+		})
+	}
+	t.Run("REST option through a group", func(t *testing.T) {
 		t.Parallel()
 		m := newMux(t, router.Config{})
-		mustPanic(t, "forge: WithWebSocketMessages applies to WebSocket routes only", func() {
-			m.GET("/rest", ok, router.WithWebSocketMessages(&chatIn{}, nil))
-		})
+		m.Group("/g", router.WithBodyLimit(10), router.WithResponse(404, &router.Problem{}, "none")).WebSocket("/ws", wsNoop)
 	})
-	t.Run("WithBodyLimit on WebSocket", func(t *testing.T) {
-		t.Parallel()
-		m := newMux(t, router.Config{})
-		mustPanic(t, "WithBodyLimit applies to REST routes only", func() {
-			m.WebSocket("/ws", wsNoop, router.WithBodyLimit(10))
-		})
-	})
+	if _, ok := router.WithAuthExpiry().(router.RESTOption); ok {
+		t.Error("WithAuthExpiry is a RESTOption too")
+	}
+	// Options of both kinds are both; these would not compile otherwise.
+	var _ router.RESTOption = router.WithSummary("s")
+	var _ router.WebSocketOption = router.WithSummary("s")
 }
 
 func TestOptionValuePanics(t *testing.T) {
@@ -470,5 +487,5 @@ func TestOptionValuePanics(t *testing.T) {
 
 func TestNewRejectsRouteOnlyDefaults(t *testing.T) {
 	t.Parallel()
-	mustPanic(t, "WithName", func() { router.New(router.Config{Defaults: []router.RouteOption{router.WithName("x")}}) })
+	mustPanic(t, "WithName", func() { router.New(router.Config{Defaults: []router.GroupOption{router.WithName("x")}}) })
 }

@@ -22,7 +22,7 @@ type typedRoute struct {
 }
 
 // Get registers a typed GET handler on r; see Post.
-func Get[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Get[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	handle(r, http.MethodGet, path, h, opts)
 }
 
@@ -49,26 +49,26 @@ func Get[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...Ro
 //
 // Registration panics when In or Out cannot be bound or documented, or
 // when In declares a path parameter that the path lacks.
-func Post[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Post[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	handle(r, http.MethodPost, path, h, opts)
 }
 
 // Put registers a typed PUT handler on r; see Post.
-func Put[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Put[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	handle(r, http.MethodPut, path, h, opts)
 }
 
 // Patch registers a typed PATCH handler on r; see Post.
-func Patch[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Patch[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	handle(r, http.MethodPatch, path, h, opts)
 }
 
 // Delete registers a typed DELETE handler on r; see Post.
-func Delete[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RouteOption) {
+func Delete[In, Out any](r Router, path string, h TypedHandler[In, Out], opts ...RESTOption) {
 	handle(r, http.MethodDelete, path, h, opts)
 }
 
-func handle[In, Out any](r Router, method, path string, h TypedHandler[In, Out], opts []RouteOption) {
+func handle[In, Out any](r Router, method, path string, h TypedHandler[In, Out], opts []RESTOption) {
 	if r == nil {
 		panic(fmt.Sprintf("forge: nil router (%s %s)", method, path))
 	}
@@ -110,11 +110,11 @@ func handle[In, Out any](r Router, method, path string, h TypedHandler[In, Out],
 		}
 		return c.JSON(t.status, out)
 	}
-	opts = append(slices.Clip(opts), func(s *settings) {
+	opts = append(slices.Clip(opts), restOnly(func(s *settings) {
 		if s.level == levelRoute {
 			s.typed = t
 		}
-	})
+	}))
 	switch method {
 	case http.MethodGet:
 		r.GET(path, handler, opts...)

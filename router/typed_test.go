@@ -322,9 +322,6 @@ func TestTypedRegistrationFails(t *testing.T) {
 				S string `cookie:"s"`
 			}{}))
 		}},
-		{"WithResponse on WebSocket", "WithResponse applies to REST routes only", func(m *router.Mux) {
-			m.WebSocket("/ws", wsNoop, router.WithResponse(200, nil, ""))
-		}},
 		{"message payload not describable", "payload type *struct", func(m *router.Mux) {
 			m.WebSocket("/ws", wsNoop, router.WithWebSocketMessages(&struct {
 				F func() `json:"f"`
@@ -350,9 +347,6 @@ func TestTypedRegistrationFails(t *testing.T) {
 				}{}, nil
 			})
 		}},
-		{"WithStatus on WebSocket", "WithStatus applies to REST routes only", func(m *router.Mux) {
-			m.WebSocket("/ws", wsNoop, router.WithStatus(200))
-		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -374,7 +368,7 @@ type health struct {
 // request types, responses in order, hidden routes, mounted routers.
 func TestDocumentedRoutes(t *testing.T) {
 	t.Parallel()
-	m := newMux(t, router.Config{Defaults: []router.RouteOption{router.WithResponse(401, &router.Problem{}, "Sign in first")}})
+	m := newMux(t, router.Config{Defaults: []router.GroupOption{router.WithResponse(401, &router.Problem{}, "Sign in first")}})
 	router.Post(m, "/things/{org}", func(router.Context, createIn) (health, error) { return health{}, nil },
 		router.WithStatus(202), router.WithResponse(409, &router.Problem{}, "Exists"), router.WithResponse(400, &router.Problem{}, "Bad"))
 	m.GET("/health", ok, router.WithResponse(200, &health{}, "Up"), router.WithHidden())

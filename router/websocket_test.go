@@ -196,7 +196,7 @@ func TestWebSocketSettingsReachConnection(t *testing.T) {
 	m := newMux(t, router.Config{
 		Tracker: &tracker,
 		Logger:  logs.logger(),
-		Defaults: []router.RouteOption{
+		Defaults: []router.GroupOption{
 			router.WithOrigins("https://good.example"),
 			router.WithSubprotocols("default.v1"),
 		},

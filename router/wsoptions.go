@@ -11,30 +11,29 @@ import (
 )
 
 // The options in this file set fields of a WebSocket route's
-// connection.Config. Each is built by wsOption or handshakeOption, which
-// check, once for all of them, that the option reaches a WebSocket route:
-// given directly to a REST route it is a registration error, given to a
-// group or as defaults it skips the REST routes. Values are checked when
+// connection.Config. Each is a WebSocketOption, so a REST route does not
+// take it; given to a group or as defaults it skips the REST routes. Each
+// is built by wsOption or handshakeOption. Values are checked when
 // the option is built, so that a bad one panics where it is written.
 
 // wsOption returns the option called name, which applies set to a
 // WebSocket route's connection settings.
-func wsOption(name string, set func(*connection.Config)) RouteOption {
-	return func(s *settings) {
+func wsOption(name string, set func(*connection.Config)) WebSocketOption {
+	return webSocketOnly(func(s *settings) {
 		if s.wsOnly(name) {
 			set(&s.conn)
 		}
-	}
+	})
 }
 
 // handshakeOption is wsOption for a handshake setting, which an Upgrader
 // (WithUpgrader) would override: the two cannot be combined.
-func handshakeOption(name string, set func(*connection.Config)) RouteOption {
-	return func(s *settings) {
+func handshakeOption(name string, set func(*connection.Config)) WebSocketOption {
+	return webSocketOnly(func(s *settings) {
 		if s.handshake(name) {
 			set(&s.conn)
 		}
-	}
+	})
 }
 
 // mustBePositive panics, as registration mistakes do, unless v > 0.
@@ -46,7 +45,7 @@ func mustBePositive[T int | int64 | time.Duration](option, what string, v T) {
 
 // WithSubprotocols lists the WebSocket subprotocols a route speaks, in order
 // of preference; the handshake picks the first one the client offers.
-func WithSubprotocols(protos ...string) RouteOption {
+func WithSubprotocols(protos ...string) WebSocketOption {
 	if len(protos) == 0 || slices.Contains(protos, "") {
 		panic("forge: WithSubprotocols: need at least one non-empty subprotocol")
 	}
@@ -56,14 +55,14 @@ func WithSubprotocols(protos ...string) RouteOption {
 
 // WithRequiredSubprotocol refuses, with 400 and before the upgrade, clients
 // that offer none of the route's subprotocols.
-func WithRequiredSubprotocol() RouteOption {
+func WithRequiredSubprotocol() WebSocketOption {
 	return wsOption("WithRequiredSubprotocol", func(c *connection.Config) { c.RequireSubprotocol = true })
 }
 
 // WithOrigins sets the origins allowed to open WebSocket connections from a
 // browser, replacing the default of the request's own host. See
 // connection.Config.Origins for the patterns.
-func WithOrigins(patterns ...string) RouteOption {
+func WithOrigins(patterns ...string) WebSocketOption {
 	if len(patterns) == 0 || slices.Contains(patterns, "") {
 		panic("forge: WithOrigins: need at least one non-empty pattern")
 	}
@@ -72,14 +71,14 @@ func WithOrigins(patterns ...string) RouteOption {
 }
 
 // WithReadLimit caps the size of one incoming WebSocket message, in bytes.
-func WithReadLimit(n int64) RouteOption {
+func WithReadLimit(n int64) WebSocketOption {
 	mustBePositive("WithReadLimit", "limit", n)
 	return wsOption("WithReadLimit", func(c *connection.Config) { c.ReadLimit = n })
 }
 
 // WithKeepalive sets the interval between server pings and how long the
 // peer has to answer one. A negative pingInterval disables keepalive.
-func WithKeepalive(pingInterval, pongWait time.Duration) RouteOption {
+func WithKeepalive(pingInterval, pongWait time.Duration) WebSocketOption {
 	switch {
 	case pingInterval == 0:
 		panic("forge: WithKeepalive: ping interval must be positive, or negative to disable keepalive")
@@ -93,28 +92,28 @@ func WithKeepalive(pingInterval, pongWait time.Duration) RouteOption {
 
 // WithWriteTimeout bounds writing one WebSocket frame, and waiting for room
 // in a full outbound queue.
-func WithWriteTimeout(d time.Duration) RouteOption {
+func WithWriteTimeout(d time.Duration) WebSocketOption {
 	mustBePositive("WithWriteTimeout", "timeout", d)
 	return wsOption("WithWriteTimeout", func(c *connection.Config) { c.WriteTimeout = d })
 }
 
 // WithCloseTimeout bounds waiting for the peer's close frame after the
 // server's.
-func WithCloseTimeout(d time.Duration) RouteOption {
+func WithCloseTimeout(d time.Duration) WebSocketOption {
 	mustBePositive("WithCloseTimeout", "timeout", d)
 	return wsOption("WithCloseTimeout", func(c *connection.Config) { c.CloseTimeout = d })
 }
 
 // WithQueueBytes caps the payload bytes waiting in a connection's outbound
 // queue.
-func WithQueueBytes(n int) RouteOption {
+func WithQueueBytes(n int) WebSocketOption {
 	mustBePositive("WithQueueBytes", "size", n)
 	return wsOption("WithQueueBytes", func(c *connection.Config) { c.QueueBytes = n })
 }
 
 // WithSlowConsumerPolicy sets what happens to a message offered without
 // waiting, such as a broadcast, when the outbound queue is full.
-func WithSlowConsumerPolicy(p connection.Policy) RouteOption {
+func WithSlowConsumerPolicy(p connection.Policy) WebSocketOption {
 	if p < connection.PolicyClose || p > connection.PolicyDropNewest {
 		panic(fmt.Sprintf("forge: WithSlowConsumerPolicy: unknown policy %d", p))
 	}
@@ -124,7 +123,7 @@ func WithSlowConsumerPolicy(p connection.Policy) RouteOption {
 // WithCompression enables permessage-deflate for clients that offer it.
 // Messages shorter than minSize bytes are sent uncompressed; 0 means
 // connection.DefaultCompressionMinSize.
-func WithCompression(minSize int) RouteOption {
+func WithCompression(minSize int) WebSocketOption {
 	if minSize < 0 {
 		panic("forge: WithCompression: negative minimum size")
 	}
@@ -137,7 +136,7 @@ func WithCompression(minSize int) RouteOption {
 // the client gets an error event {"event":"error","payload":{"code":
 // "rate_limited",...}}, or, with closeOnExceed, the connection is closed
 // with 1008 (policy violation).
-func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) RouteOption {
+func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) WebSocketOption {
 	if perSecond <= 0 || burst < 1 {
 		panic("forge: WithMessageRateLimit: rate and burst must be positive")
 	}
@@ -151,11 +150,11 @@ func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) Rout
 // apply: it replaces WithOrigins, WithCompression and WithSubprotocols
 // inherited from groups or defaults, and cannot be combined with them in
 // the same option list or below.
-func WithUpgrader(u *websocket.Upgrader) RouteOption {
+func WithUpgrader(u *websocket.Upgrader) WebSocketOption {
 	if u == nil {
 		panic("forge: WithUpgrader: nil upgrader")
 	}
-	return func(s *settings) {
+	return webSocketOnly(func(s *settings) {
 		if !s.wsOnly("WithUpgrader") {
 			return
 		}
@@ -166,5 +165,5 @@ func WithUpgrader(u *websocket.Upgrader) RouteOption {
 		s.conn.Origins, s.conn.Subprotocols = nil, nil
 		s.conn.Compression, s.conn.CompressionMinSize = false, 0
 		s.conn.Upgrader = u
-	}
+	})
 }

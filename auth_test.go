@@ -59,10 +59,7 @@ func authApp(t *testing.T, logs *lockedBuffer) *forgetest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k-123": {Subject: "robot"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k-123": {Subject: "robot"}})
 	app := forge.New(
 		forge.WithLogger(newTextLogger(logs)),
 		forge.WithAuthProvider("jwt", jwtp),

@@ -143,10 +143,7 @@ func shapesApp(opts ...forge.Option) *forge.App {
 		forge.WithAddr("127.0.0.1:9000"),
 		forge.WithLogger(slog.New(slog.DiscardHandler)),
 	}, opts...)
-	keys, err := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k1": {Subject: "svc"}})
-	if err != nil {
-		panic(err)
-	}
+	keys := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k1": {Subject: "svc"}})
 	jwt, err := auth.JWT(auth.JWTConfig{HMACSecret: []byte("0123456789abcdef0123456789abcdef"), Query: "access_token"})
 	if err != nil {
 		panic(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -18,8 +17,9 @@ import (
 // keys have no registered HTTP authentication scheme.
 const apiKeyScheme = "APIKey"
 
-// APIKeyOption configures an API key provider.
-type APIKeyOption func(*APIKeyProvider) error
+// APIKeyOption configures an API key provider. A value no program should
+// pass panics where the option is built.
+type APIKeyOption func(*APIKeyProvider)
 
 // APIKeyProvider authenticates a key sent in one place: a header, a query
 // parameter or a cookie. On WebSocket handshakes it also takes the key from
@@ -36,28 +36,32 @@ type APIKeyProvider struct {
 
 // APIKey returns a provider that reads the key from in ("header", "query"
 // or "cookie") under name and asks lookup whom it belongs to. lookup
-// returns (nil, nil) or an error for an unknown key.
-func APIKey(in, name string, lookup func(ctx context.Context, key string) (*Principal, error), opts ...APIKeyOption) (*APIKeyProvider, error) {
+// returns (nil, nil) or an error for an unknown key. Another location, an
+// empty name, a nil lookup or a nil option panics, as forge's setup
+// mistakes do.
+func APIKey(in, name string, lookup func(ctx context.Context, key string) (*Principal, error), opts ...APIKeyOption) *APIKeyProvider {
 	switch in {
 	case "header", "query", "cookie":
 	default:
-		return nil, fmt.Errorf("forge: API key location %q: want header, query or cookie", in)
+		panic(fmt.Sprintf("forge: auth: API key location %q: want header, query or cookie", in))
 	}
 	if name == "" || lookup == nil {
-		return nil, errors.New("forge: API key provider needs a name and a lookup")
+		panic("forge: auth: API key provider needs a name and a lookup")
 	}
 	p := &APIKeyProvider{in: in, name: name, lookup: lookup, subprotocol: "apikey."}
 	for _, o := range opts {
-		if err := o(p); err != nil {
-			return nil, err
+		if o == nil {
+			panic("forge: auth: nil APIKeyOption")
 		}
+		o(p)
 	}
-	return p, nil
+	return p
 }
 
 // StaticAPIKeys returns a provider for a fixed set of keys, each mapped to
-// its principal. Keys are compared in constant time.
-func StaticAPIKeys(in, name string, keys map[string]Principal, opts ...APIKeyOption) (*APIKeyProvider, error) {
+// its principal. Keys are compared in constant time. It panics as APIKey
+// does.
+func StaticAPIKeys(in, name string, keys map[string]Principal, opts ...APIKeyOption) *APIKeyProvider {
 	type entry struct {
 		sum [32]byte
 		p   Principal
@@ -92,7 +96,7 @@ func StaticAPIKeys(in, name string, keys map[string]Principal, opts ...APIKeyOpt
 // so only keys made of letters, digits and !#$%&'*+-.^_`|~ can travel this
 // way.
 func APIKeyFromSubprotocol(prefix string) APIKeyOption {
-	return func(p *APIKeyProvider) error { p.subprotocol = prefix; return nil }
+	return func(p *APIKeyProvider) { p.subprotocol = prefix }
 }
 
 // APIKeyFromQuery also accepts the key from query parameter name, on every
@@ -102,13 +106,10 @@ func APIKeyFromSubprotocol(prefix string) APIKeyOption {
 // one should be short-lived or narrowly scoped. forge's AccessLog leaves
 // query strings out, or redacts parameters named like credentials.
 func APIKeyFromQuery(name string) APIKeyOption {
-	return func(p *APIKeyProvider) error {
-		if name == "" {
-			return errors.New("forge: APIKeyFromQuery needs a parameter name")
-		}
-		p.query = name
-		return nil
+	if name == "" {
+		panic("forge: auth: APIKeyFromQuery needs a parameter name")
 	}
+	return func(p *APIKeyProvider) { p.query = name }
 }
 
 // Authenticate implements Provider.

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -18,12 +17,12 @@ type BasicProvider struct {
 
 // Basic returns a provider that asks verify whether user and password are
 // right; verify returns (nil, nil) or an error when they are not. Compare
-// passwords in constant time (bcrypt does).
-func Basic(realm string, verify func(ctx context.Context, user, password string) (*Principal, error)) (*BasicProvider, error) {
+// passwords in constant time (bcrypt does). A nil verify panics.
+func Basic(realm string, verify func(ctx context.Context, user, password string) (*Principal, error)) *BasicProvider {
 	if verify == nil {
-		return nil, errors.New("forge: basic auth provider needs a verify function")
+		panic("forge: auth: basic auth provider needs a verify function")
 	}
-	return &BasicProvider{realm: realm, verify: verify}, nil
+	return &BasicProvider{realm: realm, verify: verify}
 }
 
 // Authenticate implements Provider.

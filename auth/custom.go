@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/forgekit/forge/apidoc"
@@ -19,12 +18,13 @@ type FuncProvider struct {
 // contract (ErrNoCredentials when absent, an *Error when wrong).
 // challenge goes into WWW-Authenticate on 401 and schemes describe the
 // credential in the documents; at least one scheme is required, so that
-// the documents never hide an enforced requirement.
-func Func(fn func(*http.Request) (*Principal, error), challenge string, schemes ...apidoc.SecurityScheme) (*FuncProvider, error) {
+// the documents never hide an enforced requirement: a nil fn or no scheme
+// panics.
+func Func(fn func(*http.Request) (*Principal, error), challenge string, schemes ...apidoc.SecurityScheme) *FuncProvider {
 	if fn == nil || len(schemes) == 0 {
-		return nil, errors.New("forge: Func provider needs a function and at least one security scheme")
+		panic("forge: auth: Func provider needs a function and at least one security scheme")
 	}
-	return &FuncProvider{fn: fn, challenge: challenge, schemes: schemes}, nil
+	return &FuncProvider{fn: fn, challenge: challenge, schemes: schemes}
 }
 
 // Authenticate implements Provider.

@@ -34,6 +34,11 @@
 // # Configuration
 //
 // [JWT] takes a [JWTConfig], whose zero fields are the safe defaults.
+// Setup follows forge's one rule: [JWT] returns an error, since its secret
+// and keys come from the deployment (a secret too short, a key of a type
+// no algorithm fits); the other constructors take only what the program
+// states (a location, a name, a function) and panic with a "forge: "
+// message on a mistake, returning the provider alone.
 // [APIKey] and [NewJWKS] take options named after them (APIKeyFromQuery,
 // JWKSCache) rather than With*, so that each says which constructor it
 // configures.

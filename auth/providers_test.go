@@ -3,9 +3,11 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/forgekit/forge/apidoc"
@@ -29,10 +31,7 @@ func TestAPIKeyPlaces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		name := map[string]string{"header": "X-Key", "query": "key", "cookie": "key"}[tt.in]
-		p, err := auth.StaticAPIKeys(tt.in, name, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := auth.StaticAPIKeys(tt.in, name, keys)
 		pr, err := p.Authenticate(tt.req())
 		var ae *auth.Error
 		switch {
@@ -44,22 +43,49 @@ func TestAPIKeyPlaces(t *testing.T) {
 			t.Errorf("%s: err %v, want an *auth.Error", tt.in, err)
 		}
 	}
-	if _, err := auth.APIKey("body", "k", nil); err == nil {
-		t.Error("APIKey accepted a bad location")
+}
+
+// TestProviderMistakes: what no program should pass panics, as forge's
+// setup mistakes do.
+func TestProviderMistakes(t *testing.T) {
+	t.Parallel()
+	lookup := func(context.Context, string) (*auth.Principal, error) { return nil, nil }
+	tests := []struct {
+		name string
+		fn   func()
+		want string
+	}{
+		{"bad location", func() { auth.APIKey("body", "k", lookup) }, "want header, query or cookie"},
+		{"no name", func() { auth.APIKey("header", "", lookup) }, "needs a name and a lookup"},
+		{"no lookup", func() { auth.APIKey("header", "X-Key", nil) }, "needs a name and a lookup"},
+		{"nil option", func() { auth.APIKey("header", "X-Key", lookup, nil) }, "nil APIKeyOption"},
+		{"query without a name", func() { auth.APIKeyFromQuery("") }, "APIKeyFromQuery"},
+		{"basic without verify", func() { auth.Basic("admin", nil) }, "verify function"},
+		{"func without a scheme", func() { auth.Func(func(*http.Request) (*auth.Principal, error) { return nil, nil }, "") }, "security scheme"},
+		{"func without a function", func() { auth.Func(nil, "", apidoc.SecurityScheme{Type: "http", Scheme: "bearer"}) }, "security scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				v := recover()
+				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: auth: ") || !strings.Contains(msg, tt.want) {
+					t.Fatalf("panic = %v, want a forge: auth: panic mentioning %q", v, tt.want)
+				}
+			}()
+			tt.fn()
+		})
 	}
 }
 
 func TestBasic(t *testing.T) {
 	t.Parallel()
-	p, err := auth.Basic("admin", func(_ context.Context, user, pass string) (*auth.Principal, error) {
+	p := auth.Basic("admin", func(_ context.Context, user, pass string) (*auth.Principal, error) {
 		if user == "ann" && pass == "s3cret" {
 			return &auth.Principal{Scopes: []string{"admin"}}, nil
 		}
 		return nil, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.SetBasicAuth("ann", "s3cret")
 	if pr, err := p.Authenticate(r); err != nil || pr.Subject != "ann" || !pr.HasScope("admin") {
@@ -83,7 +109,7 @@ func TestBasic(t *testing.T) {
 
 func TestFuncProviderBehindGuard(t *testing.T) {
 	t.Parallel()
-	fp, err := auth.Func(func(r *http.Request) (*auth.Principal, error) {
+	fp := auth.Func(func(r *http.Request) (*auth.Principal, error) {
 		switch r.Header.Get("X-Device") {
 		case "":
 			return nil, auth.ErrNoCredentials
@@ -92,12 +118,6 @@ func TestFuncProviderBehindGuard(t *testing.T) {
 		}
 		return nil, &auth.Error{Code: "invalid_token", Description: "unknown device"}
 	}, `Device realm="iot"`, apidoc.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := auth.Func(nil, ""); err == nil {
-		t.Fatal("Func without a scheme accepted")
-	}
 	h := auth.NewGuard(map[string]auth.Provider{"device": fp}, []string{"device"}, nil, nil).Wrap(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, _ := auth.PrincipalFrom(r.Context())
@@ -133,10 +153,7 @@ func TestAPIKeySources(t *testing.T) {
 		return r
 	}
 	mustKeys := func(opts ...auth.APIKeyOption) *auth.APIKeyProvider {
-		p, err := auth.StaticAPIKeys("header", "X-Key", keys, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := auth.StaticAPIKeys("header", "X-Key", keys, opts...)
 		return p
 	}
 	tests := []struct {
@@ -173,10 +190,6 @@ func TestAPIKeySources(t *testing.T) {
 	if len(schemes) != 2 || schemes[0].Subprotocol != "apikey." || schemes[1].In != "query" || schemes[1].Name != "api_key" {
 		t.Errorf("schemes %+v, want the header with its subprotocol prefix, and the query parameter", schemes)
 	}
-	if _, err := auth.APIKey("header", "X-Key", func(context.Context, string) (*auth.Principal, error) { return nil, nil },
-		auth.APIKeyFromQuery("")); err == nil {
-		t.Error("APIKeyFromQuery accepted an empty name")
-	}
 }
 
 // TestChallengeNamesTheTriedScheme checks that the error of refused
@@ -188,10 +201,7 @@ func TestChallengeNamesTheTriedScheme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := auth.StaticAPIKeys("header", "X-Key", map[string]auth.Principal{"k1": {Subject: "svc"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := auth.StaticAPIKeys("header", "X-Key", map[string]auth.Principal{"k1": {Subject: "svc"}})
 	providers := map[string]auth.Provider{"jwt": jwtp, "key": keys}
 	h := auth.NewGuard(providers, []string{"jwt", "key"}, []string{"admin"}, nil).Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	tests := []struct {

@@ -16,15 +16,9 @@ import (
 func TestRouteSecurity(t *testing.T) {
 	t.Parallel()
 	fn := func(*http.Request) (*auth.Principal, error) { return nil, auth.ErrNoCredentials }
-	device, err := auth.Func(fn, "Device", apidoc.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"},
+	device := auth.Func(fn, "Device", apidoc.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Device"},
 		apidoc.SecurityScheme{Suffix: "query", Type: "apiKey", In: "query", Name: "device"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := auth.Func(fn, "Basic", apidoc.SecurityScheme{Type: "http", Scheme: "basic"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	user := auth.Func(fn, "Basic", apidoc.SecurityScheme{Type: "http", Scheme: "basic"})
 	m := newMux(t, router.Config{Auth: map[string]auth.Provider{"device": device, "user": user}})
 	m.GET("/public", ok)
 	m.GET("/private", ok, router.WithAuth("user", "device"), router.WithScopes("read"))

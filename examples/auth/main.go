@@ -56,12 +56,9 @@ func newApp() (*forge.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{
+	keys := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{
 		"demo-key": {Subject: "demo-robot", Scopes: []string{"notes"}},
 	})
-	if err != nil {
-		return nil, err
-	}
 	app := forge.New(
 		forge.WithAppName("auth-example"),
 		forge.WithAuthProvider("jwt", jwtp),

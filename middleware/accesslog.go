@@ -82,9 +82,10 @@ func AccessLog(logger *slog.Logger, opts ...AccessLogOption) func(http.Handler) 
 	}
 	c := accessLogConfig{}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			panic("forge: AccessLog: nil AccessLogOption")
 		}
+		o(&c)
 	}
 	if c.query {
 		c.redact = append(c.redact, redactedQuery...)

@@ -31,13 +31,13 @@ type requestIDConfig struct {
 
 // RequestIDHeader makes RequestID read and write the header name instead of
 // X-Request-Id, for infrastructure that propagates another one
-// (X-Correlation-Id).
+// (X-Correlation-Id). An empty name panics.
 func RequestIDHeader(name string) RequestIDOption {
-	return func(c *requestIDConfig) {
-		if name != "" {
-			c.header = http.CanonicalHeaderKey(name)
-		}
+	if name == "" {
+		panic("forge: RequestIDHeader: empty header name")
 	}
+	name = http.CanonicalHeaderKey(name)
+	return func(c *requestIDConfig) { c.header = name }
 }
 
 // RequestID gives every request an ID, so that the log lines of one
@@ -59,9 +59,10 @@ func RequestIDHeader(name string) RequestIDOption {
 func RequestID(opts ...RequestIDOption) func(http.Handler) http.Handler {
 	c := requestIDConfig{header: DefaultRequestIDHeader}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			panic("forge: RequestID: nil RequestIDOption")
 		}
+		o(&c)
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

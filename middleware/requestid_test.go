@@ -149,3 +149,12 @@ func TestRequestIDWebSocket(t *testing.T) {
 		t.Fatalf("refused handshake: X-Request-Id = %q, want ws-req-2", got)
 	}
 }
+
+// TestRequestIDAndAccessLogMistakes: an empty header name and nil options
+// panic where they are given, as every setup mistake does.
+func TestRequestIDAndAccessLogMistakes(t *testing.T) {
+	t.Parallel()
+	mustPanic(t, "forge: ", "empty header name", func() { middleware.RequestIDHeader("") })
+	mustPanic(t, "forge: ", "nil RequestIDOption", func() { middleware.RequestID(nil) })
+	mustPanic(t, "forge: ", "nil AccessLogOption", func() { middleware.AccessLog(nil, nil) })
+}

@@ -14,7 +14,7 @@ type config struct {
 	RoomRate float64       // messages per second published to the room, spread over the publishers
 	Churn    float64       // connections opened and closed per second
 	Interval time.Duration // sampling interval
-	Warmup   time.Duration // samples before this are recorded, not compared
+	Warmup   time.Duration // samples before this are recorded, not compared; default half the run, at most 5 minutes
 	Drain    time.Duration // after the steady phase, how long to wait for messages still on the way
 	CSV      string        // where the samples go; empty: t.TempDir()
 }
@@ -93,7 +93,10 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	if c.Warmup == 0 {
-		c.Warmup = max(10*time.Second, (c.Duration / 6).Truncate(c.Interval))
+		// RSS climbs until the per-connection buffers have grown to the
+		// largest backlog the machine's stalls produce: in the long form
+		// on a busy 2-core box that took 4-5 minutes (BENCHMARKS.md, "Soak").
+		c.Warmup = min(max(10*time.Second, (c.Duration/2).Truncate(c.Interval)), 5*time.Minute)
 	}
 	if c.Room == 0 {
 		c.RoomRate = 0

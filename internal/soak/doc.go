@@ -17,7 +17,7 @@
 //	SOAK_ROOM_RATE  messages/s published to the room      50
 //	SOAK_CHURN      connects+disconnects per second       20
 //	SOAK_INTERVAL   sampling interval                     10s
-//	SOAK_WARMUP     samples before this are not compared  duration/6, at least 10s
+//	SOAK_WARMUP     samples before this are not compared  half the run, at most 5m
 //	SOAK_DRAIN      wait for the last messages            30s
 //	SOAK_CSV        where the CSV goes; beside it a .txt summary and heap
 //	                profiles at the end of the steady phase and after

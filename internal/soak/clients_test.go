@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,45 +49,111 @@ type totals struct {
 
 // churnTotals counts the short-lived connections.
 type churnTotals struct {
-	Started    int64   `json:"started"`
-	OK         int64   `json:"ok"`
-	Failed     int64   `json:"failed"`
-	Skipped    int64   `json:"skipped"` // not started: too many still open
-	FirstError string  `json:"first_error,omitempty"`
-	MaxLagMS   float64 `json:"max_lag_ms"`
+	Started  int64         `json:"started"`
+	OK       int64         `json:"ok"`
+	Failed   failureReport `json:"failed"`
+	Skipped  int64         `json:"skipped"` // not started: too many still open
+	MaxLagMS float64       `json:"max_lag_ms"`
 }
 
 // clientResult is the client process's report, its last line.
 type clientResult struct {
-	Echo       totals      `json:"echo"`
-	Room       totals      `json:"room"`
-	Churn      churnTotals `json:"churn"`
-	Errors     int64       `json:"errors"` // failures of the steady connections
-	FirstError string      `json:"first_error,omitempty"`
-	ConnectS   float64     `json:"connect_s"`
-	SteadyS    float64     `json:"steady_s"`
-	DrainS     float64     `json:"drain_s"`
+	Echo     totals        `json:"echo"`
+	Room     totals        `json:"room"`
+	Churn    churnTotals   `json:"churn"`
+	Errors   failureReport `json:"errors"` // failures of the steady connections
+	ConnectS float64       `json:"connect_s"`
+	SteadyS  float64       `json:"steady_s"`
+	DrainS   float64       `json:"drain_s"`
 }
 
-// failures counts errors and keeps the first.
+// failures counts errors and keeps the first, the times of the first and
+// the last, and a count per kind of error (its text with the numbers
+// taken out).
 type failures struct {
-	n     atomic.Int64
-	mu    sync.Mutex // guards first
-	first string
+	n       atomic.Int64
+	mu      sync.Mutex // guards the rest
+	first   string
+	firstAt time.Time
+	lastAt  time.Time
+	kinds   map[string]int64
 }
+
+// kindOf returns msg with every run of at least minDigits digits replaced
+// by N, so that messages that differ only in ids, ports and counts are
+// counted together.
+func kindOf(msg string, minDigits int) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		j := i
+		for j < len(msg) && msg[j] >= '0' && msg[j] <= '9' {
+			j++
+		}
+		switch {
+		case j-i >= minDigits:
+			b.WriteByte('N')
+		case j > i:
+			b.WriteString(msg[i:j])
+		default:
+			b.WriteByte(msg[i])
+			j++
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// maxKinds bounds the kinds of error kept apart; the rest count as "other".
+const maxKinds = 20
 
 func (f *failures) add(format string, args ...any) {
-	if f.n.Add(1) == 1 {
-		f.mu.Lock()
-		f.first = fmt.Sprintf(format, args...)
-		f.mu.Unlock()
-	}
-}
-
-func (f *failures) get() (int64, string) {
+	f.n.Add(1)
+	msg := fmt.Sprintf(format, args...)
+	kind := kindOf(msg, 1)
+	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.n.Load(), f.first
+	if f.first == "" {
+		f.first, f.firstAt = msg, now
+		f.kinds = make(map[string]int64)
+	}
+	f.lastAt = now
+	if _, ok := f.kinds[kind]; !ok && len(f.kinds) >= maxKinds {
+		kind = "other"
+	}
+	f.kinds[kind]++
+}
+
+// report fills r; times are seconds since start.
+func (f *failures) report(start time.Time) failureReport {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := failureReport{N: f.n.Load(), First: f.first, Kinds: f.kinds}
+	if f.first != "" {
+		r.FirstS, r.LastS = f.firstAt.Sub(start).Seconds(), f.lastAt.Sub(start).Seconds()
+	}
+	return r
+}
+
+// failureReport is what failures tell the test.
+type failureReport struct {
+	N      int64            `json:"n"`
+	First  string           `json:"first,omitempty"`
+	FirstS float64          `json:"first_s,omitempty"` // since the steady phase began
+	LastS  float64          `json:"last_s,omitempty"`
+	Kinds  map[string]int64 `json:"kinds,omitempty"`
+}
+
+func (r failureReport) String() string {
+	if r.N == 0 {
+		return "none"
+	}
+	kinds := make([]string, 0, len(r.Kinds))
+	for k, n := range r.Kinds {
+		kinds = append(kinds, fmt.Sprintf("%d× %s", n, k))
+	}
+	slices.Sort(kinds)
+	return fmt.Sprintf("%d, from %.0f s to %.0f s; the first: %s; by kind: %s", r.N, r.FirstS, r.LastS, r.First, strings.Join(kinds, "; "))
 }
 
 // maxLag keeps the largest delay observed.
@@ -336,7 +404,7 @@ func churn(cfg clientConfig, start time.Time, stop <-chan struct{}) churnTotals 
 	}
 	ops.Wait()
 	ct.OK = ok.Load()
-	ct.Failed, ct.FirstError = failed.get()
+	ct.Failed = failed.report(start)
 	ct.MaxLagMS = lag.ms()
 	return ct
 }
@@ -504,7 +572,7 @@ func runClients() int {
 	sum(echo, func(c *steadyConn, _ int) uint32 { return c.sent }, &res.Echo)
 	res.Room = totals{Sent: roomSent, Expected: roomDue, Foreign: n.roomForeign.Load(), MaxLagMS: roomLag.ms()}
 	sum(room, func(_ *steadyConn, p int) uint32 { return room[p].sent }, &res.Room)
-	res.Errors, res.FirstError = n.errs.get()
+	res.Errors = n.errs.report(start)
 	b, err := json.Marshal(res)
 	if err != nil {
 		fmt.Println("fail", err)

@@ -3,6 +3,8 @@ package soak
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,6 +208,78 @@ func readRSS() (uint64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/self/status")
+}
+
+// countingHandler sends the records at Warn and above to warn and counts
+// the others by message, with their close code, error or reason (ports
+// taken out): why connections ended, for the summary.
+type countingHandler struct {
+	warn   slog.Handler
+	counts *logCounts
+}
+
+var _ slog.Handler = countingHandler{}
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		return h.warn.Handle(ctx, r)
+	}
+	key := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "code", "error", "reason":
+			// Ports (5 digits) go; close codes and addresses stay.
+			key += " " + a.Key + "=" + kindOf(a.Value.String(), 5)
+		}
+		return true
+	})
+	h.counts.add(key)
+	return nil
+}
+
+func (h countingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return countingHandler{warn: h.warn.WithAttrs(as), counts: h.counts}
+}
+
+func (h countingHandler) WithGroup(name string) slog.Handler {
+	return countingHandler{warn: h.warn.WithGroup(name), counts: h.counts}
+}
+
+// logCounts counts records by key; past maxKinds keys, the rest count as
+// "other".
+type logCounts struct {
+	mu sync.Mutex // guards n
+	n  map[string]int64
+}
+
+func (c *logCounts) add(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = make(map[string]int64)
+	}
+	if _, ok := c.n[key]; !ok && len(c.n) >= maxKinds {
+		key = "other"
+	}
+	c.n[key]++
+}
+
+// String lists the counts, largest first.
+func (c *logCounts) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := make([]string, 0, len(c.n))
+	for k := range c.n {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(c.n[b], c.n[a]), cmp.Compare(a, b)) })
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n  %d× %s", c.n[k], k)
+	}
+	return b.String()
 }
 
 // logCapture receives the app's and the hub's log output at Warn and

@@ -34,8 +34,14 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("soak: %v", cfg)
 
-	var logs logCapture
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var (
+		logs   logCapture
+		counts logCounts
+	)
+	logger := slog.New(countingHandler{
+		warn:   slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}),
+		counts: &counts,
+	})
 	srv := startServer(t, logger)
 	csvPath := cfg.CSV
 	if csvPath == "" {
@@ -107,7 +113,7 @@ func TestSoak(t *testing.T) {
 	samples := rec.samples
 	flat := checkFlat(samples, cfg.Warmup)
 	nlogs, firstLogs := logs.lines()
-	summary := summarize(cfg, res, samples, flat, nlogs)
+	summary := summarize(cfg, res, samples, flat, nlogs, &counts)
 	t.Logf("summary:\n%s", summary)
 	if cfg.CSV != "" {
 		txt := strings.TrimSuffix(cfg.CSV, filepath.Ext(cfg.CSV)) + ".txt"
@@ -124,11 +130,11 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s: %d lost, %d duplicated, %d reordered, %d foreign of %d due", tt.name, tt.t.Lost, tt.t.Dup, tt.t.Reordered, tt.t.Foreign, tt.t.Expected)
 		}
 	}
-	if res.Errors != 0 {
-		t.Errorf("%d steady connections failed; the first: %s", res.Errors, res.FirstError)
+	if res.Errors.N != 0 {
+		t.Errorf("steady connections failed: %v", res.Errors)
 	}
-	if res.Churn.Failed != 0 {
-		t.Errorf("%d of %d churning connections failed; the first: %s", res.Churn.Failed, res.Churn.Started, res.Churn.FirstError)
+	if res.Churn.Failed.N != 0 {
+		t.Errorf("churning connections failed (of %d): %v", res.Churn.Started, res.Churn.Failed)
 	}
 	if n := srv.broadcastErrors.Load(); n != 0 {
 		t.Errorf("%d broadcasts failed", n)
@@ -240,7 +246,7 @@ func checkFlat(samples []sample, warmup time.Duration) flatness {
 	return f
 }
 
-func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs int) string {
+func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs int, counts *logCounts) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	steadyS := res.SteadyS
@@ -252,7 +258,13 @@ func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs
 	p("room: %d published (%.1f msg/s), %d deliveries due, %d received, %d lost, %d duplicated, %d reordered, %d foreign; send lag at worst %.0f ms",
 		res.Room.Sent, rate(res.Room.Sent), res.Room.Expected, res.Room.Received, res.Room.Lost, res.Room.Dup, res.Room.Reordered, res.Room.Foreign, res.Room.MaxLagMS)
 	p("churn: %d connects/disconnects (%.1f/s), %d ok, %d failed, %d skipped; lag at worst %.0f ms",
-		res.Churn.Started, rate(res.Churn.Started), res.Churn.OK, res.Churn.Failed, res.Churn.Skipped, res.Churn.MaxLagMS)
+		res.Churn.Started, rate(res.Churn.Started), res.Churn.OK, res.Churn.Failed.N, res.Churn.Skipped, res.Churn.MaxLagMS)
+	if res.Churn.Failed.N > 0 {
+		p("churn failures: %v", res.Churn.Failed)
+	}
+	if res.Errors.N > 0 {
+		p("steady connection failures: %v", res.Errors)
+	}
 	first, last := samples[0], samples[len(samples)-1]
 	p("server RSS after warm-up: %.1f → %.1f MiB (medians of the first and last samples; range %.1f-%.1f over %d samples)",
 		mib(f.rssFirst), mib(f.rssLast), mib(f.rssMin), mib(f.rssMax), f.n)
@@ -266,6 +278,7 @@ func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs
 	p("server counters: %d upgrades, %d echoed, %d room messages published, %d delivered, %d not offered (members closing), %d slow consumers, %d dropped by queues",
 		last.Accepted, last.Echoed, last.Published, last.Delivered, last.HubDropped, last.Slow, last.Dropped)
 	p("Warn/Error log lines: %d", nlogs)
+	p("server log records below Warn:%v", counts)
 	if len(f.problems) == 0 {
 		p("flat: yes")
 	} else {

@@ -156,3 +156,19 @@ func TestEncode(t *testing.T) {
 		t.Error("decode accepted a short message")
 	}
 }
+
+func TestKindOf(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		msg  string
+		min  int
+		want string
+	}{
+		{"churn 6344 (ws://127.0.0.1:37053/echo): close 1006", 1, "churn N (ws://N.N.N.N:N/echo): close N"},
+		{"read tcp 127.0.0.1:19500->127.0.0.1:37053: close 1006", 5, "read tcp 127.0.0.1:N->127.0.0.1:N: close 1006"},
+	} {
+		if got := kindOf(tt.msg, tt.min); got != tt.want {
+			t.Errorf("kindOf(%q, %d) = %q, want %q", tt.msg, tt.min, got, tt.want)
+		}
+	}
+}

@@ -36,6 +36,7 @@ type server struct {
 
 	echoed          atomic.Uint64
 	broadcastErrors atomic.Uint64
+	leftBeforeJoin  atomic.Uint64 // room clients gone before Join: see the /room handler
 }
 
 func startServer(t *testing.T, logger *slog.Logger) *server {
@@ -74,6 +75,7 @@ func startServer(t *testing.T, logger *slog.Logger) *server {
 				// The client left between Register and Join (a churning
 				// member on a stalled machine), and the hub has forgotten
 				// it: the end of a connection, not a server fault.
+				s.leftBeforeJoin.Add(1)
 				return nil
 			}
 			return err

@@ -113,7 +113,7 @@ func TestSoak(t *testing.T) {
 	samples := rec.samples
 	flat := checkFlat(samples, cfg.Warmup)
 	nlogs, firstLogs := logs.lines()
-	summary := summarize(cfg, res, samples, flat, nlogs, &counts)
+	summary := summarize(cfg, res, samples, flat, nlogs, &counts, srv.leftBeforeJoin.Load())
 	t.Logf("summary:\n%s", summary)
 	if cfg.CSV != "" {
 		txt := strings.TrimSuffix(cfg.CSV, filepath.Ext(cfg.CSV)) + ".txt"
@@ -246,7 +246,7 @@ func checkFlat(samples []sample, warmup time.Duration) flatness {
 	return f
 }
 
-func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs int, counts *logCounts) string {
+func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs int, counts *logCounts, leftBeforeJoin uint64) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	steadyS := res.SteadyS
@@ -277,6 +277,7 @@ func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs
 		mib(first.RSSKiB), mib(first.LiveKiB), first.Goroutines, mib(last.RSSKiB), mib(last.LiveKiB), last.Goroutines, last.Open)
 	p("server counters: %d upgrades, %d echoed, %d room messages published, %d delivered, %d not offered (members closing), %d slow consumers, %d dropped by queues",
 		last.Accepted, last.Echoed, last.Published, last.Delivered, last.HubDropped, last.Slow, last.Dropped)
+	p("room clients that left between Register and Join: %d", leftBeforeJoin)
 	p("Warn/Error log lines: %d", nlogs)
 	p("server log records below Warn:%v", counts)
 	if len(f.problems) == 0 {

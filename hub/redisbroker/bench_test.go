@@ -7,13 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgekit/forge/hub/brokertest"
 	"github.com/forgekit/forge/internal/redistest"
 )
 
 // BenchmarkCrossNode measures Publish on one node to delivery on another,
 // through a local redis-server. RoundTrip waits for each message before
 // publishing the next (latency); Window keeps up to 128 in flight
-// (throughput; the last window is not waited for).
+// (throughput; the last window is not waited for). RoundTrip also reports
+// the hop's p50, p99 and maximum.
 func BenchmarkCrossNode(b *testing.B) {
 	srv := redistest.Start(b)
 	pub := newNode(b, srv.Addr(), false)
@@ -29,7 +31,9 @@ func BenchmarkCrossNode(b *testing.B) {
 			ctx := context.Background()
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
+			var hops []time.Duration
 			for b.Loop() {
+				start := time.Now()
 				if err := pub.Publish(ctx, topic, payload); err != nil {
 					b.Fatal(err)
 				}
@@ -38,7 +42,9 @@ func BenchmarkCrossNode(b *testing.B) {
 				case <-time.After(10 * time.Second):
 					b.Fatal("message not delivered")
 				}
+				hops = append(hops, time.Since(start))
 			}
+			brokertest.ReportLatency(b, hops)
 		})
 		b.Run("Window/"+byteSize(size), func(b *testing.B) {
 			const window = 128

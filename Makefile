@@ -1,7 +1,7 @@
 # One entry point for humans and CI: `make test` runs every check and test.
 # .ci/run calls it; scripts/test.sh installs what the tests need first.
 
-.PHONY: test fmt vet staticcheck unit bench bench-peers bench-cluster soak
+.PHONY: test fmt vet staticcheck unit bench bench-peers bench-cluster soak fuzz
 
 test:
 	./scripts/test.sh
@@ -37,3 +37,9 @@ bench-cluster:
 # whose `go test ./...` runs the 60-second short form.
 soak:
 	scripts/soak.sh
+
+# fuzz runs every fuzz target for FUZZTIME each (default 30s), one at a time
+# (scripts/fuzz.sh; FUZZ selects targets by name). Their seeds and saved
+# inputs already run in `make test`.
+fuzz:
+	scripts/fuzz.sh

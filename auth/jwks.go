@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -28,16 +29,38 @@ import (
 // Keys are parsed with the standard library: RSA of at least 2048 bits,
 // ECDSA on P-256, P-384 and P-521, and Ed25519; a key that does not parse
 // is skipped, and one marked for another use than "sig" is ignored.
+//
+// Verifications read the cached keys without a lock. One fetch runs at a
+// time: verifications that need it (their key id is not cached yet) wait
+// for that fetch and share its outcome, while those whose key is cached
+// go on with it, even when the cache is past its TTL and a refresh is
+// under way. A failed fetch is not retried before the minimum interval,
+// so an unreachable key server is asked once per interval, not once per
+// token.
 type JWKS struct {
 	url        string
 	client     *http.Client
 	ttl        time.Duration
 	minRefresh time.Duration
 
-	mu        sync.Mutex // guards the fields below; held during a fetch
+	set atomic.Pointer[keySet] // the last fetched set; nil before the first
+
+	mu      sync.Mutex // guards the fields below, never held during a fetch
+	triedAt time.Time  // when the last fetch started
+	running *jwksFetch // the fetch under way, or nil
+}
+
+// keySet is one fetched key set; it never changes once stored.
+type keySet struct {
 	keys      map[string]jwk
 	fetchedAt time.Time
-	triedAt   time.Time
+}
+
+// jwksFetch is one fetch that verifications wait for: done closes when it
+// ends, err says how.
+type jwksFetch struct {
+	done chan struct{}
+	err  error
 }
 
 type jwk struct {
@@ -77,16 +100,25 @@ func (s *JWKS) keyFunc(t *jwt.Token) (any, error) {
 }
 
 func (s *JWKS) lookup(alg any, kid string) (crypto.PublicKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, ok := s.keys[kid]
-	now := time.Now()
-	if stale := now.Sub(s.fetchedAt) > s.ttl; (!ok || stale) && now.Sub(s.triedAt) >= s.minRefresh {
-		s.triedAt = now
-		if err := s.fetch(); err != nil && !ok {
-			return nil, err
+	set := s.set.Load()
+	var k jwk
+	ok := false
+	if set != nil {
+		k, ok = set.keys[kid]
+	}
+	if !ok || time.Since(set.fetchedAt) > s.ttl {
+		f := s.refresh()
+		if !ok && f != nil {
+			// Without the key the token cannot be verified: wait for the
+			// fetch, whoever started it.
+			<-f.done
+			if set = s.set.Load(); set != nil {
+				k, ok = set.keys[kid]
+			}
+			if !ok && f.err != nil {
+				return nil, f.err
+			}
 		}
-		k, ok = s.keys[kid]
 	}
 	if !ok {
 		return nil, fmt.Errorf("forge: no key %q in the JWKS", kid)
@@ -98,6 +130,32 @@ func (s *JWKS) lookup(alg any, kid string) (crypto.PublicKey, error) {
 		return nil, err
 	}
 	return k.key, nil
+}
+
+// refresh returns the fetch under way, or starts one in this goroutine and
+// returns it once done, or returns nil when the last fetch started less
+// than the minimum interval ago.
+func (s *JWKS) refresh() *jwksFetch {
+	s.mu.Lock()
+	if f := s.running; f != nil {
+		s.mu.Unlock()
+		return f
+	}
+	now := time.Now()
+	if !s.triedAt.IsZero() && now.Sub(s.triedAt) < s.minRefresh {
+		s.mu.Unlock()
+		return nil
+	}
+	f := &jwksFetch{done: make(chan struct{})}
+	s.running, s.triedAt = f, now
+	s.mu.Unlock()
+
+	f.err = s.fetch()
+	s.mu.Lock()
+	s.running = nil
+	s.mu.Unlock()
+	close(f.done)
+	return f
 }
 
 // keyFits refuses a key whose type cannot have made a signature of alg.
@@ -149,7 +207,7 @@ func (s *JWKS) fetch() error {
 		}
 		keys[kid] = k
 	}
-	s.keys, s.fetchedAt = keys, time.Now()
+	s.set.Store(&keySet{keys: keys, fetchedAt: time.Now()})
 	return nil
 }
 

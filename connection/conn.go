@@ -323,11 +323,14 @@ func (c *Conn) runHandler(h func(*Conn) error) (err error) {
 		if p := recover(); p != nil {
 			c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler panicked",
 				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-			err = &CloseError{Code: CloseInternalError, Reason: "internal error"}
+			err = errPanicked
 		}
 	}()
 	return h(c)
 }
+
+// errPanicked is what runHandler returns for a panic, which it logged.
+var errPanicked = &CloseError{Code: CloseInternalError, Reason: "internal error"}
 
 // closeCodeFor maps a handler's result to a close code, logging server
 // faults. This is the one place where handler errors become close codes.
@@ -341,7 +344,7 @@ func (c *Conn) closeCodeFor(err error) (StatusCode, string) {
 	}
 	var ce *CloseError
 	if errors.As(err, &ce) {
-		if ce.Code >= 1011 || ce.Code == CloseInternalError {
+		if (ce.Code >= 1011 || ce.Code == CloseInternalError) && ce != errPanicked {
 			c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
 		}
 		return ce.Code, ce.Reason

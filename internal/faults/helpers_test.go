@@ -1,0 +1,96 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// logRecord is one record a server logged, with the attributes of its
+// logger and its own, flattened to strings.
+type logRecord struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
+}
+
+func (r logRecord) String() string {
+	keys := make([]string, 0, len(r.attrs))
+	for k := range r.attrs {
+		if k != "stack" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %q", r.level, r.msg)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%q", k, r.attrs[k])
+	}
+	return b.String()
+}
+
+// logSink keeps every record logged through its handlers.
+type logSink struct {
+	mu      sync.Mutex // guards records
+	records []logRecord
+}
+
+// logger returns a logger that records into s at every level.
+func (s *logSink) logger() *slog.Logger { return slog.New(&sinkHandler{sink: s}) }
+
+// find returns the records at level or above for which match is true.
+func (s *logSink) find(level slog.Level, match func(logRecord) bool) []logRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []logRecord
+	for _, r := range s.records {
+		if r.level >= level && (match == nil || match(r)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type sinkHandler struct {
+	sink   *logSink
+	prefix string // of the open groups, "a.b."
+	attrs  map[string]string
+}
+
+var _ slog.Handler = (*sinkHandler)(nil)
+
+func (h *sinkHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *sinkHandler) Handle(_ context.Context, r slog.Record) error {
+	rec := logRecord{level: r.Level, msg: r.Message, attrs: make(map[string]string, len(h.attrs)+r.NumAttrs())}
+	for k, v := range h.attrs {
+		rec.attrs[k] = v
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.attrs[h.prefix+a.Key] = a.Value.String()
+		return true
+	})
+	h.sink.mu.Lock()
+	h.sink.records = append(h.sink.records, rec)
+	h.sink.mu.Unlock()
+	return nil
+}
+
+func (h *sinkHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	n := &sinkHandler{sink: h.sink, prefix: h.prefix, attrs: make(map[string]string, len(h.attrs)+len(as))}
+	for k, v := range h.attrs {
+		n.attrs[k] = v
+	}
+	for _, a := range as {
+		n.attrs[h.prefix+a.Key] = a.Value.String()
+	}
+	return n
+}
+
+func (h *sinkHandler) WithGroup(name string) slog.Handler {
+	return &sinkHandler{sink: h.sink, prefix: h.prefix + name + ".", attrs: h.attrs}
+}

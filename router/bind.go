@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -424,7 +425,17 @@ func (b *binder) bind(c Context, dst reflect.Value) error {
 func paramValues(c Context, r *http.Request, query map[string][]string, p param) []string {
 	switch p.in {
 	case inPath:
-		if v := c.Param(p.name); v != "" {
+		v := c.Param(p.name)
+		if r.URL.RawPath != "" {
+			// The route matched the escaped path (a segment with an
+			// escaped slash, say): bind the value the client meant, as
+			// when it matched the decoded one. RawPath is a valid
+			// encoding, so its segments unescape.
+			if u, err := url.PathUnescape(v); err == nil {
+				v = u
+			}
+		}
+		if v != "" {
 			return []string{v}
 		}
 	case inQuery:

@@ -118,6 +118,11 @@ type Config struct {
 	// Tracker, when set, registers the connection for graceful shutdown.
 	Tracker *Tracker
 
+	// Route names the route in what the Tracker's Observer is told: the
+	// route's pattern, such as "/ws/chat/{room}", never the request's
+	// path. The router sets it.
+	Route string
+
 	// MessageRate limits the messages a peer may send, per second, with
 	// bursts of up to MessageBurst (at least 1); zero means no limit. A
 	// message over the limit is dropped, counted in Stats.RateLimited, and

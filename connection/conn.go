@@ -76,8 +76,10 @@ type Conn struct {
 	armedAt           time.Time     // owned by the reader; when the keepalive deadline was last moved
 	limiter           *rate.Limiter // nil without a MessageRate; used by the reader
 	rateClose         bool
-	msgsIn, bytesIn   uint64 // owned by the reader
-	msgsOut, bytesOut uint64 // owned by the writer role
+	msgsIn, bytesIn   atomic.Uint64 // added to by the reader; read by Info
+	msgsOut, bytesOut atomic.Uint64 // added to by the writer role; read by Info
+	route             string        // the route's pattern (Config.Route)
+	obs               ConnObserver  // nil unless the Tracker has an Observer
 	observers         []func(SessionInfo)
 	start             time.Time
 	closeReason       string // guarded by wmu
@@ -171,10 +173,12 @@ func Serve(w http.ResponseWriter, r *http.Request, cfg *Config, h func(*Conn) er
 // a refusal.
 func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 	log := cfg.logger()
-	refuse := func(status int, detail string) *Conn {
-		if cfg.Tracker != nil {
-			cfg.Tracker.refused.Add(1)
-		}
+	var began time.Time
+	if cfg.Tracker.observer() != nil {
+		began = time.Now()
+	}
+	refuse := func(why Refusal, status int, detail string) *Conn {
+		cfg.Tracker.Refuse(cfg.Route, why)
 		log.LogAttrs(r.Context(), slog.LevelDebug, "websocket handshake refused",
 			slog.Int("status", status), slog.String("detail", detail), slog.String("path", r.URL.Path))
 		writeProblem(w, status, detail)
@@ -183,7 +187,7 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 	if !websocket.IsWebSocketUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
-		return refuse(http.StatusUpgradeRequired,
+		return refuse(RefusedBadRequest, http.StatusUpgradeRequired,
 			"this route accepts WebSocket connections only: send a GET with Upgrade: websocket and Connection: Upgrade")
 	}
 	up := websocket.Upgrader{
@@ -196,22 +200,20 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 	}
 	if up.CheckOrigin == nil {
 		if !originAllowed(r, cfg.Origins) {
-			return refuse(http.StatusForbidden, fmt.Sprintf("origin %q is not allowed", r.Header.Get("Origin")))
+			return refuse(RefusedOrigin, http.StatusForbidden, fmt.Sprintf("origin %q is not allowed", r.Header.Get("Origin")))
 		}
 		up.CheckOrigin = func(*http.Request) bool { return true }
 	}
 	if cfg.RequireSubprotocol && len(up.Subprotocols) > 0 && !offersAny(r, up.Subprotocols) {
-		return refuse(http.StatusBadRequest, fmt.Sprintf(
+		return refuse(RefusedBadRequest, http.StatusBadRequest, fmt.Sprintf(
 			"this route requires a subprotocol: offer one of %s in Sec-WebSocket-Protocol", strings.Join(up.Subprotocols, ", ")))
 	}
 	if !cfg.Tracker.admit() {
 		w.Header().Set("Retry-After", "1")
-		return refuse(http.StatusServiceUnavailable, "server is shutting down")
+		return refuse(RefusedShutdown, http.StatusServiceUnavailable, "server is shutting down")
 	}
 	up.Error = func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-		if cfg.Tracker != nil {
-			cfg.Tracker.refused.Add(1)
-		}
+		cfg.Tracker.Refuse(cfg.Route, RefusedBadRequest)
 		writeProblem(w, status, reason.Error())
 	}
 	upr := r
@@ -226,7 +228,11 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 		log.LogAttrs(r.Context(), slog.LevelDebug, "websocket upgrade failed", slog.String("error", err.Error()))
 		return nil
 	}
-	return newConn(ws, r, cfg)
+	c := newConn(ws, r, cfg)
+	if o := cfg.Tracker.observer(); o != nil {
+		c.obs = o.Opened(c, OpenInfo{Route: cfg.Route, Policy: cfg.SlowConsumer, Handshake: time.Since(began)})
+	}
+	return c
 }
 
 func offersAny(r *http.Request, protos []string) bool {
@@ -248,6 +254,7 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 		id:           id,
 		log:          cfg.logger().With(slog.String("conn_id", id)),
 		tracker:      cfg.Tracker,
+		route:        cfg.Route,
 		ctx:          ctx,
 		cancel:       cancel,
 		remote:       ws.RemoteAddr().String(),
@@ -314,6 +321,9 @@ func (c *Conn) serve(h func(*Conn) error) {
 	c.log.LogAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(info.Code)))
 	for i := len(c.observers) - 1; i >= 0; i-- {
 		c.observers[i](info)
+	}
+	if c.obs != nil {
+		c.obs.Closed(info)
 	}
 }
 

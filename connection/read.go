@@ -130,8 +130,11 @@ func (c *Conn) readFrame() (inbound, error) {
 		if typ == websocket.TextMessage && !utf8.Valid(data) {
 			return inbound{}, c.readFailed(errInvalidUTF8)
 		}
-		c.msgsIn++
-		c.bytesIn += uint64(len(data))
+		c.msgsIn.Add(1)
+		c.bytesIn.Add(uint64(len(data)))
+		if c.obs != nil {
+			c.obs.Message(true, MessageType(typ), data)
+		}
 		if c.limiter != nil && !c.limiter.Allow() {
 			if err := c.rateLimited(); err != nil {
 				return inbound{}, err
@@ -152,6 +155,9 @@ var rateLimitedEvent = []byte(`{"event":"error","payload":{"code":"rate_limited"
 func (c *Conn) rateLimited() error {
 	if c.tracker != nil {
 		c.tracker.rateLimited.Add(1)
+	}
+	if c.obs != nil {
+		c.obs.Dropped(DropRateLimited)
 	}
 	if c.rateClose {
 		return c.readFailed(errRateLimited)

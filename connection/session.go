@@ -52,9 +52,9 @@ func (c *Conn) sessionInfo() SessionInfo {
 		Duration:    time.Since(c.start),
 		Code:        c.sentCode(),
 		Reason:      reason,
-		MessagesIn:  c.msgsIn,
-		BytesIn:     c.bytesIn,
-		MessagesOut: c.msgsOut,
-		BytesOut:    c.bytesOut,
+		MessagesIn:  c.msgsIn.Load(),
+		BytesIn:     c.bytesIn.Load(),
+		MessagesOut: c.msgsOut.Load(),
+		BytesOut:    c.bytesOut.Load(),
 	}
 }

@@ -24,16 +24,81 @@ type Tracker struct {
 	dropped       atomic.Uint64
 	refused       atomic.Uint64
 	rateLimited   atomic.Uint64
+
+	obs Observer // set by Observe before the first connection
 }
 
 // Stats is a snapshot of a Tracker's counters.
 type Stats struct {
-	Open          int    // connections open now
-	Accepted      uint64 // upgrades completed since start
-	Refused       uint64 // handshakes refused (origin, subprotocol, shutdown, bad request)
-	SlowConsumers uint64 // connections closed because their queue stayed full
-	Dropped       uint64 // messages dropped by a PolicyDropOldest/PolicyDropNewest queue
-	RateLimited   uint64 // incoming messages over a connection's MessageRate
+	Open     int    // connections open now
+	Accepted uint64 // upgrades completed since start
+	// Refused counts the handshakes refused before the upgrade: a request
+	// that is not a WebSocket handshake or lacks a required subprotocol,
+	// a foreign origin, credentials refused by the route's auth
+	// (router.WithAuth, counted through Refuse), and shutdown.
+	Refused uint64
+	// SlowConsumers counts the connections closed because their queue
+	// stayed full (PolicyClose, or a Write that waited past the write
+	// timeout).
+	SlowConsumers uint64
+	// Dropped counts outbound data messages that a connection was given
+	// (queued, or offered with Offer) and never handed to its socket:
+	// those its slow-consumer policy dropped when the queue was full (the
+	// new message, or queued ones with PolicyDropOldest; with PolicyClose,
+	// the message that found the queue full), those still queued when the
+	// connection failed (closed as a slow consumer, after a protocol error
+	// or a write error), and those offered once it was closing. Each is
+	// counted once, for one connection: a broadcast to a room that reaches
+	// two slow members drops two messages. A hub's Status().Dropped
+	// counts, for that hub's messages only, the offers a connection
+	// refused, each of which is also counted here; a message dropped
+	// later from a queue (PolicyDropOldest) or discarded when the
+	// connection failed is counted here only. Write and WriteMessage
+	// never drop: their caller gets an error instead.
+	Dropped uint64
+	// RateLimited counts incoming messages over a connection's
+	// MessageRate; they are dropped, and not counted in Dropped.
+	RateLimited uint64
+}
+
+// Observe has o watch the tracker's connections: every handshake refused
+// and every connection opened from now on. Call it before the first
+// connection; it is not safe to call while connections are served.
+func (t *Tracker) Observe(o Observer) { t.obs = o }
+
+func (t *Tracker) observer() Observer {
+	if t == nil {
+		return nil
+	}
+	return t.obs
+}
+
+// Refuse counts a handshake refused before the upgrade in Stats.Refused
+// and tells the Observer. Serve counts its own refusals; the layers in
+// front of it (the router's auth) call Refuse for theirs. A nil Tracker
+// counts nothing.
+func (t *Tracker) Refuse(route string, why Refusal) {
+	if t == nil {
+		return
+	}
+	t.refused.Add(1)
+	if t.obs != nil {
+		t.obs.Refused(route, why)
+	}
+}
+
+// Conns returns the connections open now, in no particular order.
+func (t *Tracker) Conns() []*Conn {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*Conn, 0, len(t.conns))
+	for c := range t.conns {
+		out = append(out, c)
+	}
+	return out
 }
 
 // Stats returns a snapshot of the counters.

@@ -26,6 +26,8 @@ type outbound struct {
 type PreparedMessage struct {
 	pm   *websocket.PreparedMessage
 	size int
+	typ  MessageType
+	data []byte // for observers (ConnObserver.Message)
 }
 
 // NewPreparedMessage prepares data as a message of type typ, TextMessage or
@@ -38,7 +40,7 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &PreparedMessage{pm: pm, size: len(data)}, nil
+	return &PreparedMessage{pm: pm, size: len(data), typ: typ, data: data}, nil
 }
 
 // Write implements Connection.
@@ -75,6 +77,7 @@ func (c *Conn) Offer(pm *PreparedMessage) bool {
 	c.wmu.Lock()
 	if c.closing || c.werr != nil {
 		c.wmu.Unlock()
+		c.dropped(DropClosing, 1)
 		return false
 	}
 	if q := c.queuedLocked(); q > 0 && q+m.size > c.queueCap {
@@ -84,25 +87,29 @@ func (c *Conn) Offer(pm *PreparedMessage) bool {
 				c.qbytes -= c.queue[0].size
 				c.queue[0] = outbound{}
 				c.queue = c.queue[1:]
-				c.countDrop()
+				c.dropped(DropQueueFull, 1)
 			}
 			if q := c.queuedLocked(); q > 0 && q+m.size > c.queueCap { // the writer holds the rest
 				c.wmu.Unlock()
-				c.countDrop()
+				c.dropped(DropQueueFull, 1)
 				return false
 			}
 		case PolicyDropNewest:
 			c.wmu.Unlock()
-			c.countDrop()
+			c.dropped(DropQueueFull, 1)
 			return false
 		default:
 			c.wmu.Unlock()
+			c.dropped(DropQueueFull, 1)
 			c.slowConsumer()
 			return false
 		}
 	}
 	c.queue = append(c.queue, m)
 	c.qbytes += m.size
+	if c.obs != nil {
+		c.obs.Queued(c.queuedLocked())
+	}
 	c.kickLocked()
 	c.wmu.Unlock()
 	return true
@@ -117,12 +124,6 @@ func (c *Conn) queuedLocked() int { return c.qbytes - int(c.handed.Load()) }
 // foldLocked moves the bytes the writer handed to the socket out of
 // qbytes. Only the holder of the writer role calls it, holding wmu.
 func (c *Conn) foldLocked() { c.qbytes -= int(c.handed.Swap(0)) }
-
-func (c *Conn) countDrop() {
-	if c.tracker != nil {
-		c.tracker.dropped.Add(1)
-	}
-}
 
 func clone(b []byte) []byte {
 	if b == nil {
@@ -183,6 +184,9 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 	}
 	c.queue = append(c.queue, m)
 	c.qbytes += m.size
+	if c.obs != nil {
+		c.obs.Queued(c.queuedLocked())
+	}
 	c.kickLocked()
 	c.wmu.Unlock()
 	return nil
@@ -222,7 +226,7 @@ func (c *Conn) writeInline(m *outbound) error {
 	}
 	c.wmu.Unlock()
 	if closed {
-		c.countDrop()
+		c.dropped(DropClosing, 1)
 		return fmt.Errorf("%w: %w", ErrClosed, websocket.ErrCloseSent)
 	}
 	return nil
@@ -258,6 +262,9 @@ func (c *Conn) markSlow() bool {
 	if c.tracker != nil {
 		c.tracker.slowConsumers.Add(1)
 	}
+	if c.obs != nil {
+		c.obs.Dropped(DropSlowConsumer)
+	}
 	c.log.LogAttrs(c.ctx, slog.LevelWarn, "websocket slow consumer closed",
 		slog.Int("queue_bytes", c.queueCap), slog.Duration("write_timeout", c.writeTimeout))
 	return true
@@ -277,6 +284,7 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 		for _, m := range c.queue {
 			c.qbytes -= m.size
 		}
+		c.dropped(DropClosing, len(c.queue))
 		clear(c.queue)
 		c.queue = c.queue[:0]
 	}
@@ -557,9 +565,11 @@ func (c *Conn) writeFrames(r *writeRound, try bool) (rest []outbound, err error)
 			if errors.Is(err, websocket.ErrCloseSent) {
 				// gorilla's reader sent a close frame (read limit,
 				// protocol error): nothing may follow it.
-				c.countDrop()
+				c.dropped(DropClosing, 1)
 				err = nil
 			}
+		} else {
+			c.dropped(DropClosing, 1) // given up on after the first error
 		}
 		c.handOver(&r.batch[i])
 	}
@@ -612,8 +622,15 @@ func (c *Conn) requeue(rest, batch []outbound) {
 // writeOne writes m through gorilla, which refuses (ErrCloseSent) once a
 // close frame is out, whoever sent it.
 func (c *Conn) writeOne(m *outbound) error {
-	c.msgsOut++
-	c.bytesOut += uint64(m.size)
+	c.msgsOut.Add(1)
+	c.bytesOut.Add(uint64(m.size))
+	if c.obs != nil {
+		if m.pm != nil {
+			c.obs.Message(false, m.pm.typ, m.pm.data)
+		} else {
+			c.obs.Message(false, m.typ, m.data)
+		}
+	}
 	c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 	if c.compress {
 		c.ws.EnableWriteCompression(c.compresses(m.size))
@@ -655,6 +672,7 @@ func (c *Conn) writeFailed(err error) {
 	for _, m := range c.queue {
 		c.qbytes -= m.size
 	}
+	c.dropped(DropClosing, len(c.queue))
 	c.foldLocked()
 	clear(c.queue)
 	c.queue = c.queue[:0]

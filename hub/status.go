@@ -15,10 +15,15 @@ type Status struct {
 	// Published counts the messages handed to Broadcast, BroadcastAll and
 	// Send (presence messages included).
 	Published uint64 `json:"published"`
-	// Delivered counts the messages queued for a member; Dropped those a
-	// member's full queue refused (its slow-consumer policy closed the
-	// connection or dropped the message); Filtered those a member's filter
-	// declined.
+	// Delivered counts the messages queued for a member (one per member);
+	// Dropped those a member's connection refused (connection.Conn.Offer
+	// reported false): its queue was full and its slow-consumer policy
+	// dropped the message or closed the connection, or the connection was
+	// closing. Each of those is also counted in the connection tracker's
+	// Stats().Dropped (App.Stats), which counts besides the messages
+	// dropped later from a queue they had joined (PolicyDropOldest, a
+	// connection that failed): Delivered counts those. Filtered counts the
+	// messages a member's filter declined.
 	Delivered uint64 `json:"delivered"`
 	Dropped   uint64 `json:"dropped"`
 	Filtered  uint64 `json:"filtered"`

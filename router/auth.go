@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -44,7 +45,7 @@ func WithScopes(scopes ...string) RouteOption {
 // insertAuth resolves the route's providers and adds the enforcement to its
 // middleware chain, just before the route's own middleware. An unknown
 // provider name is a registration error.
-func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
+func (m *Mux) insertAuth(s *settings, mws []Middleware, pattern string) []Middleware {
 	if len(s.auth) == 0 {
 		if len(s.scopes) > 0 && s.err == nil {
 			s.err = fmt.Errorf("WithScopes %v needs WithAuth", s.scopes)
@@ -66,8 +67,33 @@ func (m *Mux) insertAuth(s *settings, mws []Middleware) []Middleware {
 	at := min(s.routeMW, len(mws))
 	out := make([]Middleware, 0, len(mws)+1)
 	out = append(out, mws[:at]...)
-	out = append(out, s.guard.Wrap)
+	if s.websocket {
+		out = append(out, countRefusals(m.tracker, pattern, s.guard.Wrap))
+	} else {
+		out = append(out, s.guard.Wrap)
+	}
 	return append(out, mws[at:]...)
+}
+
+// countRefusals wraps a WebSocket route's auth guard so that the
+// handshakes it refuses count in the tracker's Stats().Refused, as the
+// refusals of the upgrade itself do.
+func countRefusals(t *connection.Tracker, pattern string, guard Middleware) Middleware {
+	if t == nil {
+		return guard
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			passed := false
+			guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				passed = true
+				next.ServeHTTP(w, r)
+			})).ServeHTTP(w, r)
+			if !passed {
+				t.Refuse(pattern, connection.RefusedAuth)
+			}
+		})
+	}
 }
 
 // security lists the security schemes of the named providers, in order,

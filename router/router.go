@@ -365,6 +365,7 @@ func (g *group) WebSocket(path string, h WebSocketHandler, opts ...WebSocketOpti
 		cfg := s.conn
 		cfg.Logger = g.mux.logger.With(slog.String("route", pattern))
 		cfg.Tracker = g.mux.tracker
+		cfg.Route = pattern
 		return g.mux.webSocketHandler(h, &cfg, &s)
 	})
 }
@@ -385,7 +386,7 @@ func (g *group) register(method, path string, s *settings, opts []GroupOption, h
 		panic(fmt.Sprintf("forge: %v (%s)", err, kind))
 	}
 	mws := g.merge(s, opts)
-	mws = g.mux.insertAuth(s, mws)
+	mws = g.mux.insertAuth(s, mws, pp.pattern)
 	if s.err == nil && s.websocket {
 		s.err = s.checkWebSocket()
 	}

@@ -1,0 +1,107 @@
+//go:build unix
+
+package forge_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/auth"
+	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/hub"
+)
+
+// TestStatsRefusedCountsAuth checks that a handshake refused by the
+// route's auth counts in Stats().Refused, like one refused for its origin.
+func TestStatsRefusedCountsAuth(t *testing.T) {
+	keys := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k-1": {Subject: "robot"}})
+	app := forge.New(forge.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), forge.WithAuthProvider("key", keys))
+	app.Router().WebSocket("/ws", func(forge.Context, forge.Connection) error { return nil }, forge.WithAuth("key"))
+	srv := forgetest.Start(t, app)
+
+	_, resp, err := srv.DialErr("/ws", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("dial without a key: %v, %v; want 401", resp, err)
+	}
+	_, resp, err = srv.DialErr("/ws", http.Header{"X-API-Key": {"wrong"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("dial with a wrong key: %v, %v; want 401", resp, err)
+	}
+	_, resp, err = srv.DialErr("/ws", http.Header{"Origin": {"https://evil.example"}, "X-API-Key": {"k-1"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("dial from a foreign origin: %v, %v; want 403", resp, err)
+	}
+	ws := srv.Dial(t, "/ws", http.Header{"X-API-Key": {"k-1"}})
+	ws.ExpectClose(websocket.CloseNormalClosure)
+	if st := app.Stats(); st.Refused != 3 || st.Accepted != 1 {
+		t.Fatalf("Stats() = %+v, want 3 refused (2 auth, 1 origin) and 1 accepted", st)
+	}
+}
+
+// TestStatsDroppedOneDefinition checks that the tracker's Dropped counts
+// every message a hub's broadcast could not give a member: under
+// PolicyClose, the hub counts the refused offers in its Status().Dropped,
+// and the tracker counts them too (with whatever was discarded from the
+// queue when the member was closed as a slow consumer).
+func TestStatsDroppedOneDefinition(t *testing.T) {
+	app := forge.New(forge.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h, err := hub.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	joined := make(chan struct{}, 1)
+	app.Router().WebSocket("/ws", func(ctx forge.Context, conn forge.Connection) error {
+		if err := h.Register(conn); err != nil {
+			return err
+		}
+		if err := h.Join(ctx.Context(), conn.ID(), "room"); err != nil {
+			return err
+		}
+		joined <- struct{}{}
+		<-conn.Context().Done()
+		return nil
+	}, forge.WithQueueBytes(16<<10), forge.WithSlowConsumerPolicy(connection.PolicyClose))
+	srv := forgetest.Start(t, app)
+
+	d := websocket.Dialer{NetDialContext: (&net.Dialer{Control: tinyReceiveBuffer}).DialContext}
+	slow, _, err := d.Dial(srv.WebSocketURL("/ws"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	<-joined
+
+	// The member never reads: its socket fills, then its queue, and the
+	// offer that finds the queue full closes it.
+	msg := hub.Message{Data: []byte(strings.Repeat("x", 4<<10))}
+	for i := 0; h.Status().Dropped == 0; i++ {
+		if i == 100_000 {
+			t.Fatalf("no drop after %d broadcasts: %+v", i, h.Status())
+		}
+		if err := h.Broadcast(context.Background(), "room", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs, st := h.Status(), app.Stats()
+	if st.SlowConsumers != 1 {
+		t.Fatalf("Stats() = %+v, want one slow consumer", st)
+	}
+	if st.Dropped < hs.Dropped || st.Dropped == 0 {
+		t.Fatalf("tracker dropped %d, hub dropped %d: every offer the hub saw refused is a dropped message", st.Dropped, hs.Dropped)
+	}
+	deadline := time.Now().Add(forgetest.Timeout)
+	for app.Stats().Open != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}

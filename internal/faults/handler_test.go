@@ -199,8 +199,8 @@ func TestEventHandlerPanics(t *testing.T) {
 // goroutine that ignores its context do not stop the server serving other
 // clients, and Shutdown still returns, with the context's error, once its
 // timeout has passed (and the grace after dropping the connections),
-// after every client that could be closed got 1001. Each stuck handler is
-// logged once with its route.
+// after every client that could be closed got 1001. The stuck
+// connections stay counted in Stats().Open.
 func TestStuckHandlersAndShutdown(t *testing.T) {
 	t.Parallel()
 	h := newHandlerApp(t)
@@ -241,8 +241,7 @@ func TestStuckHandlersAndShutdown(t *testing.T) {
 	case <-time.After(10 * timeout):
 		t.Fatalf("Serve did not return after Shutdown")
 	}
-	// What forge says about the handlers it gave up on; see the package
-	// doc: nothing names them yet.
+	// What forge said about the handlers it gave up on.
 	for _, route := range []string{"/block", "/events"} {
 		t.Logf("logged about the stuck handler of %s:\n%s", route, joinRecords(h.faultLogs(route)))
 	}

@@ -3,10 +3,15 @@ package faults
 import (
 	"context"
 	"fmt"
+	"github.com/forgekit/forge"
 	"log/slog"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"testing"
+	"time"
 )
 
 // logRecord is one record a server logged, with the attributes of its
@@ -93,4 +98,59 @@ func (h *sinkHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *sinkHandler) WithGroup(name string) slog.Handler {
 	return &sinkHandler{sink: h.sink, prefix: h.prefix + name + ".", attrs: h.attrs}
+}
+
+// inCI reports whether the tests run in CI, where a missing tool fails.
+func inCI() bool { return os.Getenv("CI") == "true" }
+
+// skipOrFail skips the test outside CI and fails it in CI.
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if inCI() {
+		t.Fatalf("%s (CI=true: the fault tests need it)", msg)
+	}
+	t.Skip(msg)
+}
+
+// serveOn serves app on a listener at addr ("host:0" for a free port)
+// until the test ends, and returns its base URL, "http://host:port". The
+// cleanup shuts the app down gracefully and fails the test if that fails.
+func serveOn(t *testing.T, app *forge.App, addr string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", addr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := app.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-ctx.Done():
+			t.Errorf("Serve did not return after Shutdown")
+		}
+	})
+	return "http://" + l.Addr().String()
+}
+
+// waitFor polls cond until it holds, and fails the test if it does not
+// within bound: a bound only a hang exceeds.
+func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -1,7 +1,7 @@
 # One entry point for humans and CI: `make test` runs every check and test.
 # .ci/run calls it; scripts/test.sh installs what the tests need first.
 
-.PHONY: test fmt vet staticcheck unit bench bench-peers bench-cluster soak fuzz
+.PHONY: test fmt vet staticcheck unit bench bench-peers bench-cluster soak faults fuzz
 
 test:
 	./scripts/test.sh
@@ -43,3 +43,9 @@ soak:
 # inputs already run in `make test`.
 fuzz:
 	scripts/fuzz.sh
+
+# faults runs the fault tests' long form (internal/faults): SIGTERM to
+# examples/bench under 10,000 connections, a 10-second handshake flood.
+# `make test` runs the short form. As root, for the network namespaces.
+faults:
+	FAULTS_FULL=1 go test -race -count=1 -timeout 30m -v ./internal/faults

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/forgetest"
 	"log/slog"
 	"net"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -153,4 +155,46 @@ func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// full reports whether the long form was asked for (FAULTS_FULL=1).
+func full() bool { return os.Getenv("FAULTS_FULL") == "1" }
+
+// raiseFileLimit raises the process's open file limit to at least n, as
+// far as the hard limit allows; it fails the test when that is too low.
+func raiseFileLimit(t *testing.T, n uint64) {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatalf("getrlimit: %v", err)
+	}
+	if lim.Cur >= n {
+		return
+	}
+	if lim.Max < n {
+		lim.Max = n // root may raise the hard limit
+	}
+	lim.Cur = n
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatalf("raise the open file limit to %d: %v", n, err)
+	}
+}
+
+// serveManual serves app on a free loopback port for a test that shuts it
+// down itself and reads Serve's result from the channel. Its cleanup
+// shuts down again, for a test that failed before it did.
+func serveManual(t *testing.T, app *forge.App) (*forgetest.Server, <-chan error) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = app.Shutdown(ctx)
+	})
+	return &forgetest.Server{URL: "http://" + l.Addr().String()}, served
 }

@@ -220,7 +220,8 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *Config) *Conn {
 	if up.EnableCompression {
 		upr = withDeflateOffers(r)
 	}
-	ws, err := up.Upgrade(&hijacker{ResponseWriter: w, slack: min(deadlineSlack, cfg.writeTimeout()/4)}, upr, nil)
+	hj := &hijacker{ResponseWriter: w, slack: min(deadlineSlack, cfg.writeTimeout()/4), ownReader: up.ReadBufferSize == 0}
+	ws, err := up.Upgrade(hj, upr, nil)
 	if err != nil {
 		// Upgrade has answered (or the client spoke too early and the
 		// connection is gone); nothing else to do.

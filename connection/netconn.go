@@ -3,8 +3,10 @@ package connection
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -13,17 +15,38 @@ import (
 
 // hijacker hands gorilla a wrapped net.Conn on Hijack, so that every byte
 // the connection writes goes through socketConn.
+//
+// With ownReader (the Upgrader leaves ReadBufferSize zero, so gorilla reads
+// frames through the hijacked bufio.Reader) and a socket that socketConn
+// can read without waiting, it also hands gorilla a small reader of its
+// own in place of net/http's 4 KiB one: socketConn then reads ahead into
+// pooled chunks only once input has arrived (see socketConn.fill), and an
+// idle connection holds no read buffer but that small one.
 type hijacker struct {
 	http.ResponseWriter
-	slack time.Duration // for socketConn
+	slack     time.Duration // for socketConn
+	ownReader bool
 }
+
+// frameReaderSize is the size of the bufio.Reader that gorilla reads frames
+// through when hijacker supplies it: gorilla keeps a hijacked reader larger
+// than 256 bytes, and it peeks at most a frame header and a control frame's
+// payload (14 + 125 bytes). 288 is the allocation size class above 256.
+const frameReaderSize = 288
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	return newSocketConn(c, h.slack), brw, nil
+	sc := newSocketConn(c, h.slack)
+	// Input that net/http read ahead stays in its reader, which gorilla
+	// then refuses ("client sent data before handshake is complete").
+	if h.ownReader && sc.raw != nil && brw.Reader.Buffered() == 0 {
+		sc.gbr = bufio.NewReaderSize(sc, frameReaderSize)
+		brw = bufio.NewReadWriter(sc.gbr, brw.Writer)
+	}
+	return sc, brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.
@@ -60,10 +83,16 @@ type socketConn struct {
 	rawN   int                   // guarded by mu; rawWrite's results
 	rawErr error                 // guarded by mu
 
-	rlimited bool       // owned by the reader; reads count against rbudget (see limitReads)
-	rbudget  int64      // owned by the reader
-	readErr  error      // owned by the reader; the last error the socket's Read returned
-	frames   frameCheck // owned by the reader
+	gbr      *bufio.Reader         // owned by the reader; gorilla's frame reader, when hijacker supplied it
+	ahead    *[]byte               // owned by the reader; a pooled chunk of input read ahead, or nil
+	apos     int                   // owned by the reader; ahead's unread bytes are (*ahead)[apos:alen]
+	alen     int                   // owned by the reader
+	fillFn   func(fd uintptr) bool // c.rawFill, made once
+	fillErr  error                 // owned by the reader; rawFill's result
+	rlimited bool                  // owned by the reader; reads count against rbudget (see limitReads)
+	rbudget  int64                 // owned by the reader
+	readErr  error                 // owned by the reader; the last error the socket's Read returned
+	frames   frameCheck            // owned by the reader
 }
 
 func newSocketConn(c net.Conn, slack time.Duration) *socketConn {
@@ -72,6 +101,7 @@ func newSocketConn(c net.Conn, slack time.Duration) *socketConn {
 		if raw, err := sc.SyscallConn(); err == nil && canTryWrite {
 			s.raw = raw
 			s.rawFn = s.rawWrite
+			s.fillFn = s.rawFill
 		}
 	}
 	return s
@@ -151,7 +181,7 @@ func (c *socketConn) Read(p []byte) (int, error) {
 			p = p[:c.rbudget]
 		}
 	}
-	n, err := c.Conn.Read(p)
+	n, err := c.readIn(p)
 	c.rbudget -= int64(n) // counts only while limited: limitReads sets it anew
 	if err != nil {
 		c.readErr = err
@@ -162,6 +192,93 @@ func (c *socketConn) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// readChunkSize is the size of the pooled chunks that socketConn reads
+// input into ahead of gorilla's small frame reader: one read system call
+// takes what several small frames sent together need.
+const readChunkSize = 4096
+
+// readChunks lends read-ahead chunks to connections only while they hold
+// input that gorilla has not taken yet.
+var readChunks = sync.Pool{New: func() any { b := make([]byte, readChunkSize); return &b }}
+
+// readIn reads into p. With gorilla's frame reader supplied by hijacker,
+// what fill read ahead comes first, and a read smaller than a chunk waits
+// for input through fill, so that nothing is held while it waits; a larger
+// one, with nothing read ahead, goes to the socket directly.
+func (c *socketConn) readIn(p []byte) (int, error) {
+	if c.gbr == nil {
+		return c.Conn.Read(p)
+	}
+	if c.ahead == nil && len(p) < readChunkSize {
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	if c.ahead == nil {
+		return c.Conn.Read(p)
+	}
+	n := copy(p, (*c.ahead)[c.apos:c.alen])
+	c.apos += n
+	if c.apos == c.alen {
+		readChunks.Put(c.ahead)
+		c.ahead = nil
+	}
+	return n, nil
+}
+
+// awaitInput returns once gorilla's frame reader has input to read, or the
+// socket failed: it waits holding no buffer and without gorilla's deep
+// stack, so that the goroutine of an idle connection stays small. Only the
+// reader calls it, before gorilla reads the next frame; without a frame
+// reader from hijacker it returns at once.
+func (c *socketConn) awaitInput() error {
+	if c.gbr == nil || c.ahead != nil || c.gbr.Buffered() > 0 {
+		return nil
+	}
+	return c.fill()
+}
+
+// fill waits for input, up to the read deadline, and reads what there is
+// into a pooled chunk (ahead). A chunk is taken only when a read finds
+// input, so that an idle connection holds none. Errors are the socket's,
+// as its Read would return them.
+func (c *socketConn) fill() error {
+	err := c.raw.Read(c.fillFn)
+	if err == nil {
+		err, c.fillErr = c.fillErr, nil
+	}
+	if err != nil {
+		c.readErr = err
+	}
+	return err
+}
+
+// rawFill is fill's callback for syscall.RawConn.Read: false means "no
+// input yet, wait for some".
+func (c *socketConn) rawFill(fd uintptr) bool {
+	bp := readChunks.Get().(*[]byte)
+	for {
+		n, err := rawRead(fd, *bp)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			readChunks.Put(bp)
+			return false
+		case err != nil:
+			c.fillErr = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(),
+				Err: os.NewSyscallError("read", err)}
+		case n == 0:
+			c.fillErr = io.EOF
+		default:
+			c.ahead, c.apos, c.alen = bp, 0, n
+			return true
+		}
+		readChunks.Put(bp)
+		return true
+	}
 }
 
 // dropped reports whether err is the error the socket's last read

@@ -5,3 +5,5 @@ package connection
 const canTryWrite = false
 
 func rawWrite(uintptr, []byte) (int, error) { panic("unreachable") }
+
+func rawRead(uintptr, []byte) (int, error) { panic("unreachable") }

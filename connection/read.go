@@ -113,6 +113,11 @@ func (c *Conn) pump() {
 func (c *Conn) readFrame() (inbound, error) {
 	for {
 		c.armKeepalive()
+		if c.nc != nil {
+			if err := c.nc.awaitInput(); err != nil {
+				return inbound{}, c.readFailed(err)
+			}
+		}
 		typ, r, err := c.ws.NextReader()
 		if err != nil {
 			return inbound{}, c.readFailed(err)

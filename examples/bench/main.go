@@ -25,6 +25,14 @@
 // it in broadcast_errors.
 //
 //	/tmp/forge-bench -addr 127.0.0.1:19503 -history 100 -broker nats://127.0.0.1:4222
+//
+// With -pprof ADDR, net/http/pprof answers on a second loopback listener,
+// so that a run under the load generator can be profiled without the
+// profiler's routes in the measured server:
+//
+//	/tmp/forge-bench -addr 127.0.0.1:19500 -pprof 127.0.0.1:19599 &
+//	go tool pprof -seconds 20 http://127.0.0.1:19599/debug/pprof/profile
+//	go tool pprof -sample_index=inuse_space http://127.0.0.1:19599/debug/pprof/heap
 package main
 
 import (
@@ -33,6 +41,9 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"runtime"
@@ -52,7 +63,13 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:19500", "listen address")
 	brokerURL := flag.String("broker", "", "share /room with other nodes: redis://host:port or nats://host:port; empty: no broker")
 	history := flag.Int("history", 0, "keep the room's last N messages (its messages must then be JSON objects); 0: no history")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address; empty: off")
 	flag.Parse()
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if err := run(*addr, *brokerURL, *history); err != nil {
 		log.Fatal(err)
 	}
@@ -79,6 +96,29 @@ func run(addr, brokerURL string, history int) error {
 	}
 	defer rooms.Close() // before the broker's Close
 	return app.Run()
+}
+
+// servePprof serves net/http/pprof on addr until the process exits. The
+// address must be a loopback one: profiles show the process's memory.
+func servePprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-pprof: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-pprof %s: want a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("-pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go http.Serve(ln, mux) // ends with the process
+	return nil
 }
 
 // benchCounters counts what no Status shows. NATS drops a subscription's

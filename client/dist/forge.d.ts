@@ -210,7 +210,11 @@ export interface ClientOptions {
     /**
      * The token, sent as the subprotocol entry tokenPrefix + token; a
      * function is asked before every connection, so it can refresh an
-     * expired token before the client reconnects.
+     * expired token before the client reconnects. forge never echoes the
+     * token's entry, and a browser fails a handshake answered with none of
+     * the subprotocols it offered: give the route a subprotocol
+     * (forge.WithSubprotocols) and list it in protocols. Without one, the
+     * client reports an error with code "no_subprotocol".
      */
     token?: string | TokenSource;
     /** The subprotocol prefix of the token; "bearer." by default (auth.JWT's). */

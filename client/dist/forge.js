@@ -467,8 +467,12 @@ export class Client {
         if (this.st !== "connecting")
             return; // closed meanwhile
         const protocols = [...(this.opts.protocols ?? [])];
-        if (token)
+        if (token) {
+            if (protocols.length === 0) {
+                this.report("error", { code: "no_subprotocol", message: "a token needs a route subprotocol in protocols: the server never echoes the token's entry, and browsers fail a handshake that selects none" });
+            }
             protocols.push((this.opts.tokenPrefix ?? "bearer.") + token);
+        }
         const recover = this.opts.recover === false ? [] : [...this.positions.values()];
         const events = this.subs === undefined ? undefined : [...this.subs];
         const url = buildURL(this.base, this.opts.query, events, recover);

@@ -199,7 +199,11 @@ export interface ClientOptions {
   /**
    * The token, sent as the subprotocol entry tokenPrefix + token; a
    * function is asked before every connection, so it can refresh an
-   * expired token before the client reconnects.
+   * expired token before the client reconnects. forge never echoes the
+   * token's entry, and a browser fails a handshake answered with none of
+   * the subprotocols it offered: give the route a subprotocol
+   * (forge.WithSubprotocols) and list it in protocols. Without one, the
+   * client reports an error with code "no_subprotocol".
    */
   token?: string | TokenSource;
   /** The subprotocol prefix of the token; "bearer." by default (auth.JWT's). */
@@ -724,7 +728,12 @@ export class Client<A extends API = UntypedAPI> {
     }
     if (this.st !== "connecting") return; // closed meanwhile
     const protocols = [...(this.opts.protocols ?? [])];
-    if (token) protocols.push((this.opts.tokenPrefix ?? "bearer.") + token);
+    if (token) {
+      if (protocols.length === 0) {
+        this.report("error", { code: "no_subprotocol", message: "a token needs a route subprotocol in protocols: the server never echoes the token's entry, and browsers fail a handshake that selects none" });
+      }
+      protocols.push((this.opts.tokenPrefix ?? "bearer.") + token);
+    }
     const recover = this.opts.recover === false ? [] : [...this.positions.values()];
     const events = this.subs === undefined ? undefined : [...this.subs];
     const url = buildURL(this.base, this.opts.query, events, recover);

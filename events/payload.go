@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -99,8 +101,14 @@ func describeDecode(err error) string {
 		loc += "/" + strings.ReplaceAll(te.Field, ".", "/")
 	}
 	want := jsonKind(te.Type)
-	if (want == "integer" || want == "number") && strings.HasPrefix(te.Value, "number ") {
-		return fmt.Sprintf("%s: %s is out of range", loc, te.Value) // the schema let it through
+	if lit, ok := strings.CutPrefix(te.Value, "number "); ok && (want == "integer" || want == "number") {
+		// The schema let it through: out of the Go type's range, or an
+		// integer in JSON Schema's sense (1e1, 1.0) that encoding/json
+		// does not read as one.
+		if f, err := strconv.ParseFloat(lit, 64); want == "integer" && err == nil && math.Abs(f) < 1<<53 && strings.ContainsAny(lit, ".eE") {
+			return fmt.Sprintf("%s: got %s, want an integer written without a fraction or exponent", loc, lit)
+		}
+		return fmt.Sprintf("%s: %s is out of range", loc, te.Value)
 	}
 	return fmt.Sprintf("%s: got %s, want %s", loc, te.Value, want)
 }

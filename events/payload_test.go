@@ -34,6 +34,9 @@ func TestPayloadErrorsNameNoGoTypes(t *testing.T) {
 		{`{"small": 300}`, "payload/small: number 300 is out of range"},
 		{`{"count": 1e30}`, "payload/count: number 1e30 is out of range"},
 		{`{"odd": "x"}`, "the payload does not fit"},
+		// Integers to JSON Schema, not to encoding/json.
+		{`{"count": 1e1}`, "payload/count: got 1e1, want an integer written without a fraction or exponent"},
+		{`{"small": 2.0}`, "payload/small: got 2.0, want an integer written without a fraction or exponent"},
 	}
 	for i, tt := range tests {
 		id := fmt.Sprint(i)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -22,6 +23,8 @@ import (
 	swag "github.com/swaggest/jsonschema-go"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/forgekit/forge/internal/payload"
 )
 
 // Where a request field comes from: the tags that name it.
@@ -255,8 +258,8 @@ func converterFor(t reflect.Type, multi bool) (converter, error) {
 type binder struct {
 	typ    reflect.Type
 	shape  requestShape
-	params map[string]*jsonschema.Schema // by location
-	body   *jsonschema.Schema
+	params map[string]*payload.Schema // by location
+	body   *payload.Schema
 }
 
 // binders caches the binder of each input type: routes that share an
@@ -283,7 +286,7 @@ func newBinder(t reflect.Type) (*binder, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &binder{typ: t, shape: shape, params: make(map[string]*jsonschema.Schema)}
+	b := &binder{typ: t, shape: shape, params: make(map[string]*payload.Schema)}
 	zero := reflect.New(t).Interface()
 	for _, in := range paramTags {
 		if !slices.ContainsFunc(shape.params, func(p param) bool { return p.in == in }) {
@@ -315,41 +318,18 @@ func newBinder(t reflect.Type) (*binder, error) {
 				}
 			}
 		}
-		if b.params[in], err = compileSchema(s); err != nil {
+		if b.params[in], err = payload.Compile(s); err != nil {
 			return nil, fmt.Errorf("%s parameters: %w", in, err)
 		}
 	}
 	if shape.body {
-		var r swag.Reflector
-		s, err := r.Reflect(zero)
-		if err != nil {
-			return nil, fmt.Errorf("body: %w", err)
-		}
-		if b.body, err = compileSchema(s); err != nil {
+		// The body is checked as events check payloads: one compiler, one
+		// draft (internal/payload).
+		if b.body, err = payload.For(t); err != nil {
 			return nil, fmt.Errorf("body: %w", err)
 		}
 	}
 	return b, nil
-}
-
-// compileSchema compiles a schema made by swaggest/jsonschema-go, with its
-// definitions, for validation; formats are asserted.
-func compileSchema(s swag.Schema) (*jsonschema.Schema, error) {
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft7)
-	c.AssertFormat()
-	if err := c.AddResource("forge:///request.json", doc); err != nil {
-		return nil, err
-	}
-	return c.Compile("forge:///request.json")
 }
 
 // bind fills dst, a settable value of the input type, from the request.
@@ -401,7 +381,7 @@ func (b *binder) bind(c Context, dst reflect.Value) error {
 				delete(doc, p.name)
 			}
 		}
-		if err := sch.Validate(doc); err != nil {
+		if err := sch.ValidateValue(doc); err != nil {
 			for _, fe := range fieldErrors(in, err) {
 				if !slices.ContainsFunc(failed, func(n string) bool { return fe.Location == in+"."+n }) {
 					fe.Value = rawValue(doc, in, fe.Location)
@@ -511,7 +491,7 @@ func (b *binder) bindBody(c Context, dst reflect.Value) ([]FieldError, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, &HTTPError{Status: http.StatusBadRequest, Message: "request body must hold a single JSON value", err: err}
 	}
-	if err := b.body.Validate(doc); err != nil {
+	if err := b.body.ValidateValue(doc); err != nil {
 		return fieldErrors("body", err), nil
 	}
 	if err := json.Unmarshal(data, dst.Addr().Interface()); err != nil {
@@ -521,7 +501,7 @@ func (b *binder) bindBody(c Context, dst reflect.Value) ([]FieldError, error) {
 			if te.Field != "" {
 				loc += "." + te.Field
 			}
-			return []FieldError{{Location: loc, Message: "value " + te.Value + " does not fit " + te.Type.String()}}, nil
+			return []FieldError{{Location: loc, Message: doesNotFit(te)}}, nil
 		}
 		return nil, bindError(err)
 	}
@@ -535,11 +515,33 @@ func (b *binder) bindBody(c Context, dst reflect.Value) ([]FieldError, error) {
 	return nil, nil
 }
 
+// doesNotFit says why a value the schema let through does not decode: a
+// number out of the field's range, or an integer in JSON Schema's sense
+// (1e1, 2.0) that encoding/json does not read as one.
+func doesNotFit(te *json.UnmarshalTypeError) string {
+	lit, ok := strings.CutPrefix(te.Value, "number ")
+	if !ok {
+		return "value " + te.Value + " does not fit " + te.Type.String()
+	}
+	switch te.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if f, err := strconv.ParseFloat(lit, 64); err == nil && math.Abs(f) < 1<<53 && strings.ContainsAny(lit, ".eE") {
+			return "got " + lit + ", want an integer written without a fraction or exponent"
+		}
+	}
+	return lit + " is out of range for " + te.Type.String()
+}
+
 var printer = message.NewPrinter(language.English)
 
 // fieldErrors flattens a validation error into one FieldError per failed
 // leaf, located under loc ("body", "query", ...).
 func fieldErrors(loc string, err error) []FieldError {
+	var ne *payload.NameError
+	if errors.As(err, &ne) {
+		return []FieldError{{Location: location(loc, append(ne.Location, ne.Name)), Message: fmt.Sprintf("names are case-sensitive: want %q", ne.Want)}}
+	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return []FieldError{{Location: loc, Message: err.Error()}}

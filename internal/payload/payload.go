@@ -1,10 +1,21 @@
-// Package payload checks JSON messages against the JSON schema of a Go
+// Package payload checks JSON values against the JSON schema of a Go
 // type: the schema swaggest/jsonschema-go reflects from the type and its
 // struct tags (required, enum, minLength, maximum, pattern, format, ...),
 // compiled once with santhosh-tekuri/jsonschema. The documents describe
-// messages with the same reflection, so what they publish is what is
-// enforced. The event layer checks payloads with it, and connections the
-// messages of raw WebSocket routes that declare their type.
+// messages and bodies with the same reflection, so what they publish is
+// what is enforced. The event layer checks payloads with it, connections
+// the messages of raw WebSocket routes that declare their type, and the
+// router the bodies and parameters of typed REST routes: forge has this
+// one compiler.
+//
+// # One draft
+//
+// Every schema is compiled as JSON Schema draft 2020-12 (Draft), the
+// dialect of OpenAPI 3.1, with formats asserted, and with references
+// inlined, so that a constraint tagged on a field of a named struct type
+// (minProperties next to what would be a $ref) applies as it reads. Draft
+// 7, the default of AsyncAPI 3, reads the keywords the reflector writes
+// the same way once references are inlined.
 package payload
 
 import (
@@ -24,8 +35,12 @@ import (
 // schema of a type that takes any JSON value, validates anything: the
 // decoder then judges the syntax.
 type Schema struct {
-	s *santhosh.Schema
+	s   *santhosh.Schema
+	typ reflect.Type // the Go type values decode into, for CheckNames; nil if unknown
 }
+
+// Draft is the JSON Schema draft of every schema forge validates with.
+var Draft = santhosh.Draft2020
 
 // schemas caches *Schema by reflect.Type: the schema of a type does not
 // change.
@@ -44,39 +59,45 @@ func For(t reflect.Type) (*Schema, error) {
 	if s, ok := schemas.Load(t); ok {
 		return s.(*Schema), nil
 	}
-	sch, err := compile(t)
-	if err != nil {
-		return nil, err
-	}
-	actual, _ := schemas.LoadOrStore(t, &Schema{s: sch})
-	return actual.(*Schema), nil
-}
-
-func compile(t reflect.Type) (*santhosh.Schema, error) {
 	var r jsonschema.Reflector
-	s, err := r.Reflect(reflect.New(t).Elem().Interface(), jsonschema.InlineRefs)
+	js, err := r.Reflect(reflect.New(t).Elem().Interface(), jsonschema.InlineRefs)
 	if err != nil {
 		return nil, fmt.Errorf("reflect a JSON schema from %s: %w", t, err)
 	}
-	doc, err := json.Marshal(s)
-	if err != nil {
-		return nil, fmt.Errorf("encode the JSON schema of %s: %w", t, err)
-	}
-	v, err := santhosh.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return nil, fmt.Errorf("read the JSON schema of %s: %w", t, err)
-	}
-	c := santhosh.NewCompiler()
-	c.AssertFormat()
-	const url = "forge:///payload.json"
-	if err := c.AddResource(url, v); err != nil {
-		return nil, fmt.Errorf("load the JSON schema of %s: %w", t, err)
-	}
-	sch, err := c.Compile(url)
+	sch, err := Compile(js)
 	if err != nil {
 		return nil, fmt.Errorf("compile the JSON schema of %s: %w", t, err)
 	}
-	return sch, nil
+	sch.typ = t
+	actual, _ := schemas.LoadOrStore(t, sch)
+	return actual.(*Schema), nil
+}
+
+// Compile compiles a schema reflected by swaggest/jsonschema-go, as every
+// schema of forge is compiled (see Draft). Reflect it with
+// jsonschema.InlineRefs. The *Schema it returns has no Go type:
+// CheckNames passes everything.
+func Compile(js jsonschema.Schema) (*Schema, error) {
+	doc, err := json.Marshal(js)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	v, err := santhosh.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	c := santhosh.NewCompiler()
+	c.DefaultDraft(Draft)
+	c.AssertFormat()
+	const url = "forge:///schema.json"
+	if err := c.AddResource(url, v); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		return nil, err
+	}
+	return &Schema{s: sch}, nil
 }
 
 // ErrSyntax is returned by Validate for input that is not JSON.
@@ -104,7 +125,35 @@ func (s *Schema) Validate(raw []byte, root string) error {
 	if err := s.s.Validate(inst); err != nil {
 		return &Error{msg: describe(err, root)}
 	}
+	if err := s.CheckNames(inst); err != nil {
+		var ne *NameError
+		errors.As(err, &ne)
+		return &Error{msg: root + pointer(append(ne.Location, ne.Name)) + ": " + ne.reason()}
+	}
 	return nil
+}
+
+// ValidateValue checks v, a JSON value as santhosh-tekuri/jsonschema's
+// UnmarshalJSON or a json.Decoder with UseNumber reads it, against s: it
+// returns nil, a *jsonschema.ValidationError, or a *NameError (see
+// CheckNames), for callers that report each violation on its own.
+func (s *Schema) ValidateValue(v any) error {
+	if s == nil {
+		return nil
+	}
+	if err := s.s.Validate(v); err != nil {
+		return err
+	}
+	return s.CheckNames(v)
+}
+
+func pointer(tokens []string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
+	}
+	return b.String()
 }
 
 // describe turns a schema validation error into a short message: up to

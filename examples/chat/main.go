@@ -10,14 +10,19 @@
 //	websocat 'ws://localhost:8080/ws/chat/lobby?user=ann'
 //	{"event":"message","id":"1","payload":{"text":"hello"}}
 //
-// GET /rooms lists the rooms and GET /rooms/{room}/members the user names
+// GET /chat/ is the chat's page, built on forge's browser client (served
+// at /forge.js) and checked against the TypeScript types that
+// forge-client-gen writes from the chat's AsyncAPI document
+// (web/chat-api.d.ts). GET /rooms lists the rooms and GET /rooms/{room}/members the user names
 // of who is in one. A room name is 1 to 64 letters, digits, "_" or "-",
 // in a URL as in join and leave; any other is refused with 422 before
 // anything else happens.
 package main
 
 import (
+	"embed"
 	"encoding/json"
+	"io/fs"
 	"log"
 	"net/http"
 	"regexp"
@@ -95,6 +100,11 @@ type RoomState struct {
 	Users []string `json:"users"`
 }
 
+// web is the chat page; chat.js imports the client from /forge.js.
+//
+//go:embed web/index.html web/chat.js
+var web embed.FS
+
 func main() {
 	if err := newApp().Run(); err != nil {
 		log.Fatal(err)
@@ -169,6 +179,13 @@ func newApp() *forge.App {
 		slices.Sort(m.Users)
 		return m, nil
 	}, forge.WithSummary("List the user names of a room's members"), forge.WithTags("chat"))
+
+	r.Mount("/forge.js", forge.ClientHandler())
+	page, err := fs.Sub(web, "web")
+	if err != nil {
+		panic(err) // embedded: cannot fail
+	}
+	r.Mount("/chat", http.StripPrefix("/chat", http.FileServerFS(page)))
 	return app
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/forgekit/forge/examples/internal/tcpproxy"
 	"github.com/forgekit/forge/internal/browsertest"
 )
 
@@ -367,7 +368,7 @@ func TestClientRefreshesAnExpiredToken(t *testing.T) {
 // order, then the live ones, with no gap and no duplicate.
 func TestClientResumesAfterADrop(t *testing.T) {
 	srv := serve(t, "127.0.0.1:0")
-	px := newProxy(t, srv.addr)
+	px := tcpproxy.New(t, srv.addr)
 	b := browsertest.New(t)
 	b.Expect("WebSocket connection to")
 	open(t, b, px.URL)
@@ -393,13 +394,13 @@ func TestClientResumesAfterADrop(t *testing.T) {
 	}
 	eval[bool](t, b, "hear three", `until(() => w.said.length === 3)`)
 
-	px.setRefuse(true)
-	px.drop()
-	wait(t, "a refused reconnection", func() bool { return px.refusedCount() >= 1 })
+	px.Refuse(true)
+	px.Drop()
+	wait(t, "a refused reconnection", func() bool { return px.Refused() >= 1 })
 	for i := 4; i <= 8; i++ {
 		say(i)
 	}
-	px.setRefuse(false)
+	px.Refuse(false)
 	eval[bool](t, b, "recover", `until(() => count(w, "recovery") === 1)`)
 	say(9)
 
@@ -440,7 +441,7 @@ func TestClientResumesAfterADrop(t *testing.T) {
 // connection and reconnects.
 func TestClientHeartbeatReplacesADeadLink(t *testing.T) {
 	srv := serve(t, "127.0.0.1:0")
-	px := newProxy(t, srv.addr)
+	px := tcpproxy.New(t, srv.addr)
 	b := browsertest.New(t)
 	open(t, b, px.URL)
 	eval[bool](t, b, "connect", `(async () => {
@@ -450,7 +451,7 @@ func TestClientHeartbeatReplacesADeadLink(t *testing.T) {
   await until(() => c.state === "open");
   return true;
 })()`)
-	px.swallow()
+	px.Swallow()
 	var out struct {
 		Reports []report
 		Stats   stats

@@ -120,7 +120,12 @@ export interface RecoveryInfo {
     /** The room's position after the replay. */
     position: StreamPosition;
 }
-/** A jump in a room's offsets seen on the live stream (or a new epoch). */
+/**
+ * A jump in a room's offsets seen on the live stream (or a new epoch). A
+ * broadcast that left this connection out (the events package's except,
+ * such as a chat's own messages) shows as a gap too: ask the server with
+ * {@link Client.position} when it matters.
+ */
 export interface GapInfo {
     room: string;
     from: StreamPosition;
@@ -382,6 +387,19 @@ export declare class Client<A extends API = UntypedAPI> {
     join(room: string, opts?: RequestOptions): Promise<unknown>;
     /** leave asks the server to take the connection out of room and forgets it. */
     leave(room: string, opts?: RequestOptions): Promise<unknown>;
+    /**
+     * position asks the server where room stands (the built-in "position"
+     * request of rooms with history) and compares it with the last message
+     * this client saw there: missed is how many messages it has not seen,
+     * or undefined when the epochs differ (the history was lost) or it saw
+     * none.
+     */
+    position(room: string, opts?: RequestOptions): Promise<{
+        room: string;
+        position: StreamPosition;
+        seen?: StreamPosition;
+        missed?: number;
+    }>;
     /** subscribe adds server events to those received, now and after reconnections. */
     subscribe(events: string[], opts?: RequestOptions): Promise<unknown>;
     /** unsubscribe removes server events from those received, now and after reconnections. */

@@ -374,6 +374,25 @@ export class Client {
         this.positions.delete(room);
         return this.call(this.opts.rooms?.leave ?? "leave", this.roomPayload(room), opts);
     }
+    /**
+     * position asks the server where room stands (the built-in "position"
+     * request of rooms with history) and compares it with the last message
+     * this client saw there: missed is how many messages it has not seen,
+     * or undefined when the epochs differ (the history was lost) or it saw
+     * none.
+     */
+    async position(room, opts) {
+        const r = (await this.call("position", { room }, opts));
+        const position = { room, epoch: String(r?.position?.epoch ?? ""), offset: Number(r?.position?.offset ?? 0) };
+        const seen = this.positions.get(room);
+        const out = { room, position };
+        if (seen) {
+            out.seen = seen;
+            if (seen.epoch === position.epoch)
+                out.missed = Math.max(0, position.offset - seen.offset);
+        }
+        return out;
+    }
     /** subscribe adds server events to those received, now and after reconnections. */
     subscribe(events, opts) {
         this.changeSubs(true, events);

@@ -119,7 +119,12 @@ export interface RecoveryInfo {
   position: StreamPosition;
 }
 
-/** A jump in a room's offsets seen on the live stream (or a new epoch). */
+/**
+ * A jump in a room's offsets seen on the live stream (or a new epoch). A
+ * broadcast that left this connection out (the events package's except,
+ * such as a chat's own messages) shows as a gap too: ask the server with
+ * {@link Client.position} when it matters.
+ */
 export interface GapInfo {
   room: string;
   from: StreamPosition;
@@ -635,6 +640,25 @@ export class Client<A extends API = UntypedAPI> {
     this.joined.delete(room);
     this.positions.delete(room);
     return this.call(this.opts.rooms?.leave ?? "leave", this.roomPayload(room), opts);
+  }
+
+  /**
+   * position asks the server where room stands (the built-in "position"
+   * request of rooms with history) and compares it with the last message
+   * this client saw there: missed is how many messages it has not seen,
+   * or undefined when the epochs differ (the history was lost) or it saw
+   * none.
+   */
+  async position(room: string, opts?: RequestOptions): Promise<{ room: string; position: StreamPosition; seen?: StreamPosition; missed?: number }> {
+    const r = (await this.call("position", { room }, opts)) as { position?: { epoch?: string; offset?: number } };
+    const position: StreamPosition = { room, epoch: String(r?.position?.epoch ?? ""), offset: Number(r?.position?.offset ?? 0) };
+    const seen = this.positions.get(room);
+    const out: { room: string; position: StreamPosition; seen?: StreamPosition; missed?: number } = { room, position };
+    if (seen) {
+      out.seen = seen;
+      if (seen.epoch === position.epoch) out.missed = Math.max(0, position.offset - seen.offset);
+    }
+    return out;
   }
 
   /** subscribe adds server events to those received, now and after reconnections. */

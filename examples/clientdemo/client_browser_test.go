@@ -169,11 +169,13 @@ func TestClientEventsInChromium(t *testing.T) {
 
 	// A client that asked for "said" only (?events=said) gets no news, and
 	// without a confirm handler answers the server's request with
-	// unknown_event; a handler that throws answers with its code.
+	// unknown_event; a handler that throws answers with its code; a request
+	// without a reply times out.
 	var second struct {
-		News    []string
-		Ask     string
-		Refused string
+		News     []string
+		Ask      string
+		Refused  string
+		TimedOut string
 	}
 	evalJSON(t, b, "a client subscribed to said only", `(async () => {
   const c = forge.connect({ url: "/ws/demo", protocols: ["demo.v1"], token: await token("bob"), events: ["said"] });
@@ -185,14 +187,19 @@ func TestClientEventsInChromium(t *testing.T) {
   const ask = await c.request("ask", { text: "?" }).then(() => "resolved", (e) => e.code);
   c.handle("confirm", () => { throw Object.assign(new Error("not today"), { code: "refused" }); });
   const refused = await c.request("ask", { text: "?" }).then(() => "resolved", (e) => e.code + ": " + e.message);
+  c.handle("confirm", () => new Promise(() => {})); // never answers
+  const timedOut = await c.request("ask", { text: "?" }, { timeout: 50 }).then(() => "resolved", (e) => e.code);
   c.close();
-  return JSON.stringify({ news: w.news, ask, refused });
+  return JSON.stringify({ news: w.news, ask, refused, timedOut });
 })()`, &second)
 	if len(second.News) != 0 {
 		t.Errorf("?events=said received news: %v", second.News)
 	}
 	if second.Ask != "unknown_event" || second.Refused != "refused: not today" {
 		t.Errorf("server requests without a handler: %q; with a throwing one: %q", second.Ask, second.Refused)
+	}
+	if second.TimedOut != "timeout" {
+		t.Errorf("a request without a reply: %q, want timeout", second.TimedOut)
 	}
 	var news []string
 	evalJSON(t, b, "read the news", `JSON.stringify(w1.news)`, &news)
@@ -405,15 +412,29 @@ func TestClientResumesAfterADrop(t *testing.T) {
 	say(9)
 
 	var out struct {
-		Said    []string
-		Reports []report
-		Stats   stats
+		Said     []string
+		Reports  []report
+		Stats    stats
+		Position struct {
+			Position position
+			Seen     position
+			Missed   *int
+		}
+		Elsewhere string
 	}
 	evalJSON(t, b, "hear the rest", `(async () => {
   await until(() => w.said.length >= 9);
   await c.request("echo", { text: "barrier" }); // anything more would have come before
-  return JSON.stringify({ said: w.said, reports: w.reports, stats: c.stats() });
+  const position = await c.position("lobby");
+  const elsewhere = await c.position("garden").then(() => "resolved", (e) => e.code);
+  return JSON.stringify({ said: w.said, reports: w.reports, stats: c.stats(), position, elsewhere });
 })()`, &out)
+	if p := out.Position; p.Missed == nil || *p.Missed != 0 || p.Position.Offset != 9 || p.Seen.Offset != 9 || p.Seen.Epoch != p.Position.Epoch {
+		t.Errorf("position check %+v, want the server and the client at offset 9", p)
+	}
+	if out.Elsewhere != "not_in_room" {
+		t.Errorf("the position of a room the client is not in: %q", out.Elsewhere)
+	}
 	var want []string
 	for i := 1; i <= 9; i++ {
 		want = append(want, fmt.Sprintf("m%d@%d", i, i))

@@ -23,7 +23,7 @@ func TestShutdownFlushesWrites(t *testing.T) {
 	if full() {
 		conns = 2000
 	}
-	raiseFileLimit(t, uint64(4*conns+1024))
+	raiseFileLimit(t, uint64(2*conns+1024))
 	app := forge.New(forge.WithAppName("faults"), forge.WithLogger((&logSink{}).logger()))
 	written := make([]atomic.Int64, conns) // by client number: Writes that returned nil
 	const burst = 5000

@@ -160,23 +160,21 @@ func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
 // full reports whether the long form was asked for (FAULTS_FULL=1).
 func full() bool { return os.Getenv("FAULTS_FULL") == "1" }
 
-// raiseFileLimit raises the process's open file limit to at least n, as
-// far as the hard limit allows; it fails the test when that is too low.
+// raiseFileLimit raises the process's open file limit to at least n and
+// fails the test when the hard limit is lower and cannot be raised. It
+// always sets the limit, so that child processes inherit it (Go gives
+// them the limit it found at start otherwise).
 func raiseFileLimit(t *testing.T, n uint64) {
 	t.Helper()
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatalf("getrlimit: %v", err)
 	}
-	if lim.Cur >= n {
-		return
-	}
-	if lim.Max < n {
-		lim.Max = n // root may raise the hard limit
-	}
-	lim.Cur = n
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatalf("raise the open file limit to %d: %v", n, err)
+	want := lim
+	want.Cur = max(lim.Cur, n)
+	want.Max = max(lim.Max, want.Cur)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		t.Fatalf("raise the open file limit to %d (hard limit %d): %v", n, lim.Max, err)
 	}
 }
 

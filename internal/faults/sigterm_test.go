@@ -139,7 +139,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if full() {
 		conns, room, publishers, rate = 10000, 1000, 10, 100.0
 	}
-	raiseFileLimit(t, uint64(2*conns+4096)) // the child inherits it
+	raiseFileLimit(t, uint64(conns+2048)) // the child inherits it
 	bin := buildExample(t, "examples/bench")
 	addr := freeAddr(t)
 	var stderr bytes.Buffer

@@ -15,7 +15,8 @@ import (
 )
 
 // FromJSON returns the YAML form of the JSON value in b. Object keys keep
-// their order; strings that YAML would read as another type are quoted.
+// their order; strings that YAML would read as another type are quoted. An
+// object with a key twice is refused, since YAML has no form for it.
 func FromJSON(b []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -57,6 +58,13 @@ func node(dec *json.Decoder) (*yaml.Node, error) {
 				key, ok := kt.(string)
 				if !ok {
 					return nil, fmt.Errorf("object key %v is not a string", kt)
+				}
+				// YAML refuses a mapping with a key twice; JSON only
+				// advises against it.
+				for i := 0; i < len(n.Content); i += 2 {
+					if n.Content[i].Value == key {
+						return nil, fmt.Errorf("object key %q repeats", key)
+					}
 				}
 				val, err := node(dec)
 				if err != nil {
@@ -117,6 +125,29 @@ func str(s string) *yaml.Node {
 	switch strings.ToLower(s) {
 	case "y", "yes", "n", "no", "on", "off":
 		n.Style = yaml.DoubleQuotedStyle
+	case "<<": // a merge key to YAML, plain
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	if strings.Contains(s, "\n") && !blockSafe(s) {
+		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
+}
+
+// blockSafe reports whether yaml.v3 writes s, a string of several lines,
+// as a literal block that reads back as s: text whose first line starts
+// with a visible character, without tabs or other control characters.
+// yaml.v3 loses the line breaks before a first visible line ("\n0" reads
+// back as "0") and writes blocks with tabs that no reader accepts; such
+// strings are quoted.
+func blockSafe(s string) bool {
+	if s == "" || s[0] == ' ' || s[0] == '\n' {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 || r == 0xfeff {
+			return false
+		}
+	}
+	return true
 }

@@ -241,7 +241,8 @@ export interface ClientOptions {
     /**
      * Reconnection: the delay before attempt n (from 0) is random() ×
      * min(max, min × 2^n) milliseconds ("full jitter"), by default min 500
-     * and max 30000, without a limit on attempts. false never reconnects.
+     * and max 30000, without a limit on attempts (min is at least 1, and
+     * max at least min). false never reconnects.
      */
     reconnect?: {
         min?: number;

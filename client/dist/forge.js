@@ -583,7 +583,8 @@ export class Client {
             return;
         }
         const r = this.opts.reconnect || {};
-        const delay = backoffDelay(this.attempt, r.min ?? 500, r.max ?? 30000, this.random);
+        const lo = Math.max(1, r.min ?? 500);
+        const delay = backoffDelay(this.attempt, lo, Math.max(lo, r.max ?? 30000), this.random);
         this.attempt++;
         this.st = "waiting";
         this.report("reconnect", { attempt: this.attempt, delay, code: c.code, reason: c.reason });

@@ -226,7 +226,8 @@ export interface ClientOptions {
   /**
    * Reconnection: the delay before attempt n (from 0) is random() ×
    * min(max, min × 2^n) milliseconds ("full jitter"), by default min 500
-   * and max 30000, without a limit on attempts. false never reconnects.
+   * and max 30000, without a limit on attempts (min is at least 1, and
+   * max at least min). false never reconnects.
    */
   reconnect?: { min?: number; max?: number; maxAttempts?: number } | false;
   /** The random source of the jitter, in [0, 1); Math.random by default. */
@@ -841,7 +842,8 @@ export class Client<A extends API = UntypedAPI> {
       return;
     }
     const r = this.opts.reconnect || {};
-    const delay = backoffDelay(this.attempt, r.min ?? 500, r.max ?? 30000, this.random);
+    const lo = Math.max(1, r.min ?? 500);
+    const delay = backoffDelay(this.attempt, lo, Math.max(lo, r.max ?? 30000), this.random);
     this.attempt++;
     this.st = "waiting";
     this.report("reconnect", { attempt: this.attempt, delay, code: c.code, reason: c.reason });

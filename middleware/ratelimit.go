@@ -183,6 +183,12 @@ func (l *RateLimiter) allow(key netip.Prefix, now time.Time) float64 {
 	var c *rateClient
 	if e, ok := l.clients[key]; ok {
 		c = e.Value.(*rateClient)
+		// now was read before the lock, so a request that waited for it
+		// may bring a time before the last one's; x/time/rate would then
+		// refill the bucket for that span twice.
+		if now.Before(c.seen) {
+			now = c.seen
+		}
 		c.seen = now
 		l.lru.MoveToFront(e)
 	} else {

@@ -1,7 +1,9 @@
 // Package faults holds forge's fault tests: what a forge server does when
 // a handler panics, blocks forever or leaks a goroutine; when a peer
 // vanishes without a FIN (a client in a network namespace whose link goes
-// down or whose address is removed); and when it shuts down under load,
+// down or whose address is removed); when a client trickles its upgrade
+// request (slowloris); when 10,000 handshakes per second come from one
+// address, with and without a RateLimiter; and when it shuts down under load,
 // in the test process (every Write that returned nil reaches its client
 // before the 1001) and as a real process of examples/bench that gets
 // SIGTERM with thousands of connections open.
@@ -18,6 +20,6 @@
 // `go test ./internal/faults` runs the short form. FAULTS_FULL=1 (`make
 // faults`) runs the long one: SIGTERM under 10,000 connections (a room of
 // 1,000 and 10 publishers at 100 msg/s) instead of 2,000 (a room of 200,
-// 4 publishers at 50 msg/s), and 2,000 connections flushed in the test
-// process instead of 200.
+// 4 publishers at 50 msg/s), 2,000 connections flushed in the test
+// process instead of 200, and a handshake flood of 10 s instead of 2 s.
 package faults

@@ -148,7 +148,7 @@ export interface Reports {
     close: CloseInfo;
     /** A reconnection is scheduled. */
     reconnect: ReconnectInfo;
-    /** The client gave up: a close code retrying cannot fix, too many attempts, or close(). */
+    /** The client gave up: a close code retrying cannot fix, too many attempts, a URL it cannot use, or close(). */
     stop: {
         code: number;
         reason: string;

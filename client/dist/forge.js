@@ -496,15 +496,16 @@ export class Client {
         const events = this.subs === undefined ? undefined : [...this.subs];
         const url = buildURL(this.base, this.opts.query, events, recover);
         const WS = this.opts.WebSocket ?? globalThis.WebSocket;
-        if (!WS)
-            throw new Error("forge: no WebSocket: pass options.WebSocket");
         let ws;
         try {
+            if (!WS)
+                throw new Error("no WebSocket here: pass options.WebSocket");
             ws = new WS(url, protocols);
         }
         catch (err) {
-            this.report("error", { code: "url", message: String(err) });
-            this.close(1000, "invalid URL");
+            // A URL or an environment that cannot work: retrying will not help.
+            this.report("error", { code: "connect", message: String(err) });
+            this.close(1000, "cannot connect");
             return;
         }
         this.ws = ws;

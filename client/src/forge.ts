@@ -147,7 +147,7 @@ export interface Reports {
   close: CloseInfo;
   /** A reconnection is scheduled. */
   reconnect: ReconnectInfo;
-  /** The client gave up: a close code retrying cannot fix, too many attempts, or close(). */
+  /** The client gave up: a close code retrying cannot fix, too many attempts, a URL it cannot use, or close(). */
   stop: { code: number; reason: string };
   /** The server's "recovery" event for a room given in ?recover=. */
   recovery: RecoveryInfo;
@@ -763,13 +763,14 @@ export class Client<A extends API = UntypedAPI> {
     const events = this.subs === undefined ? undefined : [...this.subs];
     const url = buildURL(this.base, this.opts.query, events, recover);
     const WS = this.opts.WebSocket ?? ((globalThis as any).WebSocket as WebSocketConstructor | undefined);
-    if (!WS) throw new Error("forge: no WebSocket: pass options.WebSocket");
     let ws: WebSocketLike;
     try {
+      if (!WS) throw new Error("no WebSocket here: pass options.WebSocket");
       ws = new WS(url, protocols);
     } catch (err) {
-      this.report("error", { code: "url", message: String(err) });
-      this.close(1000, "invalid URL");
+      // A URL or an environment that cannot work: retrying will not help.
+      this.report("error", { code: "connect", message: String(err) });
+      this.close(1000, "cannot connect");
       return;
     }
     this.ws = ws;

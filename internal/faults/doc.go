@@ -1,6 +1,7 @@
 // Package faults holds forge's fault tests: what a forge server does when
 // a handler panics, blocks forever or leaks a goroutine; when a peer
-// vanishes without a FIN (a client in a network namespace whose link goes
+// stops reading while the server writes to it; when a peer vanishes
+// without a FIN (a client in a network namespace whose link goes
 // down or whose address is removed); when a client trickles its upgrade
 // request (slowloris); when 10,000 handshakes per second come from one
 // address, with and without a RateLimiter; and when it shuts down under load,

@@ -261,6 +261,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	// Let the load run, then SIGTERM while it does.
 	time.Sleep(3 * time.Second)
 	start := time.Now()
+	t.Logf("SIGTERM at %s", start.Format("15:04:05.000"))
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,10 @@
 // # One draft
 //
 // Every schema is compiled as JSON Schema draft 2020-12 (Draft), the
-// dialect of OpenAPI 3.1, with formats asserted, and with references
-// inlined, so that a constraint tagged on a field of a named struct type
-// (minProperties next to what would be a $ref) applies as it reads. Draft
-// 7, the default of AsyncAPI 3, reads the keywords the reflector writes
-// the same way once references are inlined.
+// dialect of OpenAPI 3.1, with formats asserted. The reflector writes a
+// field of a named struct type as a $ref, with the field's own
+// constraints beside it (minProperties, say): draft 2020-12 applies them,
+// where draft 7 would ignore every keyword beside a $ref.
 package payload
 
 import (
@@ -60,7 +59,9 @@ func For(t reflect.Type) (*Schema, error) {
 		return s.(*Schema), nil
 	}
 	var r jsonschema.Reflector
-	js, err := r.Reflect(reflect.New(t).Elem().Interface(), jsonschema.InlineRefs)
+	// References stay references (a recursive type has no inline form);
+	// draft 2020-12 applies the keywords beside them.
+	js, err := r.Reflect(reflect.New(t).Elem().Interface())
 	if err != nil {
 		return nil, fmt.Errorf("reflect a JSON schema from %s: %w", t, err)
 	}
@@ -74,9 +75,8 @@ func For(t reflect.Type) (*Schema, error) {
 }
 
 // Compile compiles a schema reflected by swaggest/jsonschema-go, as every
-// schema of forge is compiled (see Draft). Reflect it with
-// jsonschema.InlineRefs. The *Schema it returns has no Go type:
-// CheckNames passes everything.
+// schema of forge is compiled (see Draft). The *Schema it returns has no
+// Go type: CheckNames passes everything.
 func Compile(js jsonschema.Schema) (*Schema, error) {
 	doc, err := json.Marshal(js)
 	if err != nil {

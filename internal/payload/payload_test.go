@@ -64,3 +64,27 @@ func TestAnyValue(t *testing.T) {
 		t.Fatal("the schema of a type was compiled twice")
 	}
 }
+
+type treeNode struct {
+	Name     string     `json:"name" required:"true" minLength:"1"`
+	Children []treeNode `json:"children,omitempty"`
+}
+
+// TestRecursiveType: a type that contains itself compiles, and its
+// constraints hold at every depth.
+func TestRecursiveType(t *testing.T) {
+	t.Parallel()
+	s, err := For(reflect.TypeFor[treeNode]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate([]byte(`{"name":"a","children":[{"name":"b","children":[{"name":"c"}]}]}`), "payload"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate([]byte(`{"name":"a","children":[{"name":"b","children":[{"name":""}]}]}`), "payload"); err == nil {
+		t.Fatal("an empty name two levels down passed")
+	}
+	if err := s.Validate([]byte(`{"name":"a","children":[{"name":"b","NAME":""}]}`), "payload"); err == nil {
+		t.Fatal("a name in another case two levels down passed")
+	}
+}

@@ -181,9 +181,17 @@ func WithMeta(fn func(ctx *Context) map[string]string) DispatcherOption {
 
 // WithOnConnect calls fn once per connection, after it is registered with
 // the hub and before its first message: the place to join rooms, check
-// the upgrade request and greet the client. An error from fn ends the
-// connection (with the code of a *connection.CloseError it carries, 1011
-// otherwise).
+// the upgrade request and greet the client. An error from fn refuses the
+// connection:
+//
+//   - an *Error (NewError, found with errors.As) is a refusal meant for
+//     the client: it gets the error event, then the connection closes with
+//     1008 (policy violation) and the error's message as the reason;
+//   - a *connection.CloseError closes with its code and reason, without an
+//     error event;
+//   - any other error, or a panic, is a server fault: it is logged, and
+//     the connection closes with 1011 (internal error), telling the client
+//     nothing more.
 func WithOnConnect(fn func(ctx *Context) error) DispatcherOption {
 	if fn == nil {
 		panic("forge: events: WithOnConnect: nil function")

@@ -46,7 +46,9 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) { return auth.Princip
 // PrincipalFrom returns and the WithAuthExpiry timer moves to its expiry.
 // On failure nothing changes, and the error is an *auth.Error, whose Code
 // and Description are safe to show the client, or auth.ErrNoCredentials
-// when no provider takes the token.
+// when no provider takes the token. ctx is the handler's Context; an
+// events handler calls its own Context's RefreshAuth (events.Context),
+// which passes the upgrade request's.
 func RefreshAuth(ctx Context, token string) (*Principal, error) {
 	return router.RefreshAuth(ctx, token)
 }

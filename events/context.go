@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/router"
@@ -71,6 +72,20 @@ func (c *Context) Conn() connection.Connection { return c.s.conn }
 // Route returns the context of the upgrade request: path parameters
 // (Route().Param), query (Route().Query), headers.
 func (c *Context) Route() router.Context { return c.s.rc }
+
+// RefreshAuth accepts a fresh token that the client sent in a message,
+// before the credentials it connected with expire (router.WithAuthExpiry
+// closes the connection with 4401 then): the route's providers check it
+// as if it came in the Authorization header, with the route's scopes. On
+// success the new principal is what auth.PrincipalFrom(ctx.ConnContext())
+// returns from then on, and the expiry moves to the new token's. On failure
+// nothing changes, and the error is an *auth.Error, whose Code and
+// Description may be shown to the client, auth.ErrNoCredentials when no
+// provider takes the token, or router.ErrNoAuth on a route without
+// router.WithAuth. It is router.RefreshAuth on the upgrade request.
+func (c *Context) RefreshAuth(token string) (*auth.Principal, error) {
+	return router.RefreshAuth(c.s.rc, token)
+}
 
 // Logger returns the dispatcher's logger with the connection's id.
 func (c *Context) Logger() *slog.Logger { return c.s.log }

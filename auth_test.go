@@ -3,6 +3,7 @@ package forge_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -213,9 +214,16 @@ func TestOversizedHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("status %d, want 431", resp.StatusCode)
+	}
+	// As problem+json, like forge's other refusals (net/http writes it as
+	// plain text by itself).
+	var p struct{ Status int }
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" || json.Unmarshal(body, &p) != nil || p.Status != 431 {
+		t.Fatalf("431 as %q: %s", ct, body)
 	}
 	// The server goes on serving.
 	resp, err = http.Get(srv.URL + "/public")

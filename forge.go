@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/problem"
 	"github.com/forgekit/forge/router"
 )
 
@@ -140,7 +141,10 @@ func (a *App) Serve(l net.Listener) error {
 	a.servers[srv] = struct{}{}
 	a.mu.Unlock()
 
-	err := srv.Serve(l)
+	// The refusals net/http writes by itself (431 for oversized headers,
+	// 400 for a request it cannot read) come as problem+json, as forge's
+	// others do.
+	err := srv.Serve(problem.Listener(l))
 	if !errors.Is(err, http.ErrServerClosed) {
 		a.mu.Lock()
 		delete(a.servers, srv)

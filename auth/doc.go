@@ -31,6 +31,25 @@
 // same-origin check on WebSocket routes is what stops cross-site WebSocket
 // hijacking.
 //
+// # In the API documents
+//
+// Each document declares the security schemes of the providers that its
+// own routes name in forge.WithAuth, and no others: the OpenAPI document
+// those of REST routes, the AsyncAPI document those of WebSocket routes.
+// A provider required only on REST routes is absent from the AsyncAPI
+// document, and the reverse. A provider declares one scheme per way it
+// takes credentials ([Provider] Schemes), keyed by the name it was
+// registered under, and an alternative by that name and a suffix: a JWT
+// provider registered as "jwt" with a query parameter and a cookie
+// declares "jwt" (HTTP bearer), "jwt_query" and "jwt_cookie" (API keys).
+// A route's security requirement lists every scheme of each of its
+// providers, as alternatives. OpenAPI's requirements carry the route's
+// scopes (forge.WithScopes); AsyncAPI 3's have no place for them, so on
+// WebSocket routes scopes are enforced but not shown. In the AsyncAPI
+// document an API key outside the Authorization header has the type
+// "httpApiKey", and a scheme's subprotocol prefix ("bearer.") is the
+// extension x-forge-subprotocol-prefix.
+//
 // # Configuration
 //
 // [JWT] takes a [JWTConfig], whose zero fields are the safe defaults.

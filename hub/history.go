@@ -355,6 +355,7 @@ func (h *Hub) fromBrokerPositioned(r *room, data []byte) {
 		return
 	}
 	h.remote.Add(1)
+	h.taps.send(r.name, &f.msg)
 	h.submit(r, p)
 }
 

@@ -79,6 +79,7 @@ type Hub struct {
 
 	ps     *presenceSync // non-nil when the broker is a PresenceStore
 	outage outage
+	taps   taps // Tap's, by room
 
 	published     atomic.Uint64
 	delivered     atomic.Uint64

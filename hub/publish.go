@@ -63,6 +63,7 @@ func (h *Hub) broadcast(ctx context.Context, room string, msg Message, history b
 		return ErrClosed
 	}
 	h.published.Add(1)
+	h.taps.send(room, &msg)
 	if history {
 		if opts, ok := h.historyOf(room); ok {
 			return h.broadcastHistory(ctx, room, opts, msg)
@@ -215,6 +216,7 @@ func (h *Hub) fromBrokerRoom(r *room, data []byte) {
 		return
 	}
 	h.remote.Add(1)
+	h.taps.send(r.name, &f.msg)
 	h.fanout(r, pm, f.msg.Event, f.msg.Except)
 }
 

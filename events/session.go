@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -32,8 +33,9 @@ type session struct {
 	log    *slog.Logger
 	sub    string // negotiated subprotocol
 	subs   *subscriptions
-	rtok   chan struct{} // capacity 1: held by the goroutine reading
-	hubbed bool          // registered with the hub
+	rtok   chan struct{}   // capacity 1: held by the goroutine reading
+	hubbed bool            // registered with the hub
+	obs    HandlerObserver // nil unless the connection is observed
 
 	ndeferred atomic.Int32 // len(deferred), read without mu on the hot path
 	npending  atomic.Int32 // len(pending), likewise
@@ -72,6 +74,7 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		sub:    conn.Subprotocol(),
 		subs:   newSubscriptions(rc.Query("events")),
 		rtok:   make(chan struct{}, 1),
+		obs:    handlerObserver(conn),
 	}
 	if d.cfg.hub != nil && d.cfg.hub.KeepsHistory() {
 		s.recover = parseRecover(rc.Request().URL.Query()["recover"])
@@ -212,7 +215,14 @@ func (s *session) dispatch(typ connection.MessageType, data []byte) error {
 	if h.timeout > 0 {
 		c.ctx, cancel = context.WithTimeout(s.ctx, h.timeout)
 	}
+	var began time.Time
+	if s.obs != nil {
+		began = time.Now()
+	}
 	result, err := s.call(c, h)
+	if s.obs != nil {
+		s.obs.Handled(h.name, time.Since(began), err)
+	}
 	timedOut := cancel != nil && errors.Is(c.ctx.Err(), context.DeadlineExceeded)
 	if cancel != nil {
 		cancel()

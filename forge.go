@@ -31,6 +31,7 @@ type App struct {
 
 	mux     *router.Mux
 	tracker connection.Tracker
+	insp    inspection // WithMetrics, WithAdmin, Inspect
 
 	docCfg    docConfig
 	docCache  docCache
@@ -87,6 +88,8 @@ func New(opts ...Option) *App {
 	}
 	rc := router.Config{Logger: a.logger, Tracker: &a.tracker, Defaults: c.routeDefaults, Auth: c.auth}
 	a.mux = router.New(rc)
+	a.insp.started = time.Now()
+	a.observe(c.observe, a.logger)
 	a.err = errors.Join(c.errs...)
 	return a
 }
@@ -115,7 +118,10 @@ func (a *App) Handler() http.Handler {
 	return a.mux
 }
 
-// Stats returns a snapshot of the WebSocket connection counters.
+// Stats returns a snapshot of the WebSocket connection counters; see
+// connection.Stats for what each counts (Refused includes the handshakes
+// refused by a route's auth, and Dropped every outbound message a
+// connection was given and never sent).
 func (a *App) Stats() connection.Stats { return a.tracker.Stats() }
 
 // Serve serves the application on l until Shutdown, then returns nil once
@@ -210,6 +216,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.mu.Unlock()
 	defer a.doneOnce.Do(func() { close(a.closed) })
+	a.insp.shutdown() // the inspector's taps would hold their servers open
 
 	// Servers and connections shut down together: a REST request that takes
 	// its time must not delay closing the WebSockets. The tracker refuses

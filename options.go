@@ -32,7 +32,8 @@ type config struct {
 	routeDefaults   []GroupOption
 	docs            docConfig
 	auth            map[string]auth.Provider
-	errs            []error // deployment settings that cannot work
+	observe         observeConfig // WithMetrics, WithAdmin
+	errs            []error       // deployment settings that cannot work
 }
 
 // fail records an error of a deployment setting, for Run and Serve.

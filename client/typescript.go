@@ -228,6 +228,14 @@ func (g *generator) writeAPI(w *strings.Builder, key, name string) {
 		slices.SortStableFunc(evs, func(a, b event) int { return strings.Compare(a.name, b.name) })
 		for _, e := range evs {
 			writeDoc(w, "    ", e.doc)
+			if e.name == "" {
+				if pair {
+					w.WriteString("    [event: string]: {\n      payload: unknown;\n      reply: unknown;\n    };\n")
+				} else {
+					w.WriteString("    [event: string]: unknown;\n")
+				}
+				continue
+			}
 			if pair {
 				fmt.Fprintf(w, "    %s: {\n      payload: %s;\n      reply: %s;\n    };\n", propName(e.name), e.payload, e.reply)
 			} else {
@@ -250,10 +258,18 @@ func (g *generator) envelope(ref any, indent string) (string, string, bool) {
 	payload, _ := g.deref(m["payload"]).(map[string]any)
 	props, _ := payload["properties"].(map[string]any)
 	for _, f := range [][2]string{{"event", "payload"}, {"cmd", "param"}} {
-		ev, _ := g.deref(props[f[0]]).(map[string]any)
-		name, ok := ev["const"].(string)
+		ev, ok := g.deref(props[f[0]]).(map[string]any)
 		if !ok {
 			continue
+		}
+		name, ok := ev["const"].(string)
+		if !ok {
+			// Any name (an OnAny handler): an index signature, whose
+			// payload and reply cover those of every named event.
+			if t, _ := ev["type"].(string); t != "string" {
+				continue
+			}
+			return "", "unknown", true
 		}
 		p, ok := props[f[1]]
 		if !ok {

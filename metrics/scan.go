@@ -2,9 +2,13 @@ package metrics
 
 // eventOf returns the raw contents of the string member key of the JSON
 // object data, at its top level, without decoding it: a name with escapes
-// is reported as not found (it counts as "other"). It never allocates and
-// stops at the first malformed byte.
+// is reported as not found (it counts as "other"). It reads the whole
+// object, never allocates, and gives up at the first malformed byte.
 func eventOf(data []byte, key string) ([]byte, bool) {
+	var (
+		found []byte
+		ok    bool
+	)
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return nil, false
@@ -12,6 +16,9 @@ func eventOf(data []byte, key string) ([]byte, bool) {
 	i++
 	for {
 		i = skipSpace(data, i)
+		if i < len(data) && data[i] == '}' {
+			return found, ok // {} or a trailing comma, which is not JSON anyway
+		}
 		if i >= len(data) || data[i] != '"' {
 			return nil, false
 		}
@@ -25,19 +32,22 @@ func eventOf(data []byte, key string) ([]byte, bool) {
 		}
 		i = skipSpace(data, i+1)
 		if !escaped && string(k) == key {
-			if i >= len(data) || data[i] != '"' {
-				return nil, false
+			// A repeated member counts with its last value, as in
+			// encoding/json and the event dispatcher.
+			found, ok = nil, false
+			if i < len(data) && data[i] == '"' {
+				if v, esc, _ := str(data, i); !esc {
+					found, ok = v, true
+				}
 			}
-			v, esc, next := str(data, i)
-			if next < 0 || esc {
-				return nil, false
-			}
-			return v, true
 		}
 		if i = skipValue(data, i); i < 0 {
 			return nil, false
 		}
 		i = skipSpace(data, i)
+		if i < len(data) && data[i] == '}' {
+			return found, ok
+		}
 		if i >= len(data) || data[i] != ',' {
 			return nil, false
 		}

@@ -17,6 +17,11 @@
 // of who is in one. A room name is 1 to 64 letters, digits, "_" or "-",
 // in a URL as in join and leave; any other is refused with 422 before
 // anything else happens.
+//
+// Prometheus scrapes /metrics. The inspector, at /admin, lists the
+// connections and rooms and taps their traffic; this example has no auth,
+// so it serves the inspector to loopback clients only (a deployment gives
+// forge.AdminAuth instead).
 package main
 
 import (
@@ -28,6 +33,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/events"
@@ -112,14 +119,18 @@ func main() {
 }
 
 func newApp() *forge.App {
-	app := forge.New(forge.WithAppName("chat"), forge.WithVersion("1.0.0"))
+	reg := prometheus.NewRegistry()
+	app := forge.New(forge.WithAppName("chat"), forge.WithVersion("1.0.0"),
+		forge.WithMetrics(reg), forge.WithAdmin("/admin", forge.AdminInsecureLocalOnly()))
 	r := app.Router()
+	r.Mount("/metrics", forge.MetricsHandler(reg))
 	// Every room keeps its last 100 messages for an hour, so a client that
 	// reconnects with ?recover=room:epoch:offset misses nothing.
 	rooms, err := hub.New(hub.WithPresence("presence"), hub.WithHistory("*", 100, time.Hour))
 	if err != nil {
 		panic(err) // no broker: New cannot fail
 	}
+	app.Inspect(rooms)
 
 	d := events.New(
 		events.WithHub(rooms),

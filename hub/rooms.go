@@ -20,10 +20,12 @@ const (
 // Presence reports one member joining or leaving a room, to presence hooks
 // and, as the payload of presence messages, to the room's other members.
 type Presence struct {
-	Room   string            `json:"room" required:"true"`
-	Action string            `json:"action" required:"true" enum:"join,leave"`
-	ID     string            `json:"id" required:"true" description:"The connection id of the member."`
-	Meta   map[string]string `json:"meta,omitempty" description:"The member's metadata, such as its user name."`
+	Room   string `json:"room" required:"true"`
+	Action string `json:"action" required:"true" enum:"join,leave"`
+	ID     string `json:"id" required:"true" description:"The connection id of the member."`
+	// Principal is who the member is (MemberInfo.Principal).
+	Principal string            `json:"principal,omitempty" description:"The subject of the member's authenticated principal, on a route with authentication."`
+	Meta      map[string]string `json:"meta,omitempty" description:"The member's metadata, such as its user name."`
 }
 
 // room is a named set of members. Its mu serializes membership changes and
@@ -193,7 +195,7 @@ func (h *Hub) leave(ctx context.Context, m *member, name string, announce bool) 
 
 // presenceOf describes m in room. Caller holds h.mu.
 func (h *Hub) presenceOf(m *member, room, action string) Presence {
-	return Presence{Room: room, Action: action, ID: m.id, Meta: maps.Clone(m.meta)}
+	return Presence{Room: room, Action: action, ID: m.id, Principal: m.principal(), Meta: maps.Clone(m.meta)}
 }
 
 // recordPresence queues a membership change for the presence store, if

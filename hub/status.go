@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+
+	"github.com/forgekit/forge/auth"
 )
 
 // Status is a snapshot of a hub: what it holds now and what it has done
@@ -65,11 +67,15 @@ func (h *Hub) Status() Status {
 
 // MemberInfo describes a connection registered with the hub.
 type MemberInfo struct {
-	ID          string            `json:"id"`
-	RemoteAddr  string            `json:"remote_addr"`
-	Subprotocol string            `json:"subprotocol,omitempty"`
-	Meta        map[string]string `json:"meta,omitempty"`
-	Rooms       []string          `json:"rooms"` // sorted
+	ID          string `json:"id"`
+	RemoteAddr  string `json:"remote_addr"`
+	Subprotocol string `json:"subprotocol,omitempty"`
+	// Principal is who the connection is: the subject of the principal
+	// that authenticated its handshake (auth.PrincipalFrom on its context),
+	// as refreshed in-band since; "" on a route without authentication.
+	Principal string            `json:"principal,omitempty"`
+	Meta      map[string]string `json:"meta,omitempty"`
+	Rooms     []string          `json:"rooms"` // sorted
 }
 
 // RoomInfo describes a room with members on this node.
@@ -153,7 +159,17 @@ func (m *member) info() MemberInfo {
 		ID:          m.id,
 		RemoteAddr:  m.conn.RemoteAddr(),
 		Subprotocol: m.conn.Subprotocol(),
+		Principal:   m.principal(),
 		Meta:        maps.Clone(m.meta),
 		Rooms:       slices.Sorted(maps.Keys(m.rooms)),
 	}
+}
+
+// principal is the subject of the principal authenticated on m's
+// connection, or "".
+func (m *member) principal() string {
+	if p, ok := auth.PrincipalFrom(m.conn.Context()); ok {
+		return p.Subject
+	}
+	return ""
 }

@@ -24,6 +24,8 @@ export type Presence = {
   id: string;
   /** The member's metadata, such as its user name. */
   meta?: { [key: string]: string };
+  /** The subject of the member's authenticated principal, on a route with authentication. */
+  principal?: string;
   room: string;
 };
 

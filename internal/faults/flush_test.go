@@ -18,10 +18,10 @@ import (
 // small queues take it while the app shuts down. Every message whose
 // Write returned nil reaches its client, in order, before the 1001.
 func TestShutdownFlushesWrites(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the load is the test's alone.
 	conns := 200
 	if full() {
-		conns = 2000
+		conns = 1000
 	}
 	raiseFileLimit(t, uint64(2*conns+1024))
 	app := forge.New(forge.WithAppName("faults"), forge.WithLogger((&logSink{}).logger()))
@@ -51,6 +51,7 @@ func TestShutdownFlushesWrites(t *testing.T) {
 	type outcome struct {
 		got  int64 // messages received, all in order
 		code int
+		text string // the close reason
 		err  error
 	}
 	results := make([]outcome, conns)
@@ -60,6 +61,7 @@ func TestShutdownFlushesWrites(t *testing.T) {
 		if err != nil {
 			t.Fatalf("dial %d: %v", n, err)
 		}
+		answerClose(ws)
 		readers.Go(func() {
 			defer ws.Close()
 			res := &results[n]
@@ -69,7 +71,7 @@ func TestShutdownFlushesWrites(t *testing.T) {
 				if err != nil {
 					var ce *websocket.CloseError
 					if errors.As(err, &ce) {
-						res.code = ce.Code
+						res.code, res.text = ce.Code, ce.Text
 					} else {
 						res.err = err
 					}
@@ -110,9 +112,12 @@ func TestShutdownFlushesWrites(t *testing.T) {
 		}
 		want := written[n].Load()
 		total += res.got
-		if res.err != nil || res.code != websocket.CloseGoingAway || res.got != want {
-			t.Errorf("client %d: %d messages then close %d (error %v); the handler's Write returned nil %d times, want them all and then 1001",
-				n, res.got, res.code, res.err, want)
+		// A close for another reason (keepalive timeout, slow consumer)
+		// means the clients could not keep up: the test's load is too
+		// much for the machine.
+		if res.err != nil || res.code != websocket.CloseGoingAway || res.text != "server shutting down" || res.got != want {
+			t.Errorf("client %d: %d messages then close %d %q (error %v); the handler's Write returned nil %d times, want them all and then 1001 \"server shutting down\"",
+				n, res.got, res.code, res.text, res.err, want)
 		}
 	}
 	t.Logf("%d connections received %d messages, every one written, before their 1001; %d bursts were cut short by the shutdown", conns, total, cut)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/gorilla/websocket"
 	"log/slog"
 	"net"
 	"os"
@@ -195,4 +196,18 @@ func serveManual(t *testing.T, app *forge.App) (*forgetest.Server, <-chan error)
 		_ = app.Shutdown(ctx)
 	})
 	return &forgetest.Server{URL: "http://" + l.Addr().String()}, served
+}
+
+// answerClose makes ws answer the server's close frame with a generous
+// deadline (gorilla's own gives a second, which a loaded machine may
+// miss), so that a client's verdict is the code and reason it received.
+func answerClose(ws *websocket.Conn) {
+	ws.SetCloseHandler(func(code int, text string) error {
+		msg := websocket.FormatCloseMessage(code, "")
+		if code == websocket.CloseNoStatusReceived {
+			msg = []byte{}
+		}
+		_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Minute))
+		return nil
+	})
 }

@@ -178,11 +178,19 @@ func WithCompression(minSize int) WebSocketOption { return router.WithCompressio
 // WithMessageRateLimit limits the messages a client may send on a
 // WebSocket route: perSecond on average, in bursts of up to burst. A
 // message over the limit is dropped and counted (App.Stats().RateLimited)
-// and the client gets an error event, or, with closeOnExceed, the
-// connection is closed with 1008 (policy violation).
+// and the client gets an error event with the code "rate_limited" (on an
+// events route in the route's own envelope, a command with
+// events.WithCommandEnvelope), or, with closeOnExceed, the connection is
+// closed with 1008 (policy violation).
 func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) WebSocketOption {
 	return router.WithMessageRateLimit(perSecond, burst, closeOnExceed)
 }
+
+// WithRateLimitReply sets the text message a client gets for a message
+// over WithMessageRateLimit, in place of the error event
+// {"event":"error",...}. It is for raw routes whose clients expect
+// another shape: events routes answer in their own envelope by themselves.
+func WithRateLimitReply(msg []byte) WebSocketOption { return router.WithRateLimitReply(msg) }
 
 // WithUpgrader performs the handshake with u instead of an upgrader built
 // from the other options. Its origin check, compression and subprotocols

@@ -132,6 +132,13 @@ type Config struct {
 	MessageRate    float64
 	MessageBurst   int
 	RateLimitClose bool
+
+	// RateLimitReply is the text message a peer gets for a message over
+	// MessageRate (without RateLimitClose). nil means the error event
+	// above, in package events' event envelope; package events sets its
+	// dispatcher's own envelope, so that a route of commands answers with
+	// a command.
+	RateLimitReply []byte
 }
 
 func (c *Config) readLimit() int64 {

@@ -76,6 +76,7 @@ type Conn struct {
 	armedAt           time.Time     // owned by the reader; when the keepalive deadline was last moved
 	limiter           *rate.Limiter // nil without a MessageRate; used by the reader
 	rateClose         bool
+	rateReply         []byte        // what a message over the rate is answered with
 	msgsIn, bytesIn   atomic.Uint64 // added to by the reader; read by Info
 	msgsOut, bytesOut atomic.Uint64 // added to by the writer role; read by Info
 	route             string        // the route's pattern (Config.Route)
@@ -280,6 +281,10 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	if cfg.MessageRate > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.MessageRate), max(cfg.MessageBurst, 1))
 		c.rateClose = cfg.RateLimitClose
+		c.rateReply = rateLimitedEvent
+		if cfg.RateLimitReply != nil {
+			c.rateReply = cfg.RateLimitReply
+		}
 	}
 	if cfg.Inbound != nil {
 		t := reflect.TypeOf(cfg.Inbound)

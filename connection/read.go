@@ -151,7 +151,8 @@ func (c *Conn) readFrame() (inbound, error) {
 }
 
 // rateLimitedEvent is the error event a peer gets for a message over its
-// MessageRate; its shape is the event layer's error event.
+// MessageRate, unless Config.RateLimitReply says otherwise; its shape is
+// the event layer's error event.
 var rateLimitedEvent = []byte(`{"event":"error","payload":{"code":"rate_limited","message":"message rate exceeded; the message was dropped"}}`)
 
 // rateLimited counts a message over the rate and answers it: with an error
@@ -170,7 +171,7 @@ func (c *Conn) rateLimited() error {
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket message over the rate limit dropped")
 	// Queue the error without waiting: the reader must not block on a
 	// peer that floods and does not read.
-	pm, _ := NewPreparedMessage(TextMessage, rateLimitedEvent)
+	pm, _ := NewPreparedMessage(TextMessage, c.rateReply)
 	c.Offer(pm)
 	return nil
 }

@@ -252,7 +252,10 @@ func (d *Dispatcher) mustOpen(fn, name string) {
 // the route's documents, and the subprotocols of scoped handlers
 // (router.WithSubprotocols, before opts so that opts may override them;
 // with router.WithUpgrader in opts, configure the upgrader's subprotocols
-// instead, as the two cannot be combined).
+// instead, as the two cannot be combined). A message dropped by
+// router.WithMessageRateLimit is answered with the error event
+// CodeRateLimited in the dispatcher's envelope (router.WithRateLimitReply,
+// which opts may replace).
 // After Route, the dispatcher takes no more registrations; it may be
 // routed on several paths.
 func Route(r router.Router, path string, d *Dispatcher, opts ...router.WebSocketOption) {
@@ -265,6 +268,10 @@ func Route(r router.Router, path string, d *Dispatcher, opts ...router.WebSocket
 	if len(protos) > 0 {
 		all = append(all, router.WithSubprotocols(protos...))
 	}
+	// A message over router.WithMessageRateLimit is answered in the
+	// dispatcher's envelope. Before opts, which may replace it.
+	reply, _ := d.encode("error", "", "", &Error{Code: CodeRateLimited, Message: "message rate exceeded; the message was dropped"})
+	all = append(all, router.WithRateLimitReply(reply))
 	all = append(all, opts...)
 	all = append(all, router.WithMessages(msgs...))
 	r.WebSocket(path, d.serve, all...)

@@ -134,8 +134,10 @@ func WithCompression(minSize int) WebSocketOption {
 // WebSocket route: perSecond on average, in bursts of up to burst. A
 // message over the limit is dropped and counted (App.Stats().RateLimited);
 // the client gets an error event {"event":"error","payload":{"code":
-// "rate_limited",...}}, or, with closeOnExceed, the connection is closed
-// with 1008 (policy violation).
+// "rate_limited",...}} (on a route of package events, the error in its
+// dispatcher's envelope, such as {"cmd":"error",...}; WithRateLimitReply
+// sets another), or, with closeOnExceed, the connection is closed with 1008
+// (policy violation).
 func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) WebSocketOption {
 	if perSecond <= 0 || burst < 1 {
 		panic("forge: WithMessageRateLimit: rate and burst must be positive")
@@ -143,6 +145,19 @@ func WithMessageRateLimit(perSecond float64, burst int, closeOnExceed bool) WebS
 	return wsOption("WithMessageRateLimit", func(c *connection.Config) {
 		c.MessageRate, c.MessageBurst, c.RateLimitClose = perSecond, burst, closeOnExceed
 	})
+}
+
+// WithRateLimitReply sets the text message a client gets for a message
+// over WithMessageRateLimit, in place of the error event
+// {"event":"error",...}. Package events gives its routes their
+// dispatcher's error in its own envelope; a raw route whose clients expect
+// another shape sets its own.
+func WithRateLimitReply(msg []byte) WebSocketOption {
+	if len(msg) == 0 {
+		panic("forge: WithRateLimitReply: empty message")
+	}
+	msg = slices.Clone(msg)
+	return wsOption("WithRateLimitReply", func(c *connection.Config) { c.RateLimitReply = msg })
 }
 
 // WithUpgrader performs the handshake with u instead of an upgrader built

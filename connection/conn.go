@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -49,7 +50,8 @@ type Conn struct {
 	ws      *websocket.Conn
 	nc      *socketConn // under ws; nil when gorilla was handed another net.Conn
 	id      string
-	log     *slog.Logger
+	log     *slog.Logger                // the route's; records go through logAttrs
+	idLog   atomic.Pointer[slog.Logger] // log with the connection's ID, made by the first record
 	tracker *Tracker
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -73,7 +75,7 @@ type Conn struct {
 	rmu               sync.Mutex
 	pending           *inbound      // guarded by rmu; read by the pump, not yet delivered
 	rerr              error         // guarded by rmu; sticky terminal read error
-	armedAt           time.Time     // owned by the reader; when the keepalive deadline was last moved
+	armedAt           time.Duration // owned by the reader; when the keepalive deadline was last moved, since start; 0: never
 	limiter           *rate.Limiter // nil without a MessageRate; used by the reader
 	rateClose         bool
 	rateReply         []byte        // what a message over the rate is answered with
@@ -86,24 +88,21 @@ type Conn struct {
 	closeReason       string // guarded by wmu
 
 	// Write side.
-	wmu           sync.Mutex
-	queue         []outbound    // guarded by wmu; waiting to be written
-	spare         []outbound    // guarded by wmu; the writer's drained batch, reused
-	qbytes        int           // guarded by wmu; payload bytes in queue and in the writer's hands, handed included
-	handed        atomic.Int64  // bytes of qbytes the writer handed to the socket since it last folded them (foldLocked)
-	writing       bool          // guarded by wmu; the writer role is held
-	space         chan struct{} // guarded by wmu; closed when room frees, nil without waiters
-	pongs         [][]byte      // guarded by wmu; payloads of unanswered pings, oldest first, at most maxPendingPongs
-	pingDue       bool          // guarded by wmu
-	closing       bool          // guarded by wmu; no more data is accepted
-	slow          bool          // guarded by wmu; closed as a slow consumer
-	closeMsg      []byte        // guarded by wmu; the close frame to send after the queue
-	closeCode     StatusCode    // guarded by wmu; the code of the close frame, once chosen
-	werr          error         // guarded by wmu; sticky writer failure
-	waiters       atomic.Int32  // writers waiting for room; the writer then frees it message by message
-	closeSent     chan struct{} // closed once the close frame is written or writing failed
-	closeSentOnce sync.Once
-	closeFailed   bool // set once, before closeSent is closed
+	wmu       sync.Mutex
+	queue     []outbound    // guarded by wmu; waiting to be written
+	spare     []outbound    // guarded by wmu; the writer's drained batch, reused
+	qbytes    int           // guarded by wmu; payload bytes in queue and in the writer's hands, handed included
+	handed    atomic.Int64  // bytes of qbytes the writer handed to the socket since it last folded them (foldLocked)
+	writing   bool          // guarded by wmu; the writer role is held
+	space     chan struct{} // guarded by wmu; closed when room frees, nil without waiters
+	pongs     [][]byte      // guarded by wmu; payloads of unanswered pings, oldest first, at most maxPendingPongs
+	pingDue   bool          // guarded by wmu
+	closing   bool          // guarded by wmu; no more data is accepted
+	slow      bool          // guarded by wmu; closed as a slow consumer
+	closeMsg  []byte        // guarded by wmu; the close frame to send after the queue
+	closeCode StatusCode    // guarded by wmu; the code of the close frame, once chosen
+	werr      error         // guarded by wmu; sticky writer failure
+	waiters   atomic.Int32  // writers waiting for room; the writer then frees it message by message
 
 	ending     atomic.Bool // the closing handshake has begun; keepalive stands down
 	peerClosed atomic.Bool // the peer's close frame arrived
@@ -113,7 +112,11 @@ type Conn struct {
 	// Goroutines: writer and pump. done stops new ones before wg.Wait.
 	gmu  sync.Mutex
 	done bool // guarded by gmu
-	wg   sync.WaitGroup
+
+	closeSent   chan struct{} // guarded by gmu; made by the first waiter (whenCloseSent), closed by sentClose
+	closeDone   bool          // guarded by gmu; the close frame was written, or writing failed
+	closeFailed bool          // guarded by gmu; writing failed
+	wg          sync.WaitGroup
 
 	keepalive *time.Timer // guarded by gmu after serve starts
 }
@@ -254,7 +257,7 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	c := &Conn{
 		ws:           ws,
 		id:           id,
-		log:          cfg.logger().With(slog.String("conn_id", id)),
+		log:          cfg.logger(),
 		tracker:      cfg.Tracker,
 		route:        cfg.Route,
 		ctx:          ctx,
@@ -271,7 +274,6 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 		policy:       cfg.SlowConsumer,
 		compressMin:  cfg.compressionMinSize(),
 		rtok:         make(chan struct{}, 1),
-		closeSent:    make(chan struct{}),
 	}
 	// gorilla compresses every message once deflate is negotiated; forge
 	// decides per message (setting it without negotiation is harmless).
@@ -309,7 +311,7 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 func (c *Conn) serve(h func(*Conn) error) {
 	c.tracker.add(c)
 	defer c.tracker.remove(c)
-	c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket connected",
+	c.logAttrs(c.ctx, slog.LevelDebug, "websocket connected",
 		slog.String("remote_addr", c.remote), slog.String("subprotocol", c.ws.Subprotocol()))
 	// The first tick comes soon: if the handler is not reading by then (it
 	// only writes, or waits on the context), a pump starts so that pings
@@ -324,7 +326,7 @@ func (c *Conn) serve(h func(*Conn) error) {
 	code, reason := c.closeCodeFor(err)
 	c.finish(code, reason)
 	info := c.sessionInfo()
-	c.log.LogAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(info.Code)))
+	c.logAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(info.Code)))
 	for i := len(c.observers) - 1; i >= 0; i-- {
 		c.observers[i](info)
 	}
@@ -337,7 +339,7 @@ func (c *Conn) serve(h func(*Conn) error) {
 func (c *Conn) runHandler(h func(*Conn) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler panicked",
+			c.logAttrs(c.ctx, slog.LevelError, "websocket handler panicked",
 				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 			err = errPanicked
 		}
@@ -355,13 +357,13 @@ func (c *Conn) closeCodeFor(err error) (StatusCode, string) {
 		return CloseNormal, ""
 	}
 	if c.isEndOfConn(err) {
-		c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket ended", slog.String("reason", err.Error()))
+		c.logAttrs(c.ctx, slog.LevelDebug, "websocket ended", slog.String("reason", err.Error()))
 		return CloseNormal, ""
 	}
 	var ce *CloseError
 	if errors.As(err, &ce) {
 		if (ce.Code >= 1011 || ce.Code == CloseInternalError) && ce != errPanicked {
-			c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
+			c.logAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
 		}
 		return ce.Code, ce.Reason
 	}
@@ -369,13 +371,13 @@ func (c *Conn) closeCodeFor(err error) (StatusCode, string) {
 	if errors.As(err, &de) {
 		// encoding/json's text names Go types and fields: it is for the
 		// log, not for the peer.
-		c.log.LogAttrs(c.ctx, slog.LevelWarn, "websocket message rejected", slog.String("error", err.Error()))
+		c.logAttrs(c.ctx, slog.LevelWarn, "websocket message rejected", slog.String("error", err.Error()))
 		if pe := (*payload.Error)(nil); errors.As(de.Err, &pe) {
 			return CloseInvalidPayload, "invalid message"
 		}
 		return CloseInvalidPayload, "invalid JSON"
 	}
-	c.log.LogAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
+	c.logAttrs(c.ctx, slog.LevelError, "websocket handler failed", slog.String("error", err.Error()))
 	return CloseInternalError, "internal error"
 }
 
@@ -400,11 +402,12 @@ func (c *Conn) finish(code StatusCode, reason string) {
 	c.initiateClose(code, reason, false)
 
 	t := time.NewTimer(c.writeTimeout)
+	sent := c.whenCloseSent()
 	select {
-	case <-c.closeSent:
+	case <-sent:
 	case <-t.C:
 		c.abort()
-		<-c.closeSent
+		<-sent
 	}
 	t.Stop()
 
@@ -572,6 +575,28 @@ func (c *Conn) tick() {
 		c.keepalive.Reset(c.pingInterval)
 	}
 	c.gmu.Unlock()
+}
+
+// logAttrs logs a record with the connection's ID (conn_id). The logger
+// that carries the ID is built once, by the first record its handler
+// takes, so that a connection that logs nothing (Debug being off) does not
+// keep a handler of its own. The record's source is logAttrs's caller.
+func (c *Conn) logAttrs(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if !c.log.Enabled(ctx, level) {
+		return
+	}
+	l := c.idLog.Load()
+	if l == nil {
+		l = c.log.With(slog.String("conn_id", c.id))
+		if !c.idLog.CompareAndSwap(nil, l) {
+			l = c.idLog.Load()
+		}
+	}
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:]) // skip runtime.Callers and logAttrs
+	r := slog.NewRecord(time.Now(), level, msg, pcs[0])
+	r.AddAttrs(attrs...)
+	_ = l.Handler().Handle(ctx, r)
 }
 
 // ID implements Connection.

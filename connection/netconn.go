@@ -72,6 +72,7 @@ type socketConn struct {
 	slack time.Duration
 	raw   syscall.RawConn // nil when the socket is not a plain fd (TLS)
 	try   atomic.Bool     // writes do not wait; see tryWrites
+	rawN  int32           // guarded by mu; rawWrite's result: at most what the socket's buffer takes
 
 	mu      sync.Mutex   // serializes writes
 	wd      time.Time    // guarded by mu; the write deadline the socket has
@@ -80,23 +81,21 @@ type socketConn struct {
 
 	rawFn  func(fd uintptr) bool // c.rawWrite, made once
 	rawP   []byte                // guarded by mu; rawWrite's argument
-	rawN   int                   // guarded by mu; rawWrite's results
-	rawErr error                 // guarded by mu
+	rawErr error                 // guarded by mu; rawWrite's error
 
-	gbr      *bufio.Reader         // owned by the reader; gorilla's frame reader, when hijacker supplied it
-	ahead    *[]byte               // owned by the reader; a pooled chunk of input read ahead, or nil
-	apos     int                   // owned by the reader; ahead's unread bytes are (*ahead)[apos:alen]
-	alen     int                   // owned by the reader
-	fillFn   func(fd uintptr) bool // c.rawFill, made once
-	fillErr  error                 // owned by the reader; rawFill's result
-	rlimited bool                  // owned by the reader; reads count against rbudget (see limitReads)
-	rbudget  int64                 // owned by the reader
-	readErr  error                 // owned by the reader; the last error the socket's Read returned
-	frames   frameCheck            // owned by the reader
+	gbr     *bufio.Reader         // owned by the reader; gorilla's frame reader, when hijacker supplied it
+	ahead   *[]byte               // owned by the reader; a pooled chunk of input read ahead, or nil
+	apos    int32                 // owned by the reader; ahead's unread bytes are (*ahead)[apos:alen]
+	alen    int32                 // owned by the reader
+	fillFn  func(fd uintptr) bool // c.rawFill, made once
+	fillErr error                 // owned by the reader; rawFill's result
+	rbudget int64                 // owned by the reader; bytes reads may still return (see limitReads), or -1: no bound
+	readErr error                 // owned by the reader; the last error the socket's Read returned
+	frames  frameCheck            // owned by the reader
 }
 
 func newSocketConn(c net.Conn, slack time.Duration) *socketConn {
-	s := &socketConn{Conn: c, slack: slack}
+	s := &socketConn{Conn: c, slack: slack, rbudget: -1}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil && canTryWrite {
 			s.raw = raw
@@ -166,15 +165,15 @@ func (c *socketConn) Write(p []byte) (int, error) {
 // gorilla's reader loops inside one Read (frames without payload, deflate
 // blocks that inflate to nothing).
 func (c *socketConn) limitReads(n int64) {
-	c.rlimited, c.rbudget = n >= 0, n
+	c.rbudget = max(n, -1)
 }
 
 // Read reads from the socket, within the bound of limitReads, and fails
 // at the first frame that frameCheck refuses: the bytes before it pass,
 // and gorilla's reader gets the refusal as the socket's error.
 func (c *socketConn) Read(p []byte) (int, error) {
-	if c.rlimited {
-		if c.rbudget <= 0 {
+	if c.rbudget >= 0 {
+		if c.rbudget == 0 {
 			return 0, errWireTooBig
 		}
 		if int64(len(p)) > c.rbudget {
@@ -182,7 +181,9 @@ func (c *socketConn) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := c.readIn(p)
-	c.rbudget -= int64(n) // counts only while limited: limitReads sets it anew
+	if c.rbudget > 0 {
+		c.rbudget -= int64(n) // n <= rbudget: p was cut to it
+	}
 	if err != nil {
 		c.readErr = err
 	}
@@ -220,7 +221,7 @@ func (c *socketConn) readIn(p []byte) (int, error) {
 		return c.Conn.Read(p)
 	}
 	n := copy(p, (*c.ahead)[c.apos:c.alen])
-	c.apos += n
+	c.apos += int32(n)
 	if c.apos == c.alen {
 		readChunks.Put(c.ahead)
 		c.ahead = nil
@@ -273,7 +274,7 @@ func (c *socketConn) rawFill(fd uintptr) bool {
 		case n == 0:
 			c.fillErr = io.EOF
 		default:
-			c.ahead, c.apos, c.alen = bp, 0, n
+			c.ahead, c.apos, c.alen = bp, 0, int32(n)
 			return true
 		}
 		readChunks.Put(bp)
@@ -337,7 +338,7 @@ func (c *socketConn) writeNow(p []byte) (int, error) {
 	c.rawP = p
 	err := c.raw.Write(c.rawFn)
 	c.rawP = nil
-	n, werr := max(c.rawN, 0), c.rawErr
+	n, werr := max(int(c.rawN), 0), c.rawErr
 	c.rawErr = nil
 	switch {
 	case err != nil:
@@ -354,7 +355,8 @@ func (c *socketConn) writeNow(p []byte) (int, error) {
 // done, never "wait and call again".
 func (c *socketConn) rawWrite(fd uintptr) bool {
 	for {
-		c.rawN, c.rawErr = rawWrite(fd, c.rawP)
+		n, err := rawWrite(fd, c.rawP)
+		c.rawN, c.rawErr = int32(n), err
 		if c.rawErr != syscall.EINTR {
 			return true
 		}

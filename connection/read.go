@@ -168,7 +168,7 @@ func (c *Conn) rateLimited() error {
 	if c.rateClose {
 		return c.readFailed(errRateLimited)
 	}
-	c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket message over the rate limit dropped")
+	c.logAttrs(c.ctx, slog.LevelDebug, "websocket message over the rate limit dropped")
 	// Queue the error without waiting: the reader must not block on a
 	// peer that floods and does not read.
 	pm, _ := NewPreparedMessage(TextMessage, c.rateReply)
@@ -311,7 +311,7 @@ func (c *Conn) readFailed(err error) error {
 	if detail != "" {
 		attrs = append(attrs, slog.String("detail", detail))
 	}
-	c.log.LogAttrs(c.ctx, level, "websocket read ended", attrs...)
+	c.logAttrs(c.ctx, level, "websocket read ended", attrs...)
 	c.cancel()
 	return rerr
 }
@@ -335,9 +335,10 @@ func (c *Conn) armKeepalive() {
 		return
 	}
 	now := time.Now()
-	if now.Sub(c.armedAt) < min(deadlineSlack, c.pongWait/4) {
+	since := max(now.Sub(c.start), 1) // monotonic; never 0, which means "not armed"
+	if c.armedAt != 0 && since-c.armedAt < min(deadlineSlack, c.pongWait/4) {
 		return
 	}
-	c.armedAt = now
+	c.armedAt = since
 	c.ws.SetReadDeadline(now.Add(c.pingInterval + c.pongWait))
 }

@@ -265,7 +265,7 @@ func (c *Conn) markSlow() bool {
 	if c.obs != nil {
 		c.obs.Dropped(DropSlowConsumer)
 	}
-	c.log.LogAttrs(c.ctx, slog.LevelWarn, "websocket slow consumer closed",
+	c.logAttrs(c.ctx, slog.LevelWarn, "websocket slow consumer closed",
 		slog.Int("queue_bytes", c.queueCap), slog.Duration("write_timeout", c.writeTimeout))
 	return true
 }
@@ -305,11 +305,14 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 }
 
 // sentCode returns the code of the close frame sent, or CloseAbnormal if
-// none could be. Call it once closeSent is closed.
+// none could be. Call it once whenCloseSent's channel is closed.
 func (c *Conn) sentCode() StatusCode {
+	c.gmu.Lock()
+	failed := c.closeFailed
+	c.gmu.Unlock()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.closeFailed || c.closeCode == 0 {
+	if failed || c.closeCode == 0 {
 		return CloseAbnormal
 	}
 	return c.closeCode
@@ -647,12 +650,33 @@ func (c *Conn) compresses(size int) bool {
 	return c.compress && size >= c.compressMin
 }
 
-// sentClose marks the close frame as written (err == nil) or given up on.
+// sentClose marks the close frame as written (err == nil) or given up on;
+// the first call counts.
 func (c *Conn) sentClose(err error) {
-	c.closeSentOnce.Do(func() {
-		c.closeFailed = err != nil
+	c.gmu.Lock()
+	defer c.gmu.Unlock()
+	if c.closeDone {
+		return
+	}
+	c.closeDone, c.closeFailed = true, err != nil
+	if c.closeSent != nil {
 		close(c.closeSent)
-	})
+	}
+}
+
+// whenCloseSent returns a channel that is closed once the close frame is
+// written or writing failed (sentClose). It is made on demand: an open
+// connection does not carry it.
+func (c *Conn) whenCloseSent() <-chan struct{} {
+	c.gmu.Lock()
+	defer c.gmu.Unlock()
+	if c.closeSent == nil {
+		c.closeSent = make(chan struct{})
+		if c.closeDone {
+			close(c.closeSent)
+		}
+	}
+	return c.closeSent
 }
 
 // writeFailed makes a write error sticky and drops the connection: a frame
@@ -679,7 +703,7 @@ func (c *Conn) writeFailed(err error) {
 	c.wakeLocked()
 	c.wmu.Unlock()
 	if !c.ending.Load() {
-		c.log.LogAttrs(c.ctx, slog.LevelDebug, "websocket write failed", slog.String("error", err.Error()))
+		c.logAttrs(c.ctx, slog.LevelDebug, "websocket write failed", slog.String("error", err.Error()))
 	}
 	c.ws.NetConn().Close()
 	c.cancel()

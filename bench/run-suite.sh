@@ -68,6 +68,12 @@ RESULTS=$OUT_DIR/results.jsonl
 SCEN_TIMEOUT=150 # one loadgen invocation
 START_WAIT=30s   # server start-up
 
+# The servers hold IDLE_CONNS sockets (and loadgen raises its own limit):
+# lift the hard limit too when that is allowed (root), then the soft one.
+need_fds=$((IDLE_CONNS + 4096))
+if [[ "$(ulimit -Hn)" != unlimited && "$(ulimit -Hn)" -lt $need_fds ]]; then
+	ulimit -Hn "$need_fds" 2>/dev/null || true
+fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

@@ -211,7 +211,7 @@ func newApp(addr string, counters *benchCounters, opts ...hub.Option) (*forge.Ap
 	})
 	r.GET("/stats", func(ctx forge.Context) error {
 		st := app.Stats()
-		return ctx.JSON(200, map[string]any{
+		out := map[string]any{
 			"goroutines":     runtime.NumGoroutine(),
 			"dropped":        st.Dropped + st.SlowConsumers,
 			"slow_consumers": st.SlowConsumers,
@@ -222,7 +222,19 @@ func newApp(addr string, counters *benchCounters, opts ...hub.Option) (*forge.Ap
 			"hub":                rooms.Status(),
 			"nats_slow_consumer": counters.slowConsumer.Load(),
 			"broadcast_errors":   counters.broadcastError.Load(),
-		})
+		}
+		if ctx.Request().URL.Query().Has("mem") {
+			// ?mem: the runtime's memory statistics, read while the world
+			// is stopped; not for every call.
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			out["mem"] = map[string]uint64{
+				"heap_inuse": m.HeapInuse, "heap_idle": m.HeapIdle, "heap_released": m.HeapReleased,
+				"heap_alloc": m.HeapAlloc, "stack_inuse": m.StackInuse, "sys": m.Sys,
+				"next_gc": m.NextGC, "num_gc": uint64(m.NumGC),
+			}
+		}
+		return ctx.JSON(200, out)
 	})
 	return app, rooms, nil
 }

@@ -21,6 +21,6 @@
 // `go test ./internal/faults` runs the short form. FAULTS_FULL=1 (`make
 // faults`, without -race) runs the long one: SIGTERM under 10,000 connections (a room of
 // 1,000 and 10 publishers at 100 msg/s) instead of 2,000 (a room of 200,
-// 4 publishers at 50 msg/s), 1,000 connections flushed in the test
+// 4 publishers at 50 msg/s), 500 connections flushed in the test
 // process instead of 200, and a handshake flood of 10 s instead of 2 s.
 package faults

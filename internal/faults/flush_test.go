@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,10 +22,11 @@ func TestShutdownFlushesWrites(t *testing.T) {
 	// Not parallel: the load is the test's alone.
 	conns := 200
 	if full() {
-		conns = 1000
+		conns = 500
 	}
 	raiseFileLimit(t, uint64(2*conns+1024))
-	app := forge.New(forge.WithAppName("faults"), forge.WithLogger((&logSink{}).logger()))
+	logs := &logSink{}
+	app := forge.New(forge.WithAppName("faults"), forge.WithLogger(logs.logger()))
 	written := make([]atomic.Int64, conns) // by client number: Writes that returned nil
 	const burst = 5000
 	var started sync.WaitGroup
@@ -88,6 +90,15 @@ func TestShutdownFlushesWrites(t *testing.T) {
 	started.Wait()
 	close(begin)
 	// Shut down while every handler is mid-burst.
+	defer func() {
+		if t.Failed() { // what the server said, for the connections that ended otherwise
+			for _, r := range logs.find(slog.LevelDebug, func(r logRecord) bool {
+				return r.level >= slog.LevelInfo || r.msg == "websocket write failed" || (r.msg == "websocket closed" && r.attrs["code"] != "1001")
+			}) {
+				t.Logf("log: %s", r)
+			}
+		}
+	}()
 	waitFor(t, time.Minute, "every handler writing", func() bool {
 		for n := range written {
 			if written[n].Load() < 20 {

@@ -198,10 +198,15 @@ func serveManual(t *testing.T, app *forge.App) (*forgetest.Server, <-chan error)
 	return &forgetest.Server{URL: "http://" + l.Addr().String()}, served
 }
 
-// answerClose makes ws answer the server's close frame with a generous
-// deadline (gorilla's own gives a second, which a loaded machine may
-// miss), so that a client's verdict is the code and reason it received.
+// answerClose makes ws answer the server's pings and close frame with a
+// generous deadline (gorilla's own handlers give a second, which a loaded
+// machine may miss, and then fail the read), so that a client's verdict
+// is the messages and the close it received.
 func answerClose(ws *websocket.Conn) {
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Minute))
+		return nil
+	})
 	ws.SetCloseHandler(func(code int, text string) error {
 		msg := websocket.FormatCloseMessage(code, "")
 		if code == websocket.CloseNoStatusReceived {

@@ -8,6 +8,11 @@ import (
 	"github.com/forgekit/forge"
 )
 
+// ChatLine is the chat route's message, in both directions.
+type ChatLine struct {
+	Text string `json:"text"`
+}
+
 // WriteDocuments exports the documents without serving, for CI or go
 // generate; FORGE_WRITE_DOCS=dir does the same for an app that calls Run.
 func ExampleApp_WriteDocuments() {

@@ -12,7 +12,8 @@ import (
 	"testing"
 
 	"github.com/forgekit/forge"
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/internal/docshapes"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -38,15 +39,6 @@ func readFile(t testing.TB, dir, name string) []byte {
 	return b
 }
 
-// validateDocs checks the four documents in dir with the Go validators.
-func validateDocs(t *testing.T, dir string) {
-	t.Helper()
-	spectest.OpenAPI(t, readFile(t, dir, "openapi.json"))
-	spectest.OpenAPI(t, readFile(t, dir, "openapi.yaml"))
-	spectest.AsyncAPI(t, readFile(t, dir, "asyncapi.json"))
-	spectest.AsyncAPI(t, readFile(t, dir, "asyncapi.yaml"))
-}
-
 // decodeJSON decodes a document for lookups with at.
 func decodeJSON(t testing.TB, b []byte) map[string]any {
 	t.Helper()
@@ -60,7 +52,7 @@ func decodeJSON(t testing.TB, b []byte) map[string]any {
 // at follows a path of keys ("paths|/users/{id}|get|operationId") and
 // returns the compact JSON of what it finds, "null" when nothing.
 func at(v any, path string) string {
-	return spectest.At(v, strings.ReplaceAll(strings.ReplaceAll(path, "/", "~1"), "|", "/"))
+	return testkit.At(v, strings.ReplaceAll(strings.ReplaceAll(path, "/", "~1"), "|", "/"))
 }
 
 type check struct{ path, want string }
@@ -74,14 +66,14 @@ func checkAll(t *testing.T, doc map[string]any, checks []check) {
 	}
 }
 
-// TestShapesDocuments validates both documents of an app with every route
-// shape, and finds in them what each option wrote.
+// TestShapesDocuments finds in both documents of an app with every route
+// shape what each option wrote. The integration module's tests validate
+// the same documents.
 func TestShapesDocuments(t *testing.T) {
 	t.Parallel()
-	app := shapesApp()
+	app := docshapes.App()
 	_ = app.Handler() // installs the document routes, which must stay out
 	dir := writeDocs(t, app)
-	validateDocs(t, dir)
 	oas := decodeJSON(t, readFile(t, dir, "openapi.json"))
 	checkAll(t, oas, []check{
 		// WithAppName, WithVersion, WithAppDescription, WithAddr.
@@ -167,7 +159,7 @@ func TestShapesDocuments(t *testing.T) {
 		{"components|messages|subscribe|payload|properties|payload", `{"$ref":"#/components/schemas/Subscribe"}`},
 		{"components|messages|user|examples|0|payload|event", `"user"`},
 		// Two types named FieldError, from two packages.
-		{"components|messages|ForgeTestFieldError|payload", `{"$ref":"#/components/schemas/ForgeTestFieldError"}`},
+		{"components|messages|DocshapesFieldError|payload", `{"$ref":"#/components/schemas/DocshapesFieldError"}`},
 		{"components|messages|RouterFieldError|payload", `{"$ref":"#/components/schemas/RouterFieldError"}`},
 		// WithDeprecated, group tags; WithHidden; a mounted router.
 		{"channels|ws-admin-old|x-deprecated", `true`},
@@ -188,19 +180,10 @@ func TestShapesDocuments(t *testing.T) {
 	}
 }
 
-// TestShapesDocumentsOfficial runs the official JavaScript validators on
-// the documents of the app with every route shape.
-func TestShapesDocumentsOfficial(t *testing.T) {
-	t.Parallel()
-	dir := writeDocs(t, shapesApp())
-	spectest.Official(t, "openapi", filepath.Join(dir, "openapi.yaml"))
-	spectest.Official(t, "asyncapi", filepath.Join(dir, "asyncapi.yaml"))
-}
-
 // TestDocumentsDeterministic builds the documents of two equal apps.
 func TestDocumentsDeterministic(t *testing.T) {
 	t.Parallel()
-	a, b := writeDocs(t, shapesApp()), writeDocs(t, shapesApp())
+	a, b := writeDocs(t, docshapes.App()), writeDocs(t, docshapes.App())
 	for _, name := range docFiles {
 		if !bytes.Equal(readFile(t, a, name), readFile(t, b, name)) {
 			t.Errorf("%s differs between two builds of the same routes", name)
@@ -220,7 +203,7 @@ func fetch(t *testing.T, h http.Handler, path string) (int, string, []byte) {
 // the documents when routes are added.
 func TestDocumentsServed(t *testing.T) {
 	t.Parallel()
-	app := shapesApp()
+	app := docshapes.App()
 	h := app.Handler()
 	dir := writeDocs(t, app)
 	for _, tc := range []struct{ path, file, ct string }{
@@ -240,7 +223,7 @@ func TestDocumentsServed(t *testing.T) {
 	}
 
 	// A route added later shows in the next document.
-	app.Router().GET("/late", okJSON, forge.WithName("late"))
+	app.Router().GET("/late", docshapes.OKJSON, forge.WithName("late"))
 	_, _, body = fetch(t, h, "/openapi.json")
 	if got := at(decodeJSON(t, body), "paths|/late|get|operationId"); got != `"late"` {
 		t.Errorf("after a new route, its operationId is %s", got)
@@ -266,7 +249,7 @@ func TestDocumentOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			app := forge.New(append(tt.opts, quiet)...)
-			app.Router().GET("/x", okJSON)
+			app.Router().GET("/x", docshapes.OKJSON)
 			h := app.Handler()
 			for _, p := range tt.ok {
 				if status, _, body := fetch(t, h, p); status != http.StatusOK {
@@ -282,6 +265,8 @@ func TestDocumentOptions(t *testing.T) {
 	}
 }
 
+// TestDocumentServers finds the address options in the servers of both
+// documents. The integration module's tests validate these documents.
 func TestDocumentServers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -306,9 +291,8 @@ func TestDocumentServers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			app := forge.New(append(tt.opts, quiet)...)
-			app.Router().WebSocket("/ws", wsNoop)
+			app.Router().WebSocket("/ws", docshapes.WSNoop)
 			dir := writeDocs(t, app)
-			validateDocs(t, dir)
 			if got := at(decodeJSON(t, readFile(t, dir, "openapi.json")), "servers"); got != tt.openapi {
 				t.Errorf("OpenAPI servers %s, want %s", got, tt.openapi)
 			}
@@ -370,7 +354,7 @@ func TestPublicURLErrors(t *testing.T) {
 func TestDocumentRouteConflict(t *testing.T) {
 	t.Parallel()
 	app := forge.New(quiet)
-	app.Router().GET("/openapi.json", okJSON)
+	app.Router().GET("/openapi.json", docshapes.OKJSON)
 	err := app.Serve(listen(t))
 	if err == nil || !strings.Contains(err.Error(), "WithDocumentPaths") || !strings.Contains(err.Error(), "/openapi.json") {
 		t.Fatalf("Serve: %v", err)
@@ -389,7 +373,7 @@ func TestDocumentBuildError(t *testing.T) {
 	app := forge.New(forge.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	for _, prefix := range []string{"/a", "/b"} {
 		sub := router.New(router.Config{})
-		sub.GET("/x", okJSON, router.WithName("same"))
+		sub.GET("/x", docshapes.OKJSON, router.WithName("same"))
 		app.Router().Mount(prefix, sub)
 	}
 	err := app.WriteDocuments(t.TempDir())
@@ -405,18 +389,23 @@ func TestDocumentBuildError(t *testing.T) {
 }
 
 // TestWriteDocsEnv: with FORGE_WRITE_DOCS set, Run writes the documents
-// and returns without serving.
+// that WriteDocuments writes, and returns without serving.
 func TestWriteDocsEnv(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	t.Setenv(forge.WriteDocsEnv, dir)
-	app := shapesApp(forge.WithAddr("127.0.0.1:1")) // port 1: serving would fail
+	app := docshapes.App(forge.WithAddr("127.0.0.1:1")) // port 1: serving would fail
 	if err := app.Run(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	validateDocs(t, dir)
+	want := writeDocs(t, docshapes.App(forge.WithAddr("127.0.0.1:1")))
+	for _, name := range docFiles {
+		if !bytes.Equal(readFile(t, dir, name), readFile(t, want, name)) {
+			t.Errorf("%s differs from what WriteDocuments writes", name)
+		}
+	}
 
 	t.Setenv(forge.WriteDocsEnv, filepath.Join(dir, "openapi.json", "sub")) // a file, not a directory
-	if err := shapesApp().Run(); err == nil {
+	if err := docshapes.App().Run(); err == nil {
 		t.Fatal("Run wrote into a file's path")
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/forgekit/forge/internal/browsertest"
+	"github.com/forgekit/forge/integration/browsertest"
 )
 
 // TestBrowserConnectsWithSubprotocolToken drives the example's page in a

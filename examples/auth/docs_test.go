@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/integration/spectest"
 )
 
 // TestDocuments checks the example's documents with the Go validators and

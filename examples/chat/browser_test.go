@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/forgekit/forge/forgetest"
-	"github.com/forgekit/forge/internal/browsertest"
+	"github.com/forgekit/forge/integration/browsertest"
 )
 
 // TestDocsUIAgainstTheChatRoom opens the chat app's /docs in a real headless

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/forgekit/forge"
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/integration/spectest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden documents in testdata")

@@ -15,7 +15,7 @@ import (
 
 	"github.com/forgekit/forge/examples/internal/tcpproxy"
 	"github.com/forgekit/forge/forgetest"
-	"github.com/forgekit/forge/internal/browsertest"
+	"github.com/forgekit/forge/integration/browsertest"
 )
 
 // enter opens the chat page in a tab and joins room as user.

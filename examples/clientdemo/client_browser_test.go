@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/forgekit/forge/examples/internal/tcpproxy"
-	"github.com/forgekit/forge/internal/browsertest"
+	"github.com/forgekit/forge/integration/browsertest"
 )
 
 // These tests drive forge's browser client (/forge.js) in headless

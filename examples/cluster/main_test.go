@@ -13,7 +13,7 @@ import (
 	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
-	"github.com/forgekit/forge/internal/natstest"
+	"github.com/forgekit/forge/hub/natsbroker/natstest"
 	"github.com/forgekit/forge/internal/redistest"
 )
 

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/integration/spectest"
 )
 
 // TestDocuments checks the example's OpenAPI and AsyncAPI documents with

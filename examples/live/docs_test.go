@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/integration/spectest"
 )
 
 // TestDocuments checks the example's OpenAPI and AsyncAPI documents with

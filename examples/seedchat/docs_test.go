@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/forgekit/forge"
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/integration/spectest"
 )
 
 // TestDocuments exports the documents of the guide's chat server the way CI

@@ -7,7 +7,7 @@ import (
 
 	"github.com/forgekit/forge/hub/brokertest"
 	"github.com/forgekit/forge/hub/natsbroker"
-	"github.com/forgekit/forge/internal/natstest"
+	"github.com/forgekit/forge/hub/natsbroker/natstest"
 )
 
 // BenchmarkPublishDelivery measures a message from Publish on one node to

@@ -15,7 +15,7 @@ import (
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/hub/brokertest"
 	"github.com/forgekit/forge/hub/natsbroker"
-	"github.com/forgekit/forge/internal/natstest"
+	"github.com/forgekit/forge/hub/natsbroker/natstest"
 )
 
 // ttl is the presence TTL of the brokers under test: short, since the

@@ -15,7 +15,7 @@ import (
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/hub/historytest"
 	"github.com/forgekit/forge/hub/natsbroker"
-	"github.com/forgekit/forge/internal/natstest"
+	"github.com/forgekit/forge/hub/natsbroker/natstest"
 )
 
 // newStore returns a function that connects a new broker to srv as a

@@ -1,7 +1,7 @@
 // Command natsd runs a NATS server with JetStream on a loopback address
 // until SIGINT or SIGTERM, for scripts/bench-cluster.sh: hub/natsbroker
 // needs JetStream (for presence), and Debian packages no nats-server. It
-// embeds the server forge's tests embed (internal/natstest), with the
+// embeds the server forge's tests embed (hub/natsbroker/natstest), with the
 // same settings.
 //
 //	go build -o /tmp/natsd ./examples/bench/natsd

@@ -1,8 +1,9 @@
-// Package spectest checks the documents forge generates, for forge's own
-// tests: OpenAPI with kin-openapi, AsyncAPI against the official JSON
-// schema with santhosh-tekuri/jsonschema, both followed by the semantic
-// checks that schemas cannot express, and, through Official, with the
-// official JavaScript tools pinned in tools/spec-validate.
+// Package spectest checks the documents forge generates, for the tests of
+// this repository's integration and examples modules: OpenAPI with
+// kin-openapi, AsyncAPI against the official JSON schema with
+// santhosh-tekuri/jsonschema, both followed by the semantic checks that
+// schemas cannot express, and, through Official, with the official
+// JavaScript tools pinned in tools/spec-validate.
 package spectest
 
 import (

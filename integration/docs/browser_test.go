@@ -15,7 +15,7 @@ import (
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/docs"
 	"github.com/forgekit/forge/forgetest"
-	"github.com/forgekit/forge/internal/browsertest"
+	"github.com/forgekit/forge/integration/browsertest"
 )
 
 // chatEnvelope is the test chat route's frame.

@@ -1,8 +1,17 @@
 // Package natstest runs a real NATS server, embedded in the test process,
-// for the tests of forge's NATS broker: JetStream enabled, on a loopback
-// port of its own, with its store in a temporary directory. The server can
-// be stopped and started again on the same port and store, as an outage
-// test needs.
+// for the tests of programs that use forge's NATS broker (and for the
+// broker's own): JetStream enabled, on a loopback port of its own, with its
+// store in a temporary directory. The server can be stopped and started
+// again on the same port and store, as an outage test needs.
+//
+//	srv := natstest.Start(t)
+//	b, err := natsbroker.New(srv.Connect(t))
+//	...
+//	srv.Stop(t) // the broker's connection fails and retries
+//	srv.Start(t)
+//
+// It imports the NATS server, which is why it lives in the broker's module
+// and not in the library's.
 package natstest
 
 import (

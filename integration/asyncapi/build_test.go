@@ -13,7 +13,8 @@ import (
 
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/asyncapi"
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/integration/spectest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -149,7 +150,7 @@ func TestBuild(t *testing.T) {
 		{"channels/items/parameters", `{"id":{"description":"Matches the regular expression ` + "`[0-9]+`" + `."}}`},
 	}
 	for _, c := range checks {
-		if got := spectest.At(m, c.path); got != c.want {
+		if got := testkit.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}
@@ -224,7 +225,7 @@ func TestBuildRejects(t *testing.T) {
 func TestBuildEmpty(t *testing.T) {
 	t.Parallel()
 	m, _ := decodeDoc(t, asyncapi.Spec{})
-	if got := spectest.At(m, ""); got != `{"asyncapi":"3.0.0","defaultContentType":"application/json","info":{"title":"forge application","version":"0.0.0"}}` {
+	if got := testkit.At(m, ""); got != `{"asyncapi":"3.0.0","defaultContentType":"application/json","info":{"title":"forge application","version":"0.0.0"}}` {
 		t.Fatalf("empty document %s", got)
 	}
 }
@@ -246,7 +247,7 @@ func TestSecurity(t *testing.T) {
 		{"operations/a.send.Ack/security", `[{"$ref":"#/components/securitySchemes/jwt"},{"$ref":"#/components/securitySchemes/key"}]`},
 		{"components/securitySchemes", `{"jwt":{"bearerFormat":"JWT","scheme":"bearer","type":"http","x-forge-subprotocol-prefix":"bearer."},"key":{"in":"query","name":"key","type":"httpApiKey"}}`},
 	} {
-		if got := spectest.At(m, c.path); got != c.want {
+		if got := testkit.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}
@@ -305,7 +306,7 @@ func TestMessageKeys(t *testing.T) {
 			{"components/schemas/Said/properties/status/title", `"SaidStatus"`},
 			{"components/schemas/Said/properties/text/title", `null`},
 		} {
-			if got := spectest.At(m, c.path); got != c.want {
+			if got := testkit.At(m, c.path); got != c.want {
 				t.Errorf("reverse=%v: %s = %s, want %s", reverse, c.path, got, c.want)
 			}
 		}

@@ -1,4 +1,4 @@
-package spectest
+package testkit
 
 import (
 	"encoding/json"

@@ -1,4 +1,8 @@
-package forge_test
+// Package docshapes builds an application with every route shape forge's
+// documents must describe. The root module's tests read the documents it
+// yields; the integration module's tests run the document validators on
+// them.
+package docshapes
 
 import (
 	"errors"
@@ -12,7 +16,7 @@ import (
 	"github.com/forgekit/forge/router"
 )
 
-// The types of shapesApp: every kind of Go type a document must describe.
+// The types of App: every kind of Go type a document must describe.
 
 // Status is an enum, through jsonschema-go's Enum interface.
 type Status string
@@ -127,16 +131,18 @@ type eventsHandshake struct {
 	Auth  string `header:"Authorization"`
 }
 
-func okJSON(ctx forge.Context) error { return ctx.JSON(http.StatusOK, Health{OK: true}) }
+// OKJSON answers 200 with a Health.
+func OKJSON(ctx forge.Context) error { return ctx.JSON(http.StatusOK, Health{OK: true}) }
 
-func wsNoop(ctx forge.Context, conn forge.Connection) error { return nil }
+// WSNoop ends a WebSocket connection at once.
+func WSNoop(ctx forge.Context, conn forge.Connection) error { return nil }
 
-// shapesApp is an application with every route shape the documents must
+// App is an application with every route shape the documents must
 // handle: typed and untyped REST routes, path parameters in both syntaxes
 // and with regexps, groups, a mounted router, WebSocket routes with
 // several messages per direction, events with replies, handshake types,
 // subprotocols, hidden and deprecated routes.
-func shapesApp(opts ...forge.Option) *forge.App {
+func App(opts ...forge.Option) *forge.App {
 	opts = append([]forge.Option{
 		forge.WithAppName("shapes"), forge.WithVersion("1.2.3"),
 		forge.WithAppDescription("Every route shape forge documents."),
@@ -151,9 +157,9 @@ func shapesApp(opts ...forge.Option) *forge.App {
 	opts = append(opts, forge.WithAuthProvider("apikey", keys), forge.WithAuthProvider("jwt", jwt))
 	app := forge.New(opts...)
 	r := app.Router()
-	r.GET("/admin/stats", okJSON, forge.WithAuth("apikey", "jwt"), forge.WithScopes("admin"),
+	r.GET("/admin/stats", OKJSON, forge.WithAuth("apikey", "jwt"), forge.WithScopes("admin"),
 		forge.WithResponse(http.StatusOK, &Health{}, "Statistics"))
-	r.WebSocket("/ws/secure", wsNoop, forge.WithAuth("jwt"), forge.WithWebSocketMessages(nil, &ack{}))
+	r.WebSocket("/ws/secure", WSNoop, forge.WithAuth("jwt"), forge.WithWebSocketMessages(nil, &ack{}))
 
 	forge.Get(r, "/users/:id", func(ctx forge.Context, in getUserIn) (User, error) {
 		if in.ID == "nobody" {
@@ -182,24 +188,24 @@ func shapesApp(opts ...forge.Option) *forge.App {
 		})
 	}, forge.WithTags("orgs"))
 
-	r.GET("/health", okJSON, forge.WithResponse(http.StatusOK, &Health{}, "The service is up."))
+	r.GET("/health", OKJSON, forge.WithResponse(http.StatusOK, &Health{}, "The service is up."))
 	r.POST("/legacy", func(ctx forge.Context) error { return ctx.NoContent(http.StatusAccepted) },
 		forge.WithRequest(&legacyIn{}), forge.WithResponse(http.StatusAccepted, nil, "Accepted"),
 		forge.WithDeprecated())
-	r.GET("/items/{id:[0-9]+}", okJSON)
-	r.GET("/files/*", okJSON)
-	r.GET("/internal/metrics", okJSON, forge.WithHidden())
+	r.GET("/items/{id:[0-9]+}", OKJSON)
+	r.GET("/files/*", OKJSON)
+	r.GET("/internal/metrics", OKJSON, forge.WithHidden())
 	r.DELETE("/cache", func(ctx forge.Context) error { return errors.New("not today") })
 
 	sub := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
-	sub.GET("/ping", okJSON, router.WithName("v2Ping"))
-	sub.WebSocket("/ws/feed/:id", wsNoop, router.WithWebSocketMessages(nil, &notice{}))
+	sub.GET("/ping", OKJSON, router.WithName("v2Ping"))
+	sub.WebSocket("/ws/feed/:id", WSNoop, router.WithWebSocketMessages(nil, &notice{}))
 	r.Mount("/v2", sub)
 
-	r.WebSocket("/ws/chat/:room", wsNoop, forge.WithSummary("Chat room"), forge.WithTags("chat"),
+	r.WebSocket("/ws/chat/:room", WSNoop, forge.WithSummary("Chat room"), forge.WithTags("chat"),
 		forge.WithWebSocketMessages(&ChatLine{}, &ChatLine{}))
 	ackMsg := &forge.Message{Name: "subscribed", Direction: forge.ServerToClient, Payload: &ack{}, Envelope: events.Envelope{}}
-	r.WebSocket("/ws/events/{topic}", wsNoop,
+	r.WebSocket("/ws/events/{topic}", WSNoop,
 		forge.WithName("events"),
 		forge.WithSummary("Event stream"),
 		forge.WithDescription("Subscribe to topics and receive notices."),
@@ -216,7 +222,7 @@ func shapesApp(opts ...forge.Option) *forge.App {
 			forge.Message{Direction: forge.ServerToClient, Payload: &FieldError{}},
 		))
 	admin := r.Group("/ws/admin", forge.WithTags("admin"))
-	admin.WebSocket("/old", wsNoop, forge.WithDeprecated(), forge.WithWebSocketMessages(&FieldError{}, nil))
-	admin.WebSocket("/hidden", wsNoop, forge.WithHidden(), forge.WithWebSocketMessages(&ack{}, nil))
+	admin.WebSocket("/old", WSNoop, forge.WithDeprecated(), forge.WithWebSocketMessages(&FieldError{}, nil))
+	admin.WebSocket("/hidden", WSNoop, forge.WithHidden(), forge.WithWebSocketMessages(&ack{}, nil))
 	return app
 }

@@ -8,7 +8,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/forgekit/forge/apidoc"
-	"github.com/forgekit/forge/internal/spectest"
+	"github.com/forgekit/forge/integration/spectest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/openapi"
 )
 
@@ -94,12 +95,12 @@ func TestBuild(t *testing.T) {
 		{"paths/~1cache/delete/responses", `{"default":{"description":"The route does not document its responses (see WithResponse)."}}`},
 	}
 	for _, c := range checks {
-		if got := spectest.At(m, c.path); got != c.want {
+		if got := testkit.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}
 	if paths := m["paths"].(map[string]any); len(paths) != 3 {
-		t.Errorf("paths %s, want 3 (no WebSocket route, no hidden route)", spectest.At(m, "paths"))
+		t.Errorf("paths %s, want 3 (no WebSocket route, no hidden route)", testkit.At(m, "paths"))
 	}
 	_, again := build(t, spec())
 	if !bytes.Equal(j, again) {
@@ -133,7 +134,7 @@ func TestBuildRejects(t *testing.T) {
 func TestBuildEmpty(t *testing.T) {
 	t.Parallel()
 	m, _ := build(t, openapi.Spec{})
-	if got := spectest.At(m, ""); got != `{"info":{"title":"forge application","version":"0.0.0"},"openapi":"3.1.0","paths":{}}` {
+	if got := testkit.At(m, ""); got != `{"info":{"title":"forge application","version":"0.0.0"},"openapi":"3.1.0","paths":{}}` {
 		t.Fatalf("empty document %s", got)
 	}
 }
@@ -159,7 +160,7 @@ func TestSecurity(t *testing.T) {
 		{"components/securitySchemes/key", `{"description":"A key.","in":"header","name":"X-Key","type":"apiKey"}`},
 		{"components/securitySchemes/user", `{"scheme":"basic","type":"http"}`},
 	} {
-		if got := spectest.At(m, c.path); got != c.want {
+		if got := testkit.At(m, c.path); got != c.want {
 			t.Errorf("%s = %s, want %s", c.path, got, c.want)
 		}
 	}

@@ -39,9 +39,11 @@ type adminConfig struct {
 //
 // The inspector sees and acts on every connection, so it needs auth:
 // AdminAuth names the providers (registered with WithAuthProvider) and
-// scopes that admit an operator. New panics when neither AdminAuth nor
-// AdminInsecureLocalOnly is given. The inspector's routes are hidden from
-// the documents.
+// scopes that admit an operator. For the pages, pick credentials a
+// browser presents by itself: basic auth (auth.Basic) or a cookie
+// (auth.JWTConfig's Cookie); programs may use any provider on the JSON
+// endpoints. New panics when neither AdminAuth nor AdminInsecureLocalOnly
+// is given. The inspector's routes are hidden from the documents.
 //
 //	app := forge.New(
 //		forge.WithAuthProvider("ops", auth.Basic("ops", checkOperator)),

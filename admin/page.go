@@ -46,7 +46,7 @@ func (in *Inspector) servePage(w http.ResponseWriter, r *http.Request) {
 	}{strings.TrimSuffix(in.cfg.Path, "/"), in.Status(), in.Connections(), in.Rooms(r.Context()), TapDataLimit}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	if err := page.Execute(w, data); err != nil {
 		http.Error(w, "render: "+err.Error(), http.StatusInternalServerError)

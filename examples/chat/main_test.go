@@ -51,7 +51,10 @@ func (c client) next(t *testing.T, event, id string, v any) {
 func TestChat(t *testing.T) {
 	srv := forgetest.Start(t, newApp())
 	ann := client{srv.Dial(t, "/ws/chat/lobby?user=ann", nil)}
-	waitMembers(t, srv, "lobby", 1)
+	// An answer to ann proves her connect hook, and the presence message
+	// of her join, are done: bob, next, must not get it.
+	ann.send("join", "0", RoomRequest{Room: "lobby"})
+	ann.next(t, "join.ack", "0", nil)
 	bob := client{srv.Dial(t, "/ws/chat/lobby?user=bob", nil)}
 
 	var p hub.Presence

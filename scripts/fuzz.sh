@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the forge module (each `func FuzzX(f *testing.F)`
+# Runs every fuzz target of forge's modules (each `func FuzzX(f *testing.F)`
 # in a _test.go file), one at a time, each for FUZZTIME (default 30s). Their
 # seed corpora, and the inputs saved under testdata/fuzz, already run as
 # plain tests in `go test ./...`; this script searches for new inputs.
@@ -23,8 +23,14 @@ if [ -n "${FUZZ_PARALLEL:-}" ]; then
 	parallel=(-parallel "$FUZZ_PARALLEL")
 fi
 
-# Every package of the root module (nested modules are their own), and the
-# fuzz targets its test files declare.
+# Every package of the modules being worked on (the workspace's, or the
+# root module alone without go.work), and the fuzz targets its test files
+# declare.
+packages() {
+	go list -m -f '{{.Dir}}' | while read -r dir; do
+		(cd "$dir" && go list -f '{{.ImportPath}} {{.Dir}}' ./...)
+	done
+}
 targets=()
 while read -r pkg dir; do
 	for f in "$dir"/*_test.go; do
@@ -35,7 +41,7 @@ while read -r pkg dir; do
 			fi
 		done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*\*testing\.F).*/\1/p' "$f")
 	done
-done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./...)
+done < <(packages)
 
 if [ ${#targets[@]} -eq 0 ]; then
 	echo "fuzz: no target matches FUZZ=$filter" >&2

@@ -189,6 +189,17 @@ func TestMetrics(t *testing.T) {
 	if got := value(fams, "forge_hub_published_total", "node", h.Node()); got < 2 {
 		t.Errorf("hub published = %v", got)
 	}
+	// Without the inspector, the app still lists its connections (with
+	// their rooms in the inspected hub) and its status.
+	var inLobby int
+	for _, c := range app.Connections() {
+		if c.Route == chatRoute && len(c.Rooms) == 1 && c.Rooms[0] == "lobby" && c.MessagesIn == 3 {
+			inLobby++
+		}
+	}
+	if st := app.Status(); inLobby != 1 || len(st.Hubs) != 1 || st.Hubs[0].Node != h.Node() || st.Connections.Refused != 2 || st.Routes != nil {
+		t.Errorf("Connections() = %+v, Status() = %+v", app.Connections(), st)
+	}
 	// No label carries a room name, a raw path or an undeclared event.
 	for name, f := range fams {
 		for _, m := range f.GetMetric() {

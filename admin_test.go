@@ -197,6 +197,18 @@ func TestAdminConnectionsAndActions(t *testing.T) {
 	if got := app.Connections(); len(got) != 2 {
 		t.Fatalf("App.Connections() = %+v", got)
 	}
+	resp := adminGet(t, srv.URL+"/admin/api/connections?limit=1&route=/ws/chat/%7Broom%7D", "ops")
+	var first []admin.Connection
+	json.NewDecoder(resp.Body).Decode(&first)
+	resp.Body.Close()
+	if len(first) != 1 || resp.Header.Get("X-Total-Count") != "2" {
+		t.Fatalf("?limit=1: %d connections, X-Total-Count %q", len(first), resp.Header.Get("X-Total-Count"))
+	}
+	var none []admin.Connection
+	getJSON(t, srv.URL+"/admin/api/connections?route=/elsewhere", &none)
+	if len(none) != 0 {
+		t.Fatalf("?route=/elsewhere: %+v", none)
+	}
 	var rooms []admin.Room
 	getJSON(t, srv.URL+"/admin/api/rooms", &rooms)
 	if len(rooms) != 1 || rooms[0].Name != "lobby" || len(rooms[0].Members) != 2 || len(rooms[0].Presence) != 2 {

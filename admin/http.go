@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,8 +32,8 @@ type Endpoint struct {
 //	GET  /                               the page (HTML, with its script and style embedded)
 //	GET  /assets/{file}                  the page's script and style
 //	GET  /api/status                     Status
-//	GET  /api/connections                []Connection
-//	GET  /api/rooms                      []Room
+//	GET  /api/connections                []Connection (?route=PATTERN to filter, ?limit=N for the first N)
+//	GET  /api/rooms                      []Room (?limit=N for the first N)
 //	GET  /api/routes                     []RouteStats
 //	POST /api/connections/{id}/close     {"code": 4000, "reason": "..."}: close with that code
 //	POST /api/connections/{id}/send      {"event": "...", "payload": ...} or {"data": "..."}: send a message
@@ -71,12 +73,43 @@ func (in *Inspector) serveStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, in.Status())
 }
 
+// limit reads ?limit=, the number of items a listing is cut to; 0 for all.
+// The total goes into the X-Total-Count header.
+func limit(w http.ResponseWriter, r *http.Request, total int) (int, bool) {
+	n := total
+	if s := r.URL.Query().Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 {
+			problem.Write(w, http.StatusBadRequest, "limit must be a whole number")
+			return 0, false
+		}
+		if v > 0 {
+			n = min(v, total)
+		}
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	return n, true
+}
+
 func (in *Inspector) serveConnections(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, in.Connections())
+	conns := in.Connections()
+	if route := r.URL.Query().Get("route"); route != "" {
+		conns = slices.DeleteFunc(conns, func(c Connection) bool { return c.Route != route })
+	}
+	if n, ok := limit(w, r, len(conns)); ok {
+		writeJSON(w, http.StatusOK, conns[:n])
+	}
 }
 
 func (in *Inspector) serveRooms(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, in.Rooms(r.Context()))
+	n := 0
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	rooms, total := in.rooms(r.Context(), n)
+	if _, ok := limit(w, r, total); ok {
+		writeJSON(w, http.StatusOK, rooms)
+	}
 }
 
 func (in *Inspector) serveRoutes(w http.ResponseWriter, r *http.Request) {

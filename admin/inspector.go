@@ -298,9 +298,23 @@ type Room struct {
 // Rooms lists the rooms with members on this node, in every inspected
 // hub, by hub and name.
 func (in *Inspector) Rooms(ctx context.Context) []Room {
-	var out []Room
+	out, _ := in.rooms(ctx, 0)
+	return out
+}
+
+// rooms lists the first n rooms (all for n <= 0) and counts them all: a
+// room's presence may cost a call to the broker.
+func (in *Inspector) rooms(ctx context.Context, n int) ([]Room, int) {
+	var (
+		out   []Room
+		total int
+	)
 	for _, h := range in.hubs() {
 		for _, ri := range h.Rooms() {
+			total++
+			if n > 0 && len(out) >= n {
+				continue
+			}
 			r := Room{Hub: h.Node(), Name: ri.Name, Members: h.ConnectionsIn(ri.Name)}
 			if p, err := h.Members(ctx, ri.Name); err == nil {
 				r.Presence = p
@@ -314,7 +328,7 @@ func (in *Inspector) Rooms(ctx context.Context) []Room {
 	if out == nil {
 		out = []Room{}
 	}
-	return out
+	return out, total
 }
 
 func (in *Inspector) hubs() []*hub.Hub {

@@ -33,6 +33,10 @@ var page = template.Must(template.New("index.html").Funcs(template.FuncMap{
 	},
 }).ParseFS(assets, "assets/index.html"))
 
+// PageLimit is how many connections and rooms the page lists; the JSON
+// endpoints list them all unless asked for fewer.
+const PageLimit = 500
+
 // servePage renders the page with the data of the moment, so that it is
 // useful before its script runs (and without it); the script then keeps
 // it fresh.
@@ -43,7 +47,12 @@ func (in *Inspector) servePage(w http.ResponseWriter, r *http.Request) {
 		Connections []Connection
 		Rooms       []Room
 		Limit       int
-	}{strings.TrimSuffix(in.cfg.Path, "/"), in.Status(), in.Connections(), in.Rooms(r.Context()), TapDataLimit}
+		Total       int
+	}{Base: strings.TrimSuffix(in.cfg.Path, "/"), Status: in.Status(), Limit: TapDataLimit}
+	conns := in.Connections()
+	data.Total = len(conns)
+	data.Connections = conns[:min(len(conns), PageLimit)]
+	data.Rooms, _ = in.rooms(r.Context(), PageLimit)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'")

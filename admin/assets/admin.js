@@ -9,7 +9,7 @@
 
   function fail(err) { errorBox.textContent = String(err); }
 
-  async function api(path, body) {
+  async function call(path, body) {
     const init = { credentials: "same-origin", headers: {} };
     if (body !== undefined) {
       init.method = "POST";
@@ -20,6 +20,20 @@
     const text = await res.text();
     const data = text ? JSON.parse(text) : null;
     if (!res.ok) throw new Error((data && (data.detail || data.title)) || res.status);
+    return { data, total: Number(res.headers.get("X-Total-Count")) };
+  }
+
+  async function api(path, body) {
+    return (await call(path, body)).data;
+  }
+
+  const pageLimit = 500; // as the server renders it (admin.PageLimit)
+
+  // list fetches the first pageLimit items of a listing and shows how
+  // many there are in all.
+  async function list(path, countId) {
+    const { data, total } = await call(path + "?limit=" + pageLimit);
+    $(countId).textContent = data.length < total ? "(first " + data.length + " of " + total + ")" : "(" + total + ")";
     return data;
   }
 
@@ -125,7 +139,7 @@
 
   async function refresh() {
     try {
-      const [conns, rooms, st] = await Promise.all([api("/api/connections"), api("/api/rooms"), api("/api/status")]);
+      const [conns, rooms, st] = await Promise.all([list("/api/connections", "conn-count"), list("/api/rooms", "room-count"), api("/api/status")]);
       renderConnections(conns);
       renderRooms(rooms);
       renderStatus(st);

@@ -170,7 +170,8 @@ func (c *Collector) Opened(_ *connection.Conn, info connection.OpenInfo) connect
 	r.opened.Inc()
 	r.open.Inc()
 	r.handshake.Observe(info.Handshake.Seconds())
-	return &connObserver{c: c, r: r, policy: policyName(info.Policy)}
+	policy := policyName(info.Policy)
+	return &connObserver{c: c, r: r, drops: r.drops(c, policy)}
 }
 
 // route returns the series of one route, made at its first connection.
@@ -191,6 +192,7 @@ func (c *Collector) route(pattern string) *route {
 		in:        make(map[string]*traffic),
 		out:       make(map[string]*traffic),
 		closes:    make(map[connection.StatusCode]prometheus.Counter),
+		byPolicy:  make(map[string]*drops),
 		handlers:  make(map[string]*outcomes),
 	}
 	var declared []apidoc.Message
@@ -281,8 +283,9 @@ type route struct {
 	connRate, eventRate prometheus.Counter
 	in, out             map[string]*traffic // by event label; read-only once made
 	handlers            map[string]*outcomes
-	mu                  sync.Mutex // guards closes
+	mu                  sync.Mutex // guards closes and byPolicy
 	closes              map[connection.StatusCode]prometheus.Counter
+	byPolicy            map[string]*drops
 }
 
 type traffic struct{ msgs, bytes prometheus.Counter }
@@ -305,9 +308,30 @@ func (r *route) traffic(m map[string]*traffic, data []byte) *traffic {
 
 // connObserver watches one connection for a Collector.
 type connObserver struct {
-	c      *Collector
-	r      *route
-	policy string
+	c     *Collector
+	r     *route
+	drops *drops
+}
+
+// drops holds a route's drop counters under one slow-consumer policy.
+type drops struct {
+	queueFull, closing, slow prometheus.Counter
+}
+
+// drops returns the drop counters of r under policy, made once.
+func (r *route) drops(c *Collector, policy string) *drops {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d := r.byPolicy[policy]; d != nil {
+		return d
+	}
+	d := &drops{
+		queueFull: c.dropped.WithLabelValues(r.pattern, policy, connection.DropQueueFull.String()),
+		closing:   c.dropped.WithLabelValues(r.pattern, policy, connection.DropClosing.String()),
+		slow:      c.slow.WithLabelValues(r.pattern, policy),
+	}
+	r.byPolicy[policy] = d
+	return d
 }
 
 var _ connection.ConnObserver = (*connObserver)(nil)
@@ -329,9 +353,11 @@ func (o *connObserver) Dropped(why connection.Drop) {
 	case connection.DropRateLimited:
 		o.r.connRate.Inc()
 	case connection.DropSlowConsumer:
-		o.c.slow.WithLabelValues(o.r.pattern, o.policy).Inc()
+		o.drops.slow.Inc()
+	case connection.DropClosing:
+		o.drops.closing.Inc()
 	default:
-		o.c.dropped.WithLabelValues(o.r.pattern, o.policy, why.String()).Inc()
+		o.drops.queueFull.Inc()
 	}
 }
 

@@ -467,7 +467,7 @@ func TestClientHeartbeatReplacesADeadLink(t *testing.T) {
 	open(t, b, px.URL)
 	eval[bool](t, b, "connect", `(async () => {
   const c = forge.connect({ url: "/ws/demo", protocols: ["demo.v1"], token: await token("ann"), reconnect: { min: 20, max: 100 },
-    heartbeat: { interval: 200, timeout: 300 } });
+    heartbeat: { interval: 300, timeout: 1000 } });
   window.c = c; window.w = watch(c);
   await until(() => c.state === "open");
   return true;
@@ -483,12 +483,19 @@ func TestClientHeartbeatReplacesADeadLink(t *testing.T) {
   const echo = await c.request("echo", { text: "alive" });
   return JSON.stringify({ reports: w.reports, stats: c.stats(), echo });
 })()`, &out)
+	// Only the heartbeat closed connections (a probe slowed past its
+	// timeout on a loaded machine would count as one more).
 	closes := kinds(out.Reports, "close")
-	if len(closes) != 1 || closes[0].Code != 4000 || closes[0].Reason != "heartbeat timeout" || !closes[0].WillRetry {
-		t.Errorf("closes %+v, want one heartbeat timeout", closes)
+	if len(closes) == 0 {
+		t.Error("no connection closed")
 	}
-	if out.Stats.HeartbeatTimeouts != 1 || out.Echo["text"] != "alive" {
-		t.Errorf("stats %+v, echo %v", out.Stats, out.Echo)
+	for _, c := range closes {
+		if c.Code != 4000 || c.Reason != "heartbeat timeout" || !c.WillRetry {
+			t.Errorf("close %+v, want heartbeat timeouts only", c)
+		}
+	}
+	if out.Stats.HeartbeatTimeouts != len(closes) || out.Echo["text"] != "alive" {
+		t.Errorf("stats %+v after %d closes, echo %v", out.Stats, len(closes), out.Echo)
 	}
 	if p := b.Unexpected(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)

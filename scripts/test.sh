@@ -57,6 +57,17 @@ if [ ! tools/modelina/node_modules/.package-lock.json -nt tools/modelina/package
 	}
 fi
 
+# The browser client (client/) is built and tested with TypeScript and ws,
+# pinned in client/package-lock.json; examples/chat's type check of its page
+# reads the same node_modules.
+if [ ! client/node_modules/.package-lock.json -nt client/package-lock.json ]; then
+	step "installing the client's build tools (npm ci in client)"
+	(cd client && npm ci --no-audit --no-fund --loglevel=error) || {
+		[ -z "${CI:-}" ] || exit 1
+		echo "the client's build tools are not installed: its tests will skip" >&2
+	}
+fi
+
 # The Redis broker tests start their own redis-server on a loopback port;
 # they need only the binary. policy-rc.d keeps the package from starting
 # its service while it installs.

@@ -71,9 +71,10 @@ func New(cfg Config) *Inspector {
 
 // routeStats counts one route's connections and traffic.
 type routeStats struct {
-	open, opened                         atomic.Int64
-	msgsIn, bytesIn, msgsOut, bytesOut   atomic.Uint64
-	dropped, slow, rateLimited, refusals atomic.Uint64
+	open, opened                       atomic.Int64
+	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
+	dropped, discarded, slow           atomic.Uint64
+	rateLimited, refusals              atomic.Uint64
 
 	mu      sync.Mutex // guards the maps
 	refused map[string]uint64
@@ -146,6 +147,8 @@ func (w *watch) Dropped(why connection.Drop) {
 		w.route.slow.Add(1)
 	case connection.DropRateLimited:
 		w.route.rateLimited.Add(1)
+	case connection.DropClosing:
+		w.route.discarded.Add(1)
 	default:
 		w.route.dropped.Add(1)
 	}
@@ -232,6 +235,7 @@ type RouteStats struct {
 	MessagesOut    uint64            `json:"messages_out"`
 	BytesOut       uint64            `json:"bytes_out"`
 	Dropped        uint64            `json:"dropped"`        // as in connection.Stats.Dropped
+	Discarded      uint64            `json:"discarded"`      // as in connection.Stats.Discarded
 	SlowConsumers  uint64            `json:"slow_consumers"` // closed as slow consumers
 	RateLimited    uint64            `json:"rate_limited"`   // messages over the route's MessageRate
 	CloseCodes     map[string]uint64 `json:"close_codes"`    // by the code sent
@@ -271,7 +275,8 @@ func (in *Inspector) Routes() []RouteStats {
 		rs.Refused = r.refusals.Load()
 		rs.MessagesIn, rs.BytesIn = r.msgsIn.Load(), r.bytesIn.Load()
 		rs.MessagesOut, rs.BytesOut = r.msgsOut.Load(), r.bytesOut.Load()
-		rs.Dropped, rs.SlowConsumers, rs.RateLimited = r.dropped.Load(), r.slow.Load(), r.rateLimited.Load()
+		rs.Dropped, rs.Discarded = r.dropped.Load(), r.discarded.Load()
+		rs.SlowConsumers, rs.RateLimited = r.slow.Load(), r.rateLimited.Load()
 		r.mu.Lock()
 		rs.RefusedBy, rs.CloseCodes = maps.Clone(r.refused), maps.Clone(r.closes)
 		r.mu.Unlock()

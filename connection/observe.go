@@ -1,6 +1,8 @@
 package connection
 
 import (
+	"errors"
+	"net"
 	"time"
 )
 
@@ -83,13 +85,15 @@ type Drop int
 
 // Kinds of drops.
 const (
-	// DropQueueFull: an outbound message that found the queue full, dropped
-	// by the route's slow-consumer policy (the new one, or queued ones
-	// with PolicyDropOldest; with PolicyClose, the one that found the
-	// queue full).
+	// DropQueueFull: an outbound message lost to a full queue (counted in
+	// Stats.Dropped): dropped by the route's slow-consumer policy (the new
+	// one, or queued ones with PolicyDropOldest; with PolicyClose, the one
+	// that found the queue full), or still queued when the connection was
+	// closed as a slow consumer.
 	DropQueueFull Drop = iota
-	// DropClosing: an outbound message offered to, or waiting in the queue
-	// of, a connection that was closing or failed before sending it.
+	// DropClosing: an outbound message offered to, or still queued on, a
+	// connection that was closing for another reason (counted in
+	// Stats.Discarded).
 	DropClosing
 	// DropSlowConsumer: the connection is closed as a slow consumer. It
 	// is not a message; it comes once per connection.
@@ -138,6 +142,26 @@ type Info struct {
 	BytesOut    uint64 `json:"bytes_out"`
 }
 
+// lostKindLocked says why the messages still queued are lost when the
+// connection fails: a full queue when it is closed as a slow consumer,
+// its closing otherwise. Caller holds wmu.
+func (c *Conn) lostKindLocked() Drop {
+	if c.slow {
+		return DropQueueFull
+	}
+	return DropClosing
+}
+
+// lostTo says why a message that the writer gave up on after err is lost:
+// a write that timed out is a peer that did not keep up.
+func lostTo(err error) Drop {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return DropQueueFull
+	}
+	return DropClosing
+}
+
 // InfoOf returns a snapshot of c. It is a function rather than a method
 // so that Conn's methods stay those of Connection, the handler's view.
 func InfoOf(c *Conn) Info {
@@ -158,14 +182,18 @@ func InfoOf(c *Conn) Info {
 	}
 }
 
-// dropped counts n outbound messages dropped for why, in the Tracker's
-// Stats and for the observer.
+// dropped counts n outbound messages lost for why, in the Tracker's
+// Stats (Dropped or Discarded) and for the observer.
 func (c *Conn) dropped(why Drop, n int) {
 	if n <= 0 {
 		return
 	}
 	if c.tracker != nil {
-		c.tracker.dropped.Add(uint64(n))
+		if why == DropClosing {
+			c.tracker.discarded.Add(uint64(n))
+		} else {
+			c.tracker.dropped.Add(uint64(n))
+		}
 	}
 	if c.obs != nil {
 		for range n {

@@ -22,6 +22,7 @@ type Tracker struct {
 	accepted      atomic.Uint64
 	slowConsumers atomic.Uint64
 	dropped       atomic.Uint64
+	discarded     atomic.Uint64
 	refused       atomic.Uint64
 	rateLimited   atomic.Uint64
 
@@ -41,21 +42,28 @@ type Stats struct {
 	// stayed full (PolicyClose, or a Write that waited past the write
 	// timeout).
 	SlowConsumers uint64
-	// Dropped counts outbound data messages that a connection was given
-	// (queued, or offered with Offer) and never handed to its socket:
-	// those its slow-consumer policy dropped when the queue was full (the
-	// new message, or queued ones with PolicyDropOldest; with PolicyClose,
-	// the message that found the queue full), those still queued when the
-	// connection failed (closed as a slow consumer, after a protocol error
-	// or a write error), and those offered once it was closing. Each is
-	// counted once, for one connection: a broadcast to a room that reaches
-	// two slow members drops two messages. A hub's Status().Dropped
-	// counts, for that hub's messages only, the offers a connection
-	// refused, each of which is also counted here; a message dropped
-	// later from a queue (PolicyDropOldest) or discarded when the
-	// connection failed is counted here only. Write and WriteMessage
-	// never drop: their caller gets an error instead.
-	Dropped uint64
+	// Dropped counts the outbound data messages lost to a full queue: a
+	// connection was given them (queued, or offered with Offer) and a
+	// peer that did not keep up never got them. They are those its
+	// slow-consumer policy dropped (the new message, or queued ones with
+	// PolicyDropOldest; with PolicyClose, the message that found the
+	// queue full) and those still queued when it was closed as a slow
+	// consumer. Each is counted once, for one connection: a broadcast to
+	// a room that reaches two slow members drops two messages.
+	//
+	// Discarded counts the outbound data messages a connection was given
+	// and never sent because it was closing for another reason: offered
+	// once it was closing (a broadcast to a member that is leaving),
+	// still queued when it failed (a protocol error, a write error, a
+	// keepalive timeout). Nobody was waiting for them.
+	//
+	// A hub's Status().Dropped counts, for that hub's messages, the offers
+	// a connection refused: each of them is counted here too, in Dropped
+	// (a full queue) or Discarded (a closing connection). A message
+	// dropped later from a queue it had joined is counted here only.
+	// Write and WriteMessage never drop: their caller gets an error.
+	Dropped   uint64
+	Discarded uint64
 	// RateLimited counts incoming messages over a connection's
 	// MessageRate; they are dropped, and not counted in Dropped.
 	RateLimited uint64
@@ -112,6 +120,7 @@ func (t *Tracker) Stats() Stats {
 		Refused:       t.refused.Load(),
 		SlowConsumers: t.slowConsumers.Load(),
 		Dropped:       t.dropped.Load(),
+		Discarded:     t.discarded.Load(),
 		RateLimited:   t.rateLimited.Load(),
 	}
 }

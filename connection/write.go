@@ -284,7 +284,7 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 		for _, m := range c.queue {
 			c.qbytes -= m.size
 		}
-		c.dropped(DropClosing, len(c.queue))
+		c.dropped(c.lostKindLocked(), len(c.queue))
 		clear(c.queue)
 		c.queue = c.queue[:0]
 	}
@@ -572,7 +572,7 @@ func (c *Conn) writeFrames(r *writeRound, try bool) (rest []outbound, err error)
 				err = nil
 			}
 		} else {
-			c.dropped(DropClosing, 1) // given up on after the first error
+			c.dropped(lostTo(err), 1) // given up on after the first error
 		}
 		c.handOver(&r.batch[i])
 	}
@@ -696,7 +696,7 @@ func (c *Conn) writeFailed(err error) {
 	for _, m := range c.queue {
 		c.qbytes -= m.size
 	}
-	c.dropped(DropClosing, len(c.queue))
+	c.dropped(c.lostKindLocked(), len(c.queue))
 	c.foldLocked()
 	clear(c.queue)
 	c.queue = c.queue[:0]

@@ -21,11 +21,13 @@ type Status struct {
 	// Dropped those a member's connection refused (connection.Conn.Offer
 	// reported false): its queue was full and its slow-consumer policy
 	// dropped the message or closed the connection, or the connection was
-	// closing. Each of those is also counted in the connection tracker's
-	// Stats().Dropped (App.Stats), which counts besides the messages
-	// dropped later from a queue they had joined (PolicyDropOldest, a
-	// connection that failed): Delivered counts those. Filtered counts the
-	// messages a member's filter declined.
+	// closing. Each of those is also counted by the connection tracker
+	// (App.Stats): in Stats().Dropped when the queue was full, in
+	// Stats().Discarded when the connection was closing. The tracker
+	// counts besides the messages lost later from a queue they had joined
+	// (PolicyDropOldest, a connection that failed), which Delivered
+	// counts here. Filtered counts the messages a member's filter
+	// declined.
 	Delivered uint64 `json:"delivered"`
 	Dropped   uint64 `json:"dropped"`
 	Filtered  uint64 `json:"filtered"`

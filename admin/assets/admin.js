@@ -130,9 +130,10 @@
     $("stat-refused").textContent = c.Refused;
     $("stat-slow").textContent = c.SlowConsumers;
     $("stat-dropped").textContent = c.Dropped;
+    $("stat-discarded").textContent = c.Discarded;
     $("stat-ratelimited").textContent = c.RateLimited;
     fill("routes", st.routes || [], "no WebSocket route", (tr, r) => {
-      for (const v of [r.route, r.open, r.opened, r.refused, r.messages_in, r.messages_out, r.dropped, r.slow_consumers, r.rate_limited]) cell(tr, v);
+      for (const v of [r.route, r.open, r.opened, r.refused, r.messages_in, r.messages_out, r.dropped, r.discarded, r.slow_consumers, r.rate_limited]) cell(tr, v);
       cell(tr, Object.entries(r.close_codes || {}).map(([k, v]) => k + "×" + v).join(" "));
     });
   }

@@ -20,6 +20,7 @@ import (
 	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // adminApp is an app with the inspector behind basic auth ("ops"/"pw"),
@@ -169,7 +170,7 @@ func TestAdminConnectionsAndActions(t *testing.T) {
 	app, srv, h := adminApp(t)
 	ann := srv.Dial(t, "/ws/chat/lobby", robot)
 	bob := srv.Dial(t, "/ws/chat/lobby", robot)
-	waitFor(t, "both in the lobby", func() bool { return h.Count("lobby") == 2 })
+	testkit.WaitFor(t, "both in the lobby", func() bool { return h.Count("lobby") == 2 })
 	ann.SendText(`{"event":"say","id":"1","payload":{"text":"hi"}}`)
 	readUntil(t, ann, `"say.ack"`)
 	readUntil(t, bob, `"said"`)
@@ -256,7 +257,7 @@ func TestAdminConnectionsAndActions(t *testing.T) {
 		t.Fatalf("close reason %q", reason)
 	}
 	var st admin.Status
-	waitFor(t, "ann's close to be counted", func() bool {
+	testkit.WaitFor(t, "ann's close to be counted", func() bool {
 		getJSON(t, srv.URL+"/admin/api/status", &st)
 		return len(st.Routes) > 0 && st.Routes[0].CloseCodes["4000"] == 1
 	})
@@ -272,7 +273,7 @@ func TestAdminTap(t *testing.T) {
 	_, srv, h := adminApp(t)
 	ann := srv.Dial(t, "/ws/chat/lobby", robot)
 	bob := srv.Dial(t, "/ws/chat/lobby", robot)
-	waitFor(t, "both in the lobby", func() bool { return h.Count("lobby") == 2 })
+	testkit.WaitFor(t, "both in the lobby", func() bool { return h.Count("lobby") == 2 })
 	var conns []admin.Connection
 	getJSON(t, srv.URL+"/admin/api/connections", &conns)
 	var annID string

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 var authSecret = []byte("test secret of at least 32 bytes!!")
@@ -33,28 +33,7 @@ func token(t *testing.T, claims jwt.MapClaims) string {
 	return s
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func newTextLogger(w *lockedBuffer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func authApp(t *testing.T, logs *lockedBuffer) *forgetest.Server {
+func authApp(t *testing.T, logs *testkit.Buffer) *forgetest.Server {
 	t.Helper()
 	jwtp, err := auth.JWT(auth.JWTConfig{HMACSecret: authSecret, Cookie: "session"})
 	if err != nil {
@@ -62,7 +41,7 @@ func authApp(t *testing.T, logs *lockedBuffer) *forgetest.Server {
 	}
 	keys := auth.StaticAPIKeys("header", "X-API-Key", map[string]auth.Principal{"k-123": {Subject: "robot"}})
 	app := forge.New(
-		forge.WithLogger(newTextLogger(logs)),
+		forge.WithLogger(testkit.TextLogger(logs)),
 		forge.WithAuthProvider("jwt", jwtp),
 		forge.WithAuthProvider("apikey", keys),
 	)
@@ -85,7 +64,7 @@ func authApp(t *testing.T, logs *lockedBuffer) *forgetest.Server {
 }
 
 func TestAuthREST(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	srv := authApp(t, &logs)
 	good := token(t, nil)
 	expired := token(t, jwt.MapClaims{"exp": time.Now().Add(-time.Hour).Unix()})
@@ -143,7 +122,7 @@ func TestAuthREST(t *testing.T) {
 }
 
 func TestAuthWebSocket(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	srv := authApp(t, &logs)
 	good := token(t, nil)
 	tests := []struct {
@@ -206,7 +185,7 @@ func TestAuthUnknownProviderFailsAtRegistration(t *testing.T) {
 }
 
 func TestOversizedHeaders(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	srv := authApp(t, &logs)
 	req, _ := http.NewRequest("GET", srv.URL+"/me", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", 2<<20))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/auth"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -50,21 +51,6 @@ func serve(t testing.TB, app *forge.App) (addr string, served <-chan error) {
 		_ = app.Shutdown(ctx)
 	})
 	return l.Addr().String(), ch
-}
-
-func dial(t testing.TB, url string) *websocket.Conn {
-	t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		t.Fatalf("dial %s: %v (status %d)", url, err, status)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	return c
 }
 
 func get(t testing.TB, url string) (int, string) {
@@ -160,7 +146,7 @@ func TestServeAndShutdown(t *testing.T) {
 	if status, body := get(t, "http://"+addr+"/hello/ada"); status != http.StatusOK || body != "hello ada" {
 		t.Fatalf("GET = %d %q", status, body)
 	}
-	c := dial(t, "ws://"+addr+"/ws/lobby")
+	c := testkit.Dial(t, "ws://"+addr+"/ws/lobby", nil)
 	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "lobby" {
 		t.Fatalf("first message = %q, %v", msg, err)
 	}
@@ -207,7 +193,7 @@ func TestShutdownClosesWebSocketsServedThroughHandler(t *testing.T) {
 	})
 	srv := httptest.NewServer(app.Handler())
 	defer srv.Close()
-	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws")
+	c := testkit.Dial(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
 	codes := closeCodeAsync(c)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -264,7 +250,7 @@ func TestShutdownTimeout(t *testing.T) {
 	})
 	defer close(release)
 	addr, served := serve(t, app)
-	dial(t, "ws://"+addr+"/ws")
+	testkit.Dial(t, "ws://"+addr+"/ws", nil)
 	for deadline := time.Now().Add(5 * time.Second); app.Stats().Open == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the connection was never counted open")
@@ -377,7 +363,7 @@ func TestRouteDefaults(t *testing.T) {
 	if status, _ := get(t, "http://"+addr+"/rest"); status != http.StatusNoContent {
 		t.Fatalf("REST route under a WebSocket default: status %d", status)
 	}
-	c := dial(t, "ws://"+addr+"/ws")
+	c := testkit.Dial(t, "ws://"+addr+"/ws", nil)
 	if err := c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 64))); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +393,7 @@ func TestCloseErrorAlias(t *testing.T) {
 		return &forge.CloseError{Code: forge.ClosePolicyViolation, Reason: "go away"}
 	})
 	addr, _ := serve(t, app)
-	c := dial(t, "ws://"+addr+"/ws")
+	c := testkit.Dial(t, "ws://"+addr+"/ws", nil)
 	if code := readUntilClose(t, c); code != int(forge.ClosePolicyViolation) {
 		t.Fatalf("close code = %d, want %d", code, forge.ClosePolicyViolation)
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +23,7 @@ import (
 	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 type sayPayload struct {
@@ -146,7 +146,7 @@ func TestMetrics(t *testing.T) {
 	var fams map[string]*dto.MetricFamily
 	// The echo connection's close is counted once its closing handshake
 	// is over: wait for it.
-	waitFor(t, "the 1008 close to be counted", func() bool {
+	testkit.WaitFor(t, "the 1008 close to be counted", func() bool {
 		fams = scrape(t, srv.URL+"/metrics")
 		return value(fams, "forge_ws_closes_total", "route", echoRoute, "code", "1008") == 1
 	})
@@ -259,17 +259,4 @@ next:
 		}
 	}
 	return -1
-}
-
-// waitFor polls cond until it holds, failing the test after
-// forgetest.Timeout.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(forgetest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestEcho(t *testing.T) {
@@ -767,7 +769,7 @@ func readJSON(c *Conn) error {
 // and field names) goes to the server's log only.
 func TestDecodeErrorDetailStaysInLog(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	s := newServer(t, Config{Logger: logger}, readJSON)
 	ws := dial(t, s, nil)

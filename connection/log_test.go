@@ -1,35 +1,17 @@
 package connection
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestLogging(t *testing.T) {
 	t.Parallel()
@@ -62,7 +44,7 @@ func TestLogging(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var logs syncBuffer
+			var logs testkit.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			ids := make(chan string, 1)
 			s := newServer(t, Config{Logger: logger}, func(c *Conn) error {
@@ -103,7 +85,7 @@ func TestCustomUpgrader(t *testing.T) {
 // below the handler's level builds no logger of its own.
 func TestLogRecordsNameTheirSource(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug, AddSource: true}))
 	ids := make(chan string, 1)
 	s := newServer(t, Config{Logger: logger}, func(c *Conn) error {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestPeerResetIsDrop: a peer that resets the TCP connection has dropped
@@ -19,7 +21,7 @@ import (
 // close code, and nothing is logged above Debug.
 func TestPeerResetIsDrop(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reading := make(chan struct{})
 	s := newServer(t, Config{Logger: logger}, func(c *Conn) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -143,7 +144,7 @@ func TestPanicAndErrors(t *testing.T) {
 		mu     sync.Mutex
 		panics []any
 	)
-	logs := newSyncBuffer()
+	logs := &testkit.Buffer{}
 	d := New(WithLogger(slogTo(logs)), WithPanicHandler(func(c *Context, v any, stack []byte) {
 		mu.Lock()
 		panics = append(panics, v)
@@ -396,7 +397,7 @@ func TestSubscriptions(t *testing.T) {
 	picky := dial(t, srv, "/ws?events=news")
 	all := dial(t, srv, "/ws?events=*")
 	plain := dial(t, srv, "/ws")
-	waitFor(t, "three members", func() bool { return h.Count("room") == 3 })
+	testkit.WaitFor(t, "three members", func() bool { return h.Count("room") == 3 })
 	bcast := func(event string) {
 		t.Helper()
 		if err := d.Broadcast(context.Background(), "room", event, echoed{Text: event}); err != nil {
@@ -472,7 +473,7 @@ func TestSubprotocolScopedHandlers(t *testing.T) {
 
 func TestMiddleware(t *testing.T) {
 	t.Parallel()
-	logs := newSyncBuffer()
+	logs := &testkit.Buffer{}
 	var decoded atomic.Int32
 	d := New(quiet(), WithMiddleware(Log(slogTo(logs))))
 	On(d, "admin", func(c *Context, p struct {
@@ -609,9 +610,9 @@ func TestGoSafe(t *testing.T) {
 	<-started
 	c.send("ping", "", nil)
 	c.expect("done", "")
-	waitFor(t, "the goroutine's panic", func() bool { return d.Stats().Panics == 1 })
+	testkit.WaitFor(t, "the goroutine's panic", func() bool { return d.Stats().Panics == 1 })
 	c.Close()
-	waitFor(t, "the connection to end", func() bool { return d.Stats().Connections == 0 })
+	testkit.WaitFor(t, "the connection to end", func() bool { return d.Stats().Connections == 0 })
 	// goleak (TestMain) would find the first goroutine had it outlived
 	// its connection.
 }

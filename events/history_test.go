@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 type spoken struct {
@@ -50,7 +51,7 @@ func TestRecoverAfterReconnect(t *testing.T) {
 	}
 
 	a := dial(t, srv, "/ws")
-	waitFor(t, "a to join", func() bool { return h.Count("lobby") == 1 })
+	testkit.WaitFor(t, "a to join", func() bool { return h.Count("lobby") == 1 })
 	say("one")
 	say("two")
 	var last hub.StreamPosition
@@ -65,7 +66,7 @@ func TestRecoverAfterReconnect(t *testing.T) {
 		t.Fatalf("position %+v after two messages", last)
 	}
 	a.Close()
-	waitFor(t, "a to leave", func() bool { return h.Count("lobby") == 0 })
+	testkit.WaitFor(t, "a to leave", func() bool { return h.Count("lobby") == 0 })
 	say("three")
 	say("four")
 
@@ -120,14 +121,14 @@ func TestRecoverAfterReconnect(t *testing.T) {
 	// A malformed position is a plain join: no replay, no recovery event.
 	for _, q := range []string{"lobby", "lobby:x", "lobby:e:-1", ":e:1", "lobby::1"} {
 		c := dial(t, srv, "/ws?"+url.Values{"recover": {q}}.Encode())
-		waitFor(t, "the join", func() bool { return h.Count("lobby") == 2 })
+		testkit.WaitFor(t, "the join", func() bool { return h.Count("lobby") == 2 })
 		say("live " + q)
 		if p := c.recvPositioned(); p.Event != "said" || p.Position == nil {
 			t.Fatalf("recover=%q: got %+v, want the live message", q, p)
 		}
 		b.recvPositioned()
 		c.Close()
-		waitFor(t, "the leave", func() bool { return h.Count("lobby") == 1 })
+		testkit.WaitFor(t, "the leave", func() bool { return h.Count("lobby") == 1 })
 	}
 }
 
@@ -145,7 +146,7 @@ func TestTransientEventsSkipHistory(t *testing.T) {
 	Emits[typingNotice](d, "typing", WithTransient())
 	srv := serve(t, d)
 	a := dial(t, srv, "/ws")
-	waitFor(t, "a to join", func() bool { return h.Count("lobby") == 1 })
+	testkit.WaitFor(t, "a to join", func() bool { return h.Count("lobby") == 1 })
 	bg := context.Background()
 	if err := d.Broadcast(bg, "lobby", "said", spoken{Text: "kept"}); err != nil {
 		t.Fatal(err)

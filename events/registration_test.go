@@ -12,6 +12,7 @@ import (
 
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -123,7 +124,7 @@ func TestCommandEnvelope(t *testing.T) {
 	srv := serve(t, d)
 	a := dial(t, srv, "/ws?ch=c1")
 	b := dial(t, srv, "/ws?ch=c1")
-	waitFor(t, "two members", func() bool { return h.Count("c1") == 2 })
+	testkit.WaitFor(t, "two members", func() bool { return h.Count("c1") == 2 })
 
 	a.SendText(`{"channel":"c1","cmd":"ping","param":{}}`)
 	if got := a.ReadText(); got != `{"channel":"c1","cmd":"pong","param":{"ok":true}}` {

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // App is what Start needs of an application; *forge.App has it.
@@ -30,7 +32,7 @@ type App interface {
 }
 
 // Timeout bounds every wait of this package: dialing, reading, shutdown.
-const Timeout = 10 * time.Second
+const Timeout = testkit.Timeout
 
 // Server is an application serving on a loopback port.
 type Server struct {
@@ -74,17 +76,8 @@ func (s *Server) WebSocketURL(path string) string {
 // handshake does not succeed. The connection is closed when the test ends.
 func (s *Server) Dial(t testing.TB, path string, header http.Header, subprotocols ...string) *Conn {
 	t.Helper()
-	ws, resp, err := s.DialErr(path, header, subprotocols...)
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		t.Fatalf("forgetest: dial %s: %v (HTTP %d)", path, err, status)
-	}
-	c := &Conn{Conn: ws, t: t}
-	t.Cleanup(func() { ws.Close() })
-	return c
+	ws := testkit.Dial(t, s.WebSocketURL(path), header, subprotocols...)
+	return &Conn{Conn: ws, t: t}
 }
 
 // DialErr opens a WebSocket connection to path and returns the handshake's

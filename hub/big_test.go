@@ -19,6 +19,7 @@ import (
 
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -235,11 +236,11 @@ func TestTenThousandMembers(t *testing.T) {
 	srv := bigRoom(t, h)
 	c := spawnClients(t, srv.WebSocketURL("/ws"), members, 0)
 	c.expect(t, "ready")
-	waitFor(t, "every member to join", func() bool { return h.Count("big") == members })
+	testkit.WaitFor(t, "every member to join", func() bool { return h.Count("big") == members })
 	for i := range msgs {
-		must(t, h.Broadcast(bg, "big", seqMessage(i, 64)))
+		testkit.Must(t, h.Broadcast(bg, "big", seqMessage(i, 64)))
 	}
-	must(t, h.Broadcast(bg, "big", text("end")))
+	testkit.Must(t, h.Broadcast(bg, "big", text("end")))
 	if got, want := c.expect(t, "ok"), fmt.Sprintf("ok total=%d", members*msgs); got != want {
 		t.Fatalf("clients said %q, want %q", got, want)
 	}
@@ -264,7 +265,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			srv := bigRoom(b, h)
 			c := spawnClients(b, srv.WebSocketURL("/ws"), members, batch)
 			c.expect(b, "ready")
-			waitFor(b, "every member to join", func() bool { return h.Count("big") == members })
+			testkit.WaitFor(b, "every member to join", func() bool { return h.Count("big") == members })
 
 			b.ReportAllocs()
 			var before, after runtime.MemStats

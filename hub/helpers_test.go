@@ -104,17 +104,3 @@ func newHub(t testing.TB, opts ...Option) *Hub {
 }
 
 func text(s string) Message { return Message{Data: []byte(s)} }
-
-// waitFor polls cond until it holds, failing the test after
-// forgetest.Timeout. It waits for asynchronous effects (a connection's end
-// reaching the hub); it asserts nothing about time.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(forgetest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -51,25 +52,25 @@ func TestRoomsDeliverAndList(t *testing.T) {
 
 	// A room reaches its members only; each client's next message proves
 	// what it did not get before.
-	must(t, h.Broadcast(bg, "a", text("to a")))
-	must(t, h.Broadcast(bg, "b", text("to b")))
-	expect(t, ann, "to a", "to b")
-	expect(t, bob, "to a")
-	expect(t, cy, "to b")
+	testkit.Must(t, h.Broadcast(bg, "a", text("to a")))
+	testkit.Must(t, h.Broadcast(bg, "b", text("to b")))
+	testkit.Expect(t, ann.ReadText, "to a", "to b")
+	testkit.Expect(t, bob.ReadText, "to a")
+	testkit.Expect(t, cy.ReadText, "to b")
 
-	must(t, h.Broadcast(bg, "a", Message{Data: []byte("not ann"), Except: []string{annID}}))
-	must(t, h.Send(annID, text("just ann")))
-	must(t, h.BroadcastAll(bg, text("everyone")))
-	expect(t, ann, "just ann", "everyone")
-	expect(t, bob, "not ann", "everyone")
-	expect(t, cy, "everyone")
+	testkit.Must(t, h.Broadcast(bg, "a", Message{Data: []byte("not ann"), Except: []string{annID}}))
+	testkit.Must(t, h.Send(annID, text("just ann")))
+	testkit.Must(t, h.BroadcastAll(bg, text("everyone")))
+	testkit.Expect(t, ann.ReadText, "just ann", "everyone")
+	testkit.Expect(t, bob.ReadText, "not ann", "everyone")
+	testkit.Expect(t, cy.ReadText, "everyone")
 
-	must(t, h.Leave(bg, annID, "a"))
-	must(t, h.Leave(bg, annID, "a")) // leaving twice changes nothing
-	must(t, h.Broadcast(bg, "a", text("without ann")))
-	must(t, h.Send(annID, text("marker")))
-	expect(t, ann, "marker")
-	expect(t, bob, "without ann")
+	testkit.Must(t, h.Leave(bg, annID, "a"))
+	testkit.Must(t, h.Leave(bg, annID, "a")) // leaving twice changes nothing
+	testkit.Must(t, h.Broadcast(bg, "a", text("without ann")))
+	testkit.Must(t, h.Send(annID, text("marker")))
+	testkit.Expect(t, ann.ReadText, "marker")
+	testkit.Expect(t, bob.ReadText, "without ann")
 
 	if err := h.Send("ws_nobody", text("x")); !errors.Is(err, ErrUnknownConnection) {
 		t.Fatalf("Send to unknown id: %v", err)
@@ -86,7 +87,7 @@ func TestRoomsDeliverAndList(t *testing.T) {
 
 	// A connection that ends leaves its rooms.
 	bob.Close()
-	waitFor(t, "bob to be unregistered", func() bool { _, ok := h.Connection(bobID); return !ok })
+	testkit.WaitFor(t, "bob to be unregistered", func() bool { _, ok := h.Connection(bobID); return !ok })
 	if got := h.Count("a"); got != 0 {
 		t.Fatalf("Count(a) = %d after bob left", got)
 	}
@@ -121,8 +122,8 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("ann got %+v, want bob's join", got)
 	}
 	// bob is not told about his own join: his first message is this one.
-	must(t, h.Send(bobID, text("first")))
-	expect(t, bob, "first")
+	testkit.Must(t, h.Send(bobID, text("first")))
+	testkit.Expect(t, bob.ReadText, "first")
 
 	bob.Close()
 	ann.ReadJSON(&got)
@@ -157,8 +158,8 @@ func TestFilter(t *testing.T) {
 		if ctx.Query("only") != "" {
 			opts = append(opts, WithFilter(subscriptionFilter{ctx.Query("only"): true}))
 		}
-		must(t, h.Register(conn, opts...))
-		must(t, h.Join(ctx.Context(), conn.ID(), "r"))
+		testkit.Must(t, h.Register(conn, opts...))
+		testkit.Must(t, h.Join(ctx.Context(), conn.ID(), "r"))
 		ids <- conn.ID()
 		_, err := conn.Read()
 		return err
@@ -169,13 +170,13 @@ func TestFilter(t *testing.T) {
 	all := srv.Dial(t, "/ws", nil)
 	<-ids
 
-	must(t, h.Broadcast(bg, "r", Message{Data: []byte("gossip"), Event: "gossip"}))
-	must(t, h.Broadcast(bg, "r", Message{Data: []byte("news"), Event: "news"}))
-	must(t, h.Broadcast(bg, "r", text("unlabelled")))
-	must(t, h.Send(pickyID, Message{Data: []byte("direct gossip"), Event: "gossip"}))
-	must(t, h.Send(pickyID, text("end")))
-	expect(t, picky, "news", "unlabelled", "end")
-	expect(t, all, "gossip", "news", "unlabelled")
+	testkit.Must(t, h.Broadcast(bg, "r", Message{Data: []byte("gossip"), Event: "gossip"}))
+	testkit.Must(t, h.Broadcast(bg, "r", Message{Data: []byte("news"), Event: "news"}))
+	testkit.Must(t, h.Broadcast(bg, "r", text("unlabelled")))
+	testkit.Must(t, h.Send(pickyID, Message{Data: []byte("direct gossip"), Event: "gossip"}))
+	testkit.Must(t, h.Send(pickyID, text("end")))
+	testkit.Expect(t, picky.ReadText, "news", "unlabelled", "end")
+	testkit.Expect(t, all.ReadText, "gossip", "news", "unlabelled")
 	if st := h.Status(); st.Filtered != 2 {
 		t.Fatalf("Filtered = %d, want 2", st.Filtered)
 	}
@@ -256,7 +257,7 @@ func TestNoLossAtSteadyRate(t *testing.T) {
 		})
 	}
 	for i := range msgs {
-		must(t, h.Broadcast(bg, "room", text(fmt.Sprint(i))))
+		testkit.Must(t, h.Broadcast(bg, "room", text(fmt.Sprint(i))))
 	}
 	wg.Wait()
 	close(errs)
@@ -274,7 +275,7 @@ func TestRegisterErrors(t *testing.T) {
 	app := newTestApp(t)
 	errs := make(chan error, 1)
 	app.mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
-		must(t, h.Register(conn))
+		testkit.Must(t, h.Register(conn))
 		errs <- h.Register(conn)
 		_, err := conn.Read()
 		return err
@@ -284,8 +285,8 @@ func TestRegisterErrors(t *testing.T) {
 	if err := <-errs; !errors.Is(err, ErrDuplicateConnection) {
 		t.Fatalf("second Register: %v", err)
 	}
-	must(t, h.Close())
-	must(t, h.Close())
+	testkit.Must(t, h.Close())
+	testkit.Must(t, h.Close())
 	if err := h.Broadcast(bg, "r", text("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Broadcast after Close: %v", err)
 	}
@@ -353,7 +354,7 @@ func TestJoinLeaveRaces(t *testing.T) {
 		c.Close()
 	}
 	readers.Wait()
-	waitFor(t, "every connection to leave", func() bool { st := h.Status(); return st.Connections == 0 && st.Rooms == 0 })
+	testkit.WaitFor(t, "every connection to leave", func() bool { st := h.Status(); return st.Connections == 0 && st.Rooms == 0 })
 	for _, r := range rooms {
 		if n := bus.subscriptions(roomTopic(r)); n != 0 {
 			t.Errorf("room %s still has %d broker subscriptions", r, n)
@@ -388,20 +389,20 @@ func TestTwoNodes(t *testing.T) {
 	}
 
 	for i := range 300 {
-		must(t, a.Broadcast(bg, "room", text(fmt.Sprint(i))))
+		testkit.Must(t, a.Broadcast(bg, "room", text(fmt.Sprint(i))))
 	}
 	for i := range 300 {
-		expect(t, bob, fmt.Sprint(i))
-		expect(t, ann, fmt.Sprint(i))
+		testkit.Expect(t, bob.ReadText, fmt.Sprint(i))
+		testkit.Expect(t, ann.ReadText, fmt.Sprint(i))
 	}
-	must(t, b.Broadcast(bg, "room", Message{Data: []byte("not bob"), Except: []string{bobID}}))
-	must(t, b.BroadcastAll(bg, text("everyone")))
-	expect(t, ann, "not bob", "everyone")
-	expect(t, bob, "everyone")
+	testkit.Must(t, b.Broadcast(bg, "room", Message{Data: []byte("not bob"), Except: []string{bobID}}))
+	testkit.Must(t, b.BroadcastAll(bg, text("everyone")))
+	testkit.Expect(t, ann.ReadText, "not bob", "everyone")
+	testkit.Expect(t, bob.ReadText, "everyone")
 	// A direct send crosses nodes; an id no node holds is dropped quietly.
-	must(t, a.Send(bobID, text("direct from a")))
-	must(t, a.Send("ws_nobody", text("lost")))
-	expect(t, bob, "direct from a")
+	testkit.Must(t, a.Send(bobID, text("direct from a")))
+	testkit.Must(t, a.Send("ws_nobody", text("lost")))
+	testkit.Expect(t, bob.ReadText, "direct from a")
 	if st := b.Status(); st.Remote < 300 {
 		t.Fatalf("node b Status() = %+v", st)
 	}
@@ -413,25 +414,8 @@ func TestTwoNodes(t *testing.T) {
 	if p.Payload.ID != bobID || p.Payload.Action != Left {
 		t.Fatalf("ann got %+v, want bob's leave", p)
 	}
-	waitFor(t, "node b to unsubscribe", func() bool { return bus.subscriptions(roomTopic("room")) == 1 })
+	testkit.WaitFor(t, "node b to unsubscribe", func() bool { return bus.subscriptions(roomTopic("room")) == 1 })
 	_ = annID
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// expect reads the next messages of c and compares them with want.
-func expect(t testing.TB, c *forgetest.Conn, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if got := c.ReadText(); got != w {
-			t.Fatalf("got %q, want %q", got, w)
-		}
-	}
 }
 
 func TestMaxRoomsPerConnection(t *testing.T) {
@@ -457,13 +441,13 @@ func TestMaxRoomsPerConnection(t *testing.T) {
 				err := h.Join(bg, id, fmt.Sprint("room-", i))
 				switch {
 				case tt.max == 0 || i < tt.max:
-					must(t, err)
+					testkit.Must(t, err)
 				case !errors.Is(err, ErrTooManyRooms):
 					t.Fatalf("join %d: %v, want ErrTooManyRooms", i, err)
 				}
 			}
 			// Joining a room the connection is in is not a new room.
-			must(t, h.Join(bg, id, "room-0"))
+			testkit.Must(t, h.Join(bg, id, "room-0"))
 			refused := 0
 			if tt.max > 0 {
 				refused = tries - tt.max
@@ -473,8 +457,8 @@ func TestMaxRoomsPerConnection(t *testing.T) {
 			}
 			// Leaving makes room for another.
 			if tt.max > 0 {
-				must(t, h.Leave(bg, id, "room-0"))
-				must(t, h.Join(bg, id, "another"))
+				testkit.Must(t, h.Leave(bg, id, "room-0"))
+				testkit.Must(t, h.Join(bg, id, "another"))
 			}
 		})
 	}

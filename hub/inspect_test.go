@@ -3,6 +3,8 @@ package hub
 import (
 	"context"
 	"testing"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestTap checks that a tap sees the room's messages and only those, from its start to its stop, and that two taps of a room
@@ -15,13 +17,13 @@ func TestTap(t *testing.T) {
 	var a, b []string
 	stopA := h.Tap("room", func(m Message) { a = append(a, string(m.Data)) })
 	stopB := h.Tap("room", func(m Message) { b = append(b, string(m.Data)) })
-	must(t, h.Broadcast(bg, "room", text("1")))
-	must(t, h.Broadcast(bg, "other", text("not this one")))
+	testkit.Must(t, h.Broadcast(bg, "room", text("1")))
+	testkit.Must(t, h.Broadcast(bg, "other", text("not this one")))
 	stopB()
 	stopB() // a second stop does nothing
-	must(t, h.Broadcast(bg, "room", text("2")))
+	testkit.Must(t, h.Broadcast(bg, "room", text("2")))
 	stopA()
-	must(t, h.Broadcast(bg, "room", text("3")))
+	testkit.Must(t, h.Broadcast(bg, "room", text("3")))
 	if len(a) != 2 || a[0] != "1" || a[1] != "2" || len(b) != 1 || b[0] != "1" {
 		t.Fatalf("tap A saw %q, tap B %q; want [1 2] and [1]", a, b)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -76,7 +77,7 @@ func TestSlowMemberIsolated(t *testing.T) {
 				for min(received[0].Load(), received[1].Load()) < int64(i-ahead) {
 					<-progress
 				}
-				must(t, h.Broadcast(bg, "room", text(fmt.Sprint(i, ":", payload))))
+				testkit.Must(t, h.Broadcast(bg, "room", text(fmt.Sprint(i, ":", payload))))
 			}
 			wg.Wait()
 			close(errs)
@@ -94,7 +95,7 @@ func TestSlowMemberIsolated(t *testing.T) {
 				if st.Dropped == 0 || cs.SlowConsumers != 1 || cs.Dropped == 0 || cs.Dropped+cs.Discarded < st.Dropped {
 					t.Fatalf("hub %+v, tracker %+v: want a refused offer, counted by both, and one slow consumer", st, cs)
 				}
-				waitFor(t, "the slow member to leave", func() bool { _, ok := h.Connection(slowID); return !ok })
+				testkit.WaitFor(t, "the slow member to leave", func() bool { _, ok := h.Connection(slowID); return !ok })
 			default:
 				if cs.SlowConsumers != 0 || cs.Dropped == 0 {
 					t.Fatalf("tracker stats %+v, want drops and no slow consumer", cs)

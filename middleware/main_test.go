@@ -1,17 +1,17 @@
 package middleware_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -20,22 +20,7 @@ func TestMain(m *testing.M) {
 
 // logBuffer collects JSON log lines; WebSocket session lines are written
 // from the connection's goroutine while the test reads.
-type logBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testkit.Buffer }
 
 // logger returns a logger that writes JSON lines, Debug and up, to b.
 func (b *logBuffer) logger() *slog.Logger {

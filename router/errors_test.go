@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	problemwriter "github.com/forgekit/forge/internal/problem"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -73,8 +74,8 @@ func TestHandlerErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var logs logBuffer
-			m := newMux(t, router.Config{Logger: logs.logger()})
+			var logs testkit.Buffer
+			m := newMux(t, router.Config{Logger: testkit.TextLogger(&logs)})
 			m.GET("/x", tc.handler)
 			rec := do(t, m, http.MethodGet, "/x", "")
 			if tc.written {

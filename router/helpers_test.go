@@ -1,7 +1,6 @@
 package router_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -117,24 +115,6 @@ func startServer(t testing.TB, h http.Handler, tracker *connection.Tracker) stri
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
 }
 
-// dial opens a WebSocket connection closed at the end of the test.
-func dial(t testing.TB, url string, header http.Header) *websocket.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, resp, err := websocket.DefaultDialer.DialContext(ctx, url, header)
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		t.Fatalf("dial %s: %v (status %d)", url, err, status)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	return c
-}
-
 // readText reads one text message.
 func readText(t testing.TB, c *websocket.Conn) string {
 	t.Helper()
@@ -146,28 +126,6 @@ func readText(t testing.TB, c *websocket.Conn) string {
 		t.Fatalf("message type = %d, want text", typ)
 	}
 	return string(b)
-}
-
-// logBuffer is a slog handler target safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // ctxKey is a context key for middleware tests.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -118,7 +119,7 @@ func TestDeclaredMessageEnforced(t *testing.T) {
 		{"/event", "accepted"},
 	}
 	for _, tt := range tests {
-		c := dial(t, url+tt.path, nil)
+		c := testkit.Dial(t, url+tt.path, nil)
 		c.WriteMessage(websocket.TextMessage, []byte(`{"text":""}`))
 		if got := readText(t, c); got != tt.want {
 			t.Errorf("%s: {\"text\":\"\"} %s, want %s", tt.path, got, tt.want)
@@ -129,7 +130,7 @@ func TestDeclaredMessageEnforced(t *testing.T) {
 		}
 	}
 
-	c := dial(t, url+"/returns", nil)
+	c := testkit.Dial(t, url+"/returns", nil)
 	c.WriteMessage(websocket.TextMessage, []byte(`{"text":""}`))
 	_, _, err := c.ReadMessage()
 	var ce *websocket.CloseError

@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -33,7 +34,7 @@ func TestRateLimitReply(t *testing.T) {
 		"/default": `{"event":"error","payload":{"code":"rate_limited","message":"message rate exceeded; the message was dropped"}}`,
 		"/own":     `{"type":"slow-down"}`,
 	} {
-		c := dial(t, url+path, nil)
+		c := testkit.Dial(t, url+path, nil)
 		c.WriteMessage(websocket.TextMessage, []byte("one"))
 		c.WriteMessage(websocket.TextMessage, []byte("two"))
 		if got := readText(t, c); got != "one" {

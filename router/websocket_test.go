@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -50,7 +51,7 @@ func TestWebSocketEcho(t *testing.T) {
 		}
 	})
 	url := startServer(t, m, &tracker)
-	c := dial(t, url+"/ws/chat/lobby?user=ada", nil)
+	c := testkit.Dial(t, url+"/ws/chat/lobby?user=ada", nil)
 	hello := readText(t, c)
 	if !strings.Contains(hello, `"room":"lobby"`) || !strings.Contains(hello, `"user":"ada"`) ||
 		!strings.Contains(hello, `"id":"ws_`) {
@@ -83,7 +84,7 @@ func TestWebSocketContextValuesAndMiddleware(t *testing.T) {
 	}, router.WithMiddleware(appendTrace("route")))
 
 	url := startServer(t, m, &tracker)
-	c := dial(t, url+"/g/ws", nil)
+	c := testkit.Dial(t, url+"/g/ws", nil)
 	want := `["alice","alice","alice","app,group-opt,group-use,route"]`
 	if got := readText(t, c); got != want {
 		t.Fatalf("handler saw %s, want %s", got, want)
@@ -140,7 +141,7 @@ func TestWebSocketContextResponsesFail(t *testing.T) {
 		return conn.WriteJSON(got)
 	})
 	url := startServer(t, m, &tracker)
-	c := dial(t, url+"/ws", nil)
+	c := testkit.Dial(t, url+"/ws", nil)
 	if got, want := readText(t, c), `["hijacked","hijacked","hijacked"]`; got != want {
 		t.Fatalf("responses after the upgrade returned %s, want %s", got, want)
 	}
@@ -176,7 +177,7 @@ func TestWebSocketContextEndsWithConnection(t *testing.T) {
 		return nil
 	})
 	url := startServer(t, m, &tracker)
-	c := dial(t, url+"/ws", nil)
+	c := testkit.Dial(t, url+"/ws", nil)
 	if got := readText(t, c); got != "<nil>,<nil>" {
 		t.Fatalf("handler contexts while the connection is open: %s, want both live", got)
 	}
@@ -192,10 +193,10 @@ func TestWebSocketContextEndsWithConnection(t *testing.T) {
 func TestWebSocketSettingsReachConnection(t *testing.T) {
 	t.Parallel()
 	var tracker connection.Tracker
-	var logs logBuffer
+	var logs testkit.Buffer
 	m := newMux(t, router.Config{
 		Tracker: &tracker,
-		Logger:  logs.logger(),
+		Logger:  testkit.TextLogger(&logs),
 		Defaults: []router.GroupOption{
 			router.WithOrigins("https://good.example"),
 			router.WithSubprotocols("default.v1"),
@@ -217,19 +218,19 @@ func TestWebSocketSettingsReachConnection(t *testing.T) {
 	url := startServer(t, m, &tracker)
 
 	t.Run("group overrides defaults", func(t *testing.T) {
-		c := dial(t, url+"/g/sub", http.Header{"Sec-WebSocket-Protocol": {"default.v1, group.v1, group.v2"}})
+		c := testkit.Dial(t, url+"/g/sub", http.Header{"Sec-WebSocket-Protocol": {"default.v1, group.v1, group.v2"}})
 		if got := readText(t, c); got != "group.v2" {
 			t.Fatalf("subprotocol = %q, want group.v2", got)
 		}
 	})
 	t.Run("defaults apply", func(t *testing.T) {
-		c := dial(t, url+"/default", http.Header{"Sec-WebSocket-Protocol": {"group.v2, default.v1"}})
+		c := testkit.Dial(t, url+"/default", http.Header{"Sec-WebSocket-Protocol": {"group.v2, default.v1"}})
 		if got := readText(t, c); got != "default.v1" {
 			t.Fatalf("subprotocol = %q, want default.v1", got)
 		}
 	})
 	t.Run("origins from defaults", func(t *testing.T) {
-		dial(t, url+"/default", http.Header{"Origin": {"https://good.example"}})
+		testkit.Dial(t, url+"/default", http.Header{"Origin": {"https://good.example"}})
 		_, resp, err := websocket.DefaultDialer.Dial(url+"/default", http.Header{"Origin": {"https://evil.example"}})
 		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("foreign origin: err %v, response %v; want 403", err, resp)
@@ -237,7 +238,7 @@ func TestWebSocketSettingsReachConnection(t *testing.T) {
 		resp.Body.Close()
 	})
 	t.Run("route read limit", func(t *testing.T) {
-		c := dial(t, url+"/limited", nil)
+		c := testkit.Dial(t, url+"/limited", nil)
 		if err := c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 100))); err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +248,7 @@ func TestWebSocketSettingsReachConnection(t *testing.T) {
 		}
 	})
 	t.Run("handler error logged with route", func(t *testing.T) {
-		c := dial(t, url+"/fail", nil)
+		c := testkit.Dial(t, url+"/fail", nil)
 		_, _, err := c.ReadMessage()
 		if !websocket.IsCloseError(err, websocket.CloseInternalServerErr) {
 			t.Fatalf("read: %v, want close 1011", err)

@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -50,7 +50,7 @@ func TestChannels(t *testing.T) {
 	bob := client{srv.Dial(t, "/socket?ch=c1&user=bob", nil)}
 	solo := client{srv.Dial(t, "/socket?user=solo", nil)}
 	var members []hub.MemberInfo
-	waitFor(t, func() bool { getJSON(t, srv.URL+"/connections", &members); return len(members) == 3 })
+	testkit.WaitFor(t, "three connections", func() bool { getJSON(t, srv.URL+"/connections", &members); return len(members) == 3 })
 	ids := map[string]hub.MemberInfo{}
 	for _, m := range members {
 		ids[m.Meta["user"]] = m
@@ -149,16 +149,5 @@ func post(t *testing.T, url, body string, want int) {
 	resp.Body.Close()
 	if resp.StatusCode != want {
 		t.Fatalf("POST %s: %s, want %d", url, resp.Status, want)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(forgetest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

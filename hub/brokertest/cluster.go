@@ -17,6 +17,7 @@ import (
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -112,35 +113,6 @@ func (n *hubNode) dial(user string, rooms ...string) (*forgetest.Conn, string) {
 
 func text(s string) hub.Message { return hub.Message{Data: []byte(s)} }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("brokertest: %v", err)
-	}
-}
-
-// expect reads the next messages of c and compares them with want.
-func expect(t testing.TB, c *forgetest.Conn, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if got := c.ReadText(); got != w {
-			t.Fatalf("brokertest: got %q, want %q", got, w)
-		}
-	}
-}
-
-// waitFor polls cond until it holds or Timeout passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("brokertest: timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // hubRoomsAcrossNodes: a broadcast on one node reaches the room's members
 // on the other, for room names that are awkward for a broker's channel or
 // subject syntax, and never a room of another name.
@@ -153,10 +125,10 @@ func (s *suite) hubRoomsAcrossNodes(t *testing.T) {
 		clients[i], _ = b.dial("member", base+name)
 	}
 	for _, name := range names {
-		must(t, a.hub.Broadcast(context.Background(), base+name, text("to "+name)))
+		testkit.Must(t, a.hub.Broadcast(context.Background(), base+name, text("to "+name)))
 	}
 	for i, name := range names {
-		expect(t, clients[i], "to "+name)
+		testkit.Expect(t, clients[i].ReadText, "to "+name)
 	}
 }
 
@@ -166,14 +138,14 @@ func (s *suite) hubDirectAndEveryone(t *testing.T) {
 	a, b := newHubNode(t, s.node(t), nil), newHubNode(t, s.node(t), nil)
 	ann, _ := a.dial("ann")
 	bob, bobID := b.dial("bob")
-	must(t, a.hub.Send(bobID, text("direct")))
-	must(t, a.hub.Send("ws_held_by_no_node", text("lost")))
-	expect(t, bob, "direct")
+	testkit.Must(t, a.hub.Send(bobID, text("direct")))
+	testkit.Must(t, a.hub.Send("ws_held_by_no_node", text("lost")))
+	testkit.Expect(t, bob.ReadText, "direct")
 	// Two publishers (a's Send, b's BroadcastAll) have no order between
 	// them: wait for the first before the second.
-	must(t, b.hub.BroadcastAll(context.Background(), text("everyone")))
-	expect(t, bob, "everyone")
-	expect(t, ann, "everyone")
+	testkit.Must(t, b.hub.BroadcastAll(context.Background(), text("everyone")))
+	testkit.Expect(t, bob.ReadText, "everyone")
+	testkit.Expect(t, ann.ReadText, "everyone")
 }
 
 // hubLeaveStopsDelivery: once a node's last member of a room left, the
@@ -186,14 +158,14 @@ func (s *suite) hubLeaveStopsDelivery(t *testing.T) {
 	witness, _ := b.dial("witness", witnessRoom)
 	a.dial("stays", room) // the room lives on at node a
 
-	must(t, a.hub.Broadcast(context.Background(), room, text("before")))
-	expect(t, leaver, "before")
-	must(t, b.hub.Leave(context.Background(), leaverID, room))
+	testkit.Must(t, a.hub.Broadcast(context.Background(), room, text("before")))
+	testkit.Expect(t, leaver.ReadText, "before")
+	testkit.Must(t, b.hub.Leave(context.Background(), leaverID, room))
 	remote := b.hub.Status().Remote
 
-	must(t, a.hub.Broadcast(context.Background(), room, text("after")))
-	must(t, a.hub.Broadcast(context.Background(), witnessRoom, text("witness")))
-	expect(t, witness, "witness")
+	testkit.Must(t, a.hub.Broadcast(context.Background(), room, text("after")))
+	testkit.Must(t, a.hub.Broadcast(context.Background(), witnessRoom, text("witness")))
+	testkit.Expect(t, witness.ReadText, "witness")
 	if got := b.hub.Status().Remote - remote; got != 1 {
 		t.Fatalf("node b received %d messages from node a after its room emptied, want only the witness's", got)
 	}
@@ -207,10 +179,10 @@ func (s *suite) hubOrderAcrossNodes(t *testing.T) {
 	room := s.topic("order")
 	bob, _ := b.dial("bob", room)
 	for i := range n {
-		must(t, a.hub.Broadcast(context.Background(), room, text(strings.Repeat("x", i%7)+":"+strconv.Itoa(i))))
+		testkit.Must(t, a.hub.Broadcast(context.Background(), room, text(strings.Repeat("x", i%7)+":"+strconv.Itoa(i))))
 	}
 	for i := range n {
-		expect(t, bob, strings.Repeat("x", i%7)+":"+strconv.Itoa(i))
+		testkit.Expect(t, bob.ReadText, strings.Repeat("x", i%7)+":"+strconv.Itoa(i))
 	}
 }
 
@@ -230,7 +202,7 @@ func (s *suite) hubPresence(t *testing.T) {
 
 	bob.Close()
 	waitMembers(t, a.hub, room, want[:1])
-	must(t, a.hub.Leave(context.Background(), annID, room))
+	testkit.Must(t, a.hub.Leave(context.Background(), annID, room))
 	waitMembers(t, b.hub, room, nil)
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // Server is the broker's server as the outage test drives it.
@@ -50,7 +51,7 @@ func Outage(t *testing.T, newBroker func(t *testing.T) hub.Broker, srv Server) {
 	ann, carl, bob := collect(t, annConn), collect(t, carlConn), collect(t, bobConn)
 	_, isStore := ba.(hub.PresenceStore)
 
-	must(t, a.hub.Broadcast(context.Background(), room, text("before")))
+	testkit.Must(t, a.hub.Broadcast(context.Background(), room, text("before")))
 	ann.expect(t, "before")
 	carl.expect(t, "before")
 	bob.expect(t, "before")
@@ -102,10 +103,10 @@ func Outage(t *testing.T, newBroker func(t *testing.T) hub.Broker, srv Server) {
 		}
 	}
 	// And the other way, to a room and to one connection.
-	must(t, b.hub.Broadcast(context.Background(), room, text("b to a")))
+	testkit.Must(t, b.hub.Broadcast(context.Background(), room, text("b to a")))
 	ann.skipUntil(t, "b to a")
 	carl.skipUntil(t, "b to a")
-	must(t, b.hub.Send(annID, text("direct to ann")))
+	testkit.Must(t, b.hub.Send(annID, text("direct to ann")))
 	ann.expect(t, "direct to ann")
 	if isStore {
 		waitMembers(t, b.hub, room, []hub.Member{
@@ -114,7 +115,7 @@ func Outage(t *testing.T, newBroker func(t *testing.T) hub.Broker, srv Server) {
 			{Node: b.hub.Node(), ID: bobID, Meta: map[string]string{"user": "bob"}},
 		})
 	}
-	waitFor(t, "the hub to see its broker again", func() bool { return !a.hub.Status().BrokerDown })
+	testkit.WaitFor(t, "the hub to see its broker again", func() bool { return !a.hub.Status().BrokerDown })
 	if n := logs.count("hub reached its broker again"); n != 1 {
 		t.Fatalf("brokertest: the recovery was logged %d times, want once", n)
 	}

@@ -64,15 +64,3 @@ func mustUnsubscribe(t testing.TB, unsub func() error) {
 		t.Fatalf("unsubscribe: %v", err)
 	}
 }
-
-// waitFor polls cond until it holds.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(brokertest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/hub/historytest"
 	"github.com/forgekit/forge/internal/redistest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // stores returns a newStore function for historytest.Run: each call is
@@ -53,13 +54,13 @@ func TestHistoryLostWithServer(t *testing.T) {
 	}
 
 	srv.Stop(t)
-	waitFor(t, "the broker to notice the outage", func() bool { return b.down.Load() != nil })
+	testkit.WaitFor(t, "the broker to notice the outage", func() bool { return b.down.Load() != nil })
 	if _, err := b.Position(ctxT(t), "room"); err == nil {
 		t.Fatal("Position succeeded while Redis was down")
 	}
 	srv.Start(t)
 	var after hub.StreamPosition
-	waitFor(t, "Position to succeed again", func() bool {
+	testkit.WaitFor(t, "Position to succeed again", func() bool {
 		var err error
 		after, err = b.Position(ctxT(t), "room")
 		return err == nil
@@ -131,7 +132,7 @@ func TestHistoryKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the history to expire", func() bool { return pttl(meta) == -2 && pttl(stream) == -2 })
+	testkit.WaitFor(t, "the history to expire", func() bool { return pttl(meta) == -2 && pttl(stream) == -2 })
 	pos, err = b.Append(ctxT(t), "lobby", []byte("m"), short)
 	if err != nil || pos.Epoch == old.Epoch || pos.Offset != 1 {
 		t.Fatalf("Append after the history expired = %+v, %v; want offset 1 of a new epoch", pos, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/hub/brokertest"
 	"github.com/forgekit/forge/internal/redistest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestSubscriptionsSurviveRestart: after the server restarts empty, the
@@ -31,7 +32,7 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	mustUnsubscribe(t, mustSubscribe(t, sub, "gone", gone.fn))
 
 	srv.Stop(t)
-	waitFor(t, "the broker to notice the outage", func() bool { return sub.down.Load() != nil })
+	testkit.WaitFor(t, "the broker to notice the outage", func() bool { return sub.down.Load() != nil })
 	time.Sleep(300 * time.Millisecond) // a few reconnection attempts
 	restarted := time.Now()
 	srv.Start(t)
@@ -69,7 +70,7 @@ func TestOutageFailsFast(t *testing.T) {
 	start := time.Now()
 	err := b.Publish(context.Background(), "t", []byte("x"))
 	t.Logf("first Publish after the kill: %v after %v", err, time.Since(start).Round(time.Microsecond))
-	waitFor(t, "the broker to notice the outage", func() bool { return b.down.Load() != nil })
+	testkit.WaitFor(t, "the broker to notice the outage", func() bool { return b.down.Load() != nil })
 
 	ctx := context.Background()
 	calls := []struct {
@@ -97,7 +98,7 @@ func TestOutageFailsFast(t *testing.T) {
 		t.Logf("%s during the outage: %v after %v", c.name, err, time.Since(start).Round(time.Microsecond))
 	}
 	srv.Start(t)
-	waitFor(t, "Publish to succeed again", func() bool { return b.Publish(ctx, "t", []byte("x")) == nil })
+	testkit.WaitFor(t, "Publish to succeed again", func() bool { return b.Publish(ctx, "t", []byte("x")) == nil })
 }
 
 // TestSilentConnectionLoss: a pub/sub connection that stops answering

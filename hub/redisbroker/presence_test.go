@@ -8,6 +8,7 @@ import (
 
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/internal/redistest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestMembersDropsDeadNodes: Members deletes the entries of a node whose
@@ -30,7 +31,7 @@ func TestMembersDropsDeadNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the dead node's member to go", func() bool {
+	testkit.WaitFor(t, "the dead node's member to go", func() bool {
 		if _, _, err := b.KeepAlive(ctx, "live"); err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // startTimeout bounds the wait for a server to answer PING.
@@ -40,7 +42,7 @@ type Server struct {
 
 type process struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testkit.Buffer
 	done chan struct{} // closed once cmd.Wait returned
 	err  error         // cmd.Wait's result, set before done is closed
 }
@@ -157,7 +159,7 @@ func (s *Server) run() error {
 			"--cluster-config-file", "nodes-"+port+".conf",
 			"--cluster-announce-ip", "127.0.0.1")
 	}
-	p := &process{cmd: exec.Command(s.bin, args...), out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &process{cmd: exec.Command(s.bin, args...), out: &testkit.Buffer{}, done: make(chan struct{})}
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -277,22 +279,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

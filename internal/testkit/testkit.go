@@ -1,0 +1,97 @@
+package testkit
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Timeout bounds every wait of the helpers here: dialing, reading, polling.
+// It guards against a hang; it asserts nothing about time.
+const Timeout = 10 * time.Second
+
+// Buffer is a bytes.Buffer safe for concurrent use: the output of a logger
+// or a process, written from other goroutines while the test reads it.
+// Its zero value is empty and ready to use.
+type Buffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TextLogger returns a logger that writes text records, Debug and up, to w.
+func TextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// WaitFor polls cond until it holds, and fails the test, naming what it
+// waited for, when it does not hold within Timeout. It waits for
+// asynchronous effects.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Must fails the test when err is not nil.
+func Must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Expect calls read once for each of want and fails the test at the first
+// result that differs: testkit.Expect(t, conn.ReadText, "a", "b").
+func Expect(t testing.TB, read func() string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if got := read(); got != w {
+			t.Fatalf("got %q, want %q", got, w)
+		}
+	}
+}
+
+// Dial opens a WebSocket connection to url ("ws://…"), sending header
+// and offering subprotocols, and fails the test with the handshake's status
+// when it cannot. The connection is closed when the test ends, and its
+// reads time out after Timeout.
+func Dial(t testing.TB, url string, header http.Header, subprotocols ...string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: Timeout, Subprotocols: subprotocols}
+	c, resp, err := d.Dial(url, header)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial %s: %v (HTTP %d)", url, err, status)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetReadDeadline(time.Now().Add(Timeout))
+	return c
+}

@@ -44,19 +44,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
 	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/examples/internal/brokerurl"
 	"github.com/forgekit/forge/hub"
-	"github.com/forgekit/forge/hub/natsbroker"
-	"github.com/forgekit/forge/hub/redisbroker"
 )
 
 func main() {
@@ -82,7 +79,11 @@ func run(addr, brokerURL string, history int) error {
 		opts = append(opts, hub.WithHistory("*", history, time.Hour))
 	}
 	if brokerURL != "" {
-		b, closeClient, err := dialBroker(brokerURL, &counters)
+		b, closeClient, err := brokerurl.Dial(brokerURL, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				counters.slowConsumer.Add(1)
+			}
+		}))
 		if err != nil {
 			return err
 		}
@@ -129,43 +130,6 @@ func servePprof(addr string) error {
 type benchCounters struct {
 	slowConsumer   atomic.Uint64
 	broadcastError atomic.Uint64
-}
-
-// dialBroker connects to the broker that u names and returns it with the
-// function that closes the client under it.
-func dialBroker(u string, counters *benchCounters) (hub.Broker, func(), error) {
-	parsed, err := url.Parse(u)
-	if err != nil {
-		return nil, nil, fmt.Errorf("broker URL: %w", err)
-	}
-	switch parsed.Scheme {
-	case "redis":
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			return nil, nil, fmt.Errorf("broker URL: %w", err)
-		}
-		client := redis.NewClient(opt)
-		return redisbroker.New(client), func() { client.Close() }, nil
-	case "nats":
-		nc, err := nats.Connect(u,
-			nats.MaxReconnects(-1),
-			nats.ReconnectWait(250*time.Millisecond),
-			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-				if errors.Is(err, nats.ErrSlowConsumer) {
-					counters.slowConsumer.Add(1)
-				}
-			}))
-		if err != nil {
-			return nil, nil, fmt.Errorf("connect to NATS: %w", err)
-		}
-		b, err := natsbroker.New(nc)
-		if err != nil {
-			nc.Close()
-			return nil, nil, err
-		}
-		return b, nc.Close, nil
-	}
-	return nil, nil, fmt.Errorf("broker URL %q: want redis:// or nats://", u)
 }
 
 func newApp(addr string, counters *benchCounters, opts ...hub.Option) (*forge.App, *hub.Hub, error) {

@@ -28,11 +28,9 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -40,14 +38,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/events"
+	"github.com/forgekit/forge/examples/internal/brokerurl"
 	"github.com/forgekit/forge/hub"
-	"github.com/forgekit/forge/hub/natsbroker"
-	"github.com/forgekit/forge/hub/redisbroker"
 )
 
 // SendMessage is what a client says to its room.
@@ -112,7 +106,7 @@ func run(ctx context.Context, addr, brokerURL string) error {
 		if addr == "" {
 			addr = ":8080"
 		}
-		b, closeClient, err := dialBroker(brokerURL)
+		b, closeClient, err := brokerurl.Dial(brokerURL)
 		if err != nil {
 			return err
 		}
@@ -148,36 +142,6 @@ func run(ctx context.Context, addr, brokerURL string) error {
 		err = errors.Join(err, app.Shutdown(sctx))
 	}
 	return err
-}
-
-// dialBroker connects to the broker that u names and returns it with the
-// function that closes the client under it.
-func dialBroker(u string) (hub.Broker, func(), error) {
-	parsed, err := url.Parse(u)
-	if err != nil {
-		return nil, nil, fmt.Errorf("broker URL: %w", err)
-	}
-	switch parsed.Scheme {
-	case "redis", "rediss":
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			return nil, nil, fmt.Errorf("broker URL: %w", err)
-		}
-		client := redis.NewClient(opt)
-		return redisbroker.New(client), func() { client.Close() }, nil
-	case "nats", "tls":
-		nc, err := nats.Connect(u, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
-		if err != nil {
-			return nil, nil, fmt.Errorf("connect to NATS: %w", err)
-		}
-		b, err := natsbroker.New(nc)
-		if err != nil {
-			nc.Close()
-			return nil, nil, err
-		}
-		return b, nc.Close, nil
-	}
-	return nil, nil, fmt.Errorf("broker URL %q: want redis://, rediss://, nats:// or tls://", u)
 }
 
 // newNode builds one node's app over broker b.

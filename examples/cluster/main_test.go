@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/forgekit/forge/events"
+	"github.com/forgekit/forge/examples/internal/brokerurl"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/hub/natsbroker/natstest"
@@ -205,7 +206,7 @@ func brokersAt(t *testing.T, u string) []hub.Broker {
 	t.Helper()
 	var brokers []hub.Broker
 	for range 3 {
-		b, closeClient, err := dialBroker(u)
+		b, closeClient, err := brokerurl.Dial(u)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,8 +229,8 @@ func TestChatAcrossNodesNATS(t *testing.T) {
 
 func TestDialBrokerRefusesUnknownSchemes(t *testing.T) {
 	for _, u := range []string{"http://127.0.0.1:1", "127.0.0.1:6379", "::"} {
-		if _, _, err := dialBroker(u); err == nil {
-			t.Errorf("dialBroker(%q) succeeded", u)
+		if _, _, err := brokerurl.Dial(u); err == nil {
+			t.Errorf("brokerurl.Dial(%q) succeeded", u)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/internal/testkit"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
@@ -145,7 +146,7 @@ func TestPanicAndErrors(t *testing.T) {
 		panics []any
 	)
 	logs := &testkit.Buffer{}
-	d := New(WithLogger(slogTo(logs)), WithPanicHandler(func(c *Context, v any, stack []byte) {
+	d := New(WithLogger(testkit.TextLogger(logs)), WithPanicHandler(func(c *Context, v any, stack []byte) {
 		mu.Lock()
 		panics = append(panics, v)
 		mu.Unlock()
@@ -475,7 +476,7 @@ func TestMiddleware(t *testing.T) {
 	t.Parallel()
 	logs := &testkit.Buffer{}
 	var decoded atomic.Int32
-	d := New(quiet(), WithMiddleware(Log(slogTo(logs))))
+	d := New(quiet(), WithMiddleware(Log(testkit.TextLogger(logs))))
 	On(d, "admin", func(c *Context, p struct {
 		N int `json:"n"`
 	}) error {
@@ -546,8 +547,8 @@ func TestHooksAndConnectionContext(t *testing.T) {
 		}
 		return c.Emit("greeting", echoed{Text: c.Get("greeting").(string)})
 	})
-	app := newTestApp(t)
-	Route(app.mux, "/ws/{room}", d, router.WithMiddleware(func(next http.Handler) http.Handler {
+	app := testmux.New(t)
+	Route(app.Mux, "/ws/{room}", d, router.WithMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, "from middleware")))
 		})

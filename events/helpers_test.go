@@ -1,65 +1,30 @@
 package events
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
-	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// testApp serves a router on a real listener, for forgetest.Start.
-type testApp struct {
-	mux     *router.Mux
-	tracker *connection.Tracker
-	srv     *http.Server
-}
-
-func newTestApp(t testing.TB) *testApp {
-	t.Helper()
-	tracker := &connection.Tracker{}
-	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
-	return &testApp{mux: mux, tracker: tracker, srv: &http.Server{Handler: mux}}
-}
-
-func (a *testApp) Serve(l net.Listener) error {
-	if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func (a *testApp) Shutdown(ctx context.Context) error {
-	return errors.Join(a.tracker.Shutdown(ctx), a.srv.Shutdown(ctx))
-}
-
 // serve routes d on /ws and starts the server.
 func serve(t testing.TB, d *Dispatcher, opts ...router.WebSocketOption) *forgetest.Server {
 	t.Helper()
-	app := newTestApp(t)
-	Route(app.mux, "/ws", d, opts...)
+	app := testmux.New(t)
+	Route(app.Mux, "/ws", d, opts...)
 	return forgetest.Start(t, app)
 }
 
 func quiet() DispatcherOption { return WithLogger(slog.New(slog.DiscardHandler)) }
-
-// slogTo logs everything, debug included, to w as text.
-func slogTo(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // client is a test client speaking forge's envelope.
 type client struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/internal/testkit"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
@@ -183,9 +184,9 @@ func TestRouteDeclaresEveryMessage(t *testing.T) {
 	Emits[said](d, "said", WithDescription("What someone said."))
 	Requests[question, answer](d, "confirm")
 
-	app := newTestApp(t)
-	Route(app.mux, "/ws/chat", d, router.WithSummary("Chat"))
-	routes := app.mux.Routes()
+	app := testmux.New(t)
+	Route(app.Mux, "/ws/chat", d, router.WithSummary("Chat"))
+	routes := app.Mux.Routes()
 	if len(routes) != 1 || !routes[0].WebSocket || !slices.Equal(routes[0].Subprotocols, []string{"v2.chat"}) {
 		t.Fatalf("routes %+v", routes)
 	}

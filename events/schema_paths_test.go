@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
@@ -27,11 +28,11 @@ type pathsIn struct {
 // same type are judged alike, by the one compiler of internal/payload.
 func TestSchemaSameOnBothPaths(t *testing.T) {
 	t.Parallel()
-	app := newTestApp(t)
-	router.Post(app.mux, "/rest", func(ctx router.Context, in pathsIn) (struct{}, error) { return struct{}{}, nil })
+	app := testmux.New(t)
+	router.Post(app.Mux, "/rest", func(ctx router.Context, in pathsIn) (struct{}, error) { return struct{}{}, nil })
 	d := New(quiet())
 	On(d, "check", func(c *Context, in pathsIn) error { return nil })
-	Route(app.mux, "/ws", d)
+	Route(app.Mux, "/ws", d)
 	srv := forgetest.Start(t, app)
 	c := dial(t, srv, "/ws")
 

@@ -20,6 +20,7 @@ import (
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/internal/testkit"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
@@ -200,8 +201,8 @@ func (c *clients) expect(tb testing.TB, prefix string) string {
 // bigRoom serves /ws: every connection joins room "big" and reads.
 func bigRoom(tb testing.TB, h *Hub) *forgetest.Server {
 	tb.Helper()
-	app := newTestApp(tb, router.WithKeepalive(-1, 0))
-	app.mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
+	app := testmux.New(tb, router.WithKeepalive(-1, 0))
+	app.Mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		if err := h.Register(conn); err != nil {
 			return err
 		}

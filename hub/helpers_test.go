@@ -1,11 +1,7 @@
 package hub
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,33 +9,9 @@ import (
 
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
-
-// testApp serves a router on a real listener, for forgetest.Start.
-type testApp struct {
-	mux     *router.Mux
-	tracker *connection.Tracker
-	srv     *http.Server
-}
-
-func newTestApp(t testing.TB, defaults ...router.GroupOption) *testApp {
-	t.Helper()
-	tracker := &connection.Tracker{}
-	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker, Defaults: defaults})
-	return &testApp{mux: mux, tracker: tracker, srv: &http.Server{Handler: mux}}
-}
-
-func (a *testApp) Serve(l net.Listener) error {
-	if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func (a *testApp) Shutdown(ctx context.Context) error {
-	return errors.Join(a.tracker.Shutdown(ctx), a.srv.Shutdown(ctx))
-}
 
 // env is a hub behind a WebSocket route: /ws?user=NAME&rooms=a,b registers
 // the connection with {"user": NAME}, joins the rooms, reports its id on
@@ -47,15 +19,15 @@ func (a *testApp) Shutdown(ctx context.Context) error {
 type env struct {
 	t      testing.TB
 	hub    *Hub
-	app    *testApp
+	app    *testmux.App
 	srv    *forgetest.Server
 	joined chan string
 }
 
 func newEnv(t testing.TB, h *Hub, opts ...router.WebSocketOption) *env {
 	t.Helper()
-	e := &env{t: t, hub: h, app: newTestApp(t), joined: make(chan string, 16)}
-	e.app.mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
+	e := &env{t: t, hub: h, app: testmux.New(t), joined: make(chan string, 16)}
+	e.app.Mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		meta := map[string]string{"user": ctx.Query("user")}
 		if err := h.Register(conn, WithMeta(meta)); err != nil {
 			return err

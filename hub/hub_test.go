@@ -12,6 +12,7 @@ import (
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/internal/testkit"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
@@ -151,9 +152,9 @@ func (f subscriptionFilter) Accepts(event string) bool { return f[event] }
 func TestFilter(t *testing.T) {
 	t.Parallel()
 	h := newHub(t)
-	app := newTestApp(t)
+	app := testmux.New(t)
 	ids := make(chan string, 2)
-	app.mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
+	app.Mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		var opts []MemberOption
 		if ctx.Query("only") != "" {
 			opts = append(opts, WithFilter(subscriptionFilter{ctx.Query("only"): true}))
@@ -272,9 +273,9 @@ func TestNoLossAtSteadyRate(t *testing.T) {
 func TestRegisterErrors(t *testing.T) {
 	t.Parallel()
 	h := newHub(t)
-	app := newTestApp(t)
+	app := testmux.New(t)
 	errs := make(chan error, 1)
-	app.mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
+	app.Mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		testkit.Must(t, h.Register(conn))
 		errs <- h.Register(conn)
 		_, err := conn.Read()

@@ -86,7 +86,7 @@ func TestSlowMemberIsolated(t *testing.T) {
 			}
 			// What the slow member lost is counted: refused offers by the
 			// hub, messages dropped from a queue by the Tracker.
-			st, cs := h.Status(), e.app.tracker.Stats()
+			st, cs := h.Status(), e.app.Tracker.Stats()
 			if st.Delivered < 2*msgs {
 				t.Fatalf("Status() = %+v: fewer deliveries than the fast members received", st)
 			}

@@ -2,10 +2,7 @@ package brokertest
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -18,6 +15,7 @@ import (
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/internal/testkit"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
@@ -49,8 +47,8 @@ func newHubNode(t testing.TB, b hub.Broker, log *slog.Logger) *hubNode {
 		t.Fatalf("brokertest: hub.New: %v", err)
 	}
 	n := &hubNode{t: t, hub: h, joined: make(chan string, 16)}
-	tracker := &connection.Tracker{}
-	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
+	served := testmux.New(t)
+	mux := served.Mux
 	mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		if err := h.Register(conn, hub.WithMeta(map[string]string{"user": ctx.Query("user")})); err != nil {
 			return err
@@ -77,24 +75,8 @@ func newHubNode(t testing.TB, b hub.Broker, log *slog.Logger) *hubNode {
 			t.Errorf("brokertest: hub Close: %v", err)
 		}
 	})
-	n.srv = forgetest.Start(t, &testApp{srv: &http.Server{Handler: mux}, tracker: tracker})
+	n.srv = forgetest.Start(t, served)
 	return n
-}
-
-type testApp struct {
-	srv     *http.Server
-	tracker *connection.Tracker
-}
-
-func (a *testApp) Serve(l net.Listener) error {
-	if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func (a *testApp) Shutdown(ctx context.Context) error {
-	return errors.Join(a.tracker.Shutdown(ctx), a.srv.Shutdown(ctx))
 }
 
 // dial connects user to rooms and returns the client and its connection id.

@@ -3,12 +3,9 @@ package historytest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 	"github.com/forgekit/forge/router"
 )
 
@@ -75,8 +73,8 @@ func startNodes(t *testing.T, newBroker func(t *testing.T) hub.Broker, size int)
 // from the position when one is given (and is then sent the Recovery as a
 // JSON message once it caught up), and reads until it ends.
 func serveHub(t *testing.T, h *hub.Hub) *forgetest.Server {
-	tracker := &connection.Tracker{}
-	mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), Tracker: tracker})
+	served := testmux.New(t)
+	mux := served.Mux
 	mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
 		if err := h.Register(conn); err != nil {
 			return err
@@ -108,23 +106,7 @@ func serveHub(t *testing.T, h *hub.Hub) *forgetest.Server {
 			}
 		}
 	})
-	return forgetest.Start(t, &app{srv: &http.Server{Handler: mux}, tracker: tracker})
-}
-
-type app struct {
-	srv     *http.Server
-	tracker *connection.Tracker
-}
-
-func (a *app) Serve(l net.Listener) error {
-	if err := a.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func (a *app) Shutdown(ctx context.Context) error {
-	return errors.Join(a.tracker.Shutdown(ctx), a.srv.Shutdown(ctx))
+	return forgetest.Start(t, served)
 }
 
 // message is what the subscriber reads: a published message with its

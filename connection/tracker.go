@@ -2,6 +2,7 @@ package connection
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -186,8 +187,10 @@ const abortGrace = time.Second
 
 // Shutdown refuses new connections, closes every open one with
 // CloseGoingAway, and waits for their handlers to return. If ctx ends first,
-// the remaining connections are dropped without a closing handshake, their
-// handlers are waited for once more, and ctx.Err() is returned.
+// even while the closes are still being sent, the remaining connections are
+// dropped without a closing handshake, their handlers are waited for once
+// more (a second at most), each connection whose handler still has not
+// returned is logged at Error, and ctx.Err() is returned.
 func (t *Tracker) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	t.draining = true
@@ -201,6 +204,9 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 	for i, c := range conns {
 		c.CloseWith(CloseGoingAway, "server shutting down")
 		if (i+1)%shutdownBatch == 0 {
+			if ctx.Err() != nil {
+				break
+			}
 			runtime.Gosched()
 		}
 	}
@@ -215,16 +221,29 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	t.mu.Lock()
-	for c := range t.conns {
-		c.abort()
-	}
-	t.mu.Unlock()
 	// Aborted connections fail every read and write at once, so handlers
 	// return promptly; one that is blocked elsewhere is not waited for.
+	for _, c := range t.open() {
+		c.abort()
+	}
 	select {
 	case <-done:
+		return ctx.Err()
 	case <-time.After(abortGrace):
 	}
+	for _, c := range t.open() {
+		c.logAttrs(context.Background(), slog.LevelError, "websocket handler did not return by the end of shutdown")
+	}
 	return ctx.Err()
+}
+
+// open returns the connections registered now.
+func (t *Tracker) open() []*Conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	conns := make([]*Conn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	return conns
 }

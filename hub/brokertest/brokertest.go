@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // Timeout bounds every wait of the suite.
@@ -130,48 +131,6 @@ func (s *suite) topic(name string) string {
 	return s.prefix + strconv.FormatInt(s.n.Add(1), 10) + "." + name
 }
 
-// inbox collects what one subscription receives.
-type inbox struct {
-	mu   sync.Mutex
-	msgs [][]byte
-	more chan struct{} // signalled after every message
-}
-
-func newInbox() *inbox { return &inbox{more: make(chan struct{}, 1)} }
-
-func (in *inbox) fn(data []byte) {
-	in.mu.Lock()
-	in.msgs = append(in.msgs, bytes.Clone(data))
-	in.mu.Unlock()
-	select {
-	case in.more <- struct{}{}:
-	default:
-	}
-}
-
-func (in *inbox) snapshot() [][]byte {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return append([][]byte(nil), in.msgs...)
-}
-
-// wait waits until the inbox holds n messages and returns them.
-func (in *inbox) wait(t *testing.T, n int) [][]byte {
-	t.Helper()
-	deadline := time.NewTimer(Timeout)
-	defer deadline.Stop()
-	for {
-		if msgs := in.snapshot(); len(msgs) >= n {
-			return msgs
-		}
-		select {
-		case <-in.more:
-		case <-deadline.C:
-			t.Fatalf("brokertest: %d of %d messages arrived within %v", len(in.snapshot()), n, Timeout)
-		}
-	}
-}
-
 func subscribe(t *testing.T, b hub.Broker, topic string, fn func([]byte)) func() error {
 	t.Helper()
 	unsub, err := b.Subscribe(context.Background(), topic, fn)
@@ -194,13 +153,13 @@ func publish(t *testing.T, b hub.Broker, topic string, data []byte) {
 func (s *suite) deliversToEveryNode(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("every-node")
-	on1, on2 := newInbox(), newInbox()
-	subscribe(t, n1, topic, on1.fn)
-	subscribe(t, n2, topic, on2.fn)
+	on1, on2 := testkit.NewInbox(), testkit.NewInbox()
+	subscribe(t, n1, topic, on1.Receive)
+	subscribe(t, n2, topic, on2.Receive)
 	publish(t, n2, topic, []byte("from n2"))
 	publish(t, n1, topic, []byte("from n1"))
-	for name, in := range map[string]*inbox{"n1": on1, "n2": on2} {
-		got := in.wait(t, 2)
+	for name, in := range map[string]*testkit.Inbox{"n1": on1, "n2": on2} {
+		got := in.Wait(t, 2)
 		seen := map[string]bool{string(got[0]): true, string(got[1]): true}
 		if len(got) != 2 || !seen["from n1"] || !seen["from n2"] {
 			t.Errorf("%s received %q, want both nodes' messages once", name, got)
@@ -211,8 +170,8 @@ func (s *suite) deliversToEveryNode(t *testing.T) {
 func (s *suite) payloadsIntact(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("payloads")
-	in := newInbox()
-	subscribe(t, n1, topic, in.fn)
+	in := testkit.NewInbox()
+	subscribe(t, n1, topic, in.Receive)
 	big := make([]byte, 256<<10)
 	for i := range big {
 		big[i] = byte(i * 7)
@@ -227,7 +186,7 @@ func (s *suite) payloadsIntact(t *testing.T) {
 	for _, p := range payloads {
 		publish(t, n2, topic, p)
 	}
-	got := in.wait(t, len(payloads))
+	got := in.Wait(t, len(payloads))
 	if len(got) != len(payloads) {
 		t.Fatalf("received %d messages, want %d", len(got), len(payloads))
 	}
@@ -241,13 +200,13 @@ func (s *suite) payloadsIntact(t *testing.T) {
 func (s *suite) publisherMayReuseBuffer(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("reuse")
-	in := newInbox()
-	subscribe(t, n1, topic, in.fn)
+	in := testkit.NewInbox()
+	subscribe(t, n1, topic, in.Receive)
 	buf := []byte("first")
 	publish(t, n2, topic, buf)
 	copy(buf, "XXXXX")
 	publish(t, n2, topic, []byte("second"))
-	got := in.wait(t, 2)
+	got := in.Wait(t, 2)
 	if string(got[0]) != "first" || string(got[1]) != "second" {
 		t.Fatalf("received %q, want [first second]: the broker kept the publisher's buffer", got)
 	}
@@ -257,10 +216,10 @@ func (s *suite) topicsAreOpaque(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	base := s.topic("opaque")
 	names := []string{"a", "a.b", "a b", "*", ">", "a.*", "a.>", "ünï/cödé", "a:b", "", "A"}
-	inboxes := make([]*inbox, len(names))
+	inboxes := make([]*testkit.Inbox, len(names))
 	for i, name := range names {
-		inboxes[i] = newInbox()
-		subscribe(t, n1, base+name, inboxes[i].fn)
+		inboxes[i] = testkit.NewInbox()
+		subscribe(t, n1, base+name, inboxes[i].Receive)
 	}
 	// Every topic gets its own name as its only message.
 	for _, name := range names {
@@ -271,7 +230,7 @@ func (s *suite) topicsAreOpaque(t *testing.T) {
 		publish(t, n2, base+name, []byte("end"))
 	}
 	for i, name := range names {
-		got := inboxes[i].wait(t, 2)
+		got := inboxes[i].Wait(t, 2)
 		if len(got) != 2 || string(got[0]) != "topic:"+name || string(got[1]) != "end" {
 			t.Errorf("topic %q received %q, want only its own message then end", name, got)
 		}
@@ -283,9 +242,9 @@ func (s *suite) orderPerPublisher(t *testing.T) {
 	pubs := []hub.Broker{s.node(t), s.node(t)}
 	sub1, sub2 := s.node(t), pubs[0]
 	topic := s.topic("order")
-	in1, in2 := newInbox(), newInbox()
-	subscribe(t, sub1, topic, in1.fn)
-	subscribe(t, sub2, topic, in2.fn)
+	in1, in2 := testkit.NewInbox(), testkit.NewInbox()
+	subscribe(t, sub1, topic, in1.Receive)
+	subscribe(t, sub2, topic, in2.Receive)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(pubs))
 	for p, b := range pubs {
@@ -304,8 +263,8 @@ func (s *suite) orderPerPublisher(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	for name, in := range map[string]*inbox{"other node": in1, "publishing node": in2} {
-		got := in.wait(t, len(pubs)*perPublisher)
+	for name, in := range map[string]*testkit.Inbox{"other node": in1, "publishing node": in2} {
+		got := in.Wait(t, len(pubs)*perPublisher)
 		next := make([]int, len(pubs))
 		for _, m := range got {
 			var p, seq int
@@ -328,14 +287,14 @@ func (s *suite) callsNeverOverlap(t *testing.T) {
 	sub := s.node(t)
 	topic := s.topic("overlap")
 	var inside, overlaps atomic.Int32
-	in := newInbox()
+	in := testkit.NewInbox()
 	subscribe(t, sub, topic, func(data []byte) {
 		if inside.Add(1) > 1 {
 			overlaps.Add(1)
 		}
 		runtime.Gosched() // widen the window for an overlapping call
 		inside.Add(-1)
-		in.fn(data)
+		in.Receive(data)
 	})
 	var wg sync.WaitGroup
 	for range publishers {
@@ -350,7 +309,7 @@ func (s *suite) callsNeverOverlap(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	in.wait(t, publishers*each)
+	in.Wait(t, publishers*each)
 	if n := overlaps.Load(); n > 0 {
 		t.Fatalf("%d calls of one subscription overlapped", n)
 	}
@@ -359,20 +318,20 @@ func (s *suite) callsNeverOverlap(t *testing.T) {
 func (s *suite) severalSubscriptionsPerNode(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("several")
-	a, b := newInbox(), newInbox()
-	unsubA := subscribe(t, n1, topic, a.fn)
-	subscribe(t, n1, topic, b.fn)
+	a, b := testkit.NewInbox(), testkit.NewInbox()
+	unsubA := subscribe(t, n1, topic, a.Receive)
+	subscribe(t, n1, topic, b.Receive)
 	publish(t, n2, topic, []byte("both"))
-	a.wait(t, 1)
-	b.wait(t, 1)
+	a.Wait(t, 1)
+	b.Wait(t, 1)
 	if err := unsubA(); err != nil {
 		t.Fatalf("unsubscribe: %v", err)
 	}
 	publish(t, n2, topic, []byte("b only"))
-	if got := b.wait(t, 2); string(got[1]) != "b only" {
+	if got := b.Wait(t, 2); string(got[1]) != "b only" {
 		t.Fatalf("the remaining subscription received %q", got)
 	}
-	if got := a.snapshot(); len(got) != 1 {
+	if got := a.Messages(); len(got) != 1 {
 		t.Fatalf("the ended subscription received %q after unsubscribe returned", got)
 	}
 }
@@ -380,11 +339,11 @@ func (s *suite) severalSubscriptionsPerNode(t *testing.T) {
 func (s *suite) unsubscribe(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("unsubscribe")
-	in, witness := newInbox(), newInbox()
-	unsub := subscribe(t, n1, topic, in.fn)
-	subscribe(t, n2, topic, witness.fn)
+	in, witness := testkit.NewInbox(), testkit.NewInbox()
+	unsub := subscribe(t, n1, topic, in.Receive)
+	subscribe(t, n2, topic, witness.Receive)
 	publish(t, n2, topic, []byte("before"))
-	in.wait(t, 1)
+	in.Wait(t, 1)
 	if err := unsub(); err != nil {
 		t.Fatalf("unsubscribe: %v", err)
 	}
@@ -394,8 +353,8 @@ func (s *suite) unsubscribe(t *testing.T) {
 	for i := range 10 {
 		publish(t, n2, topic, []byte("after "+strconv.Itoa(i)))
 	}
-	witness.wait(t, 11)
-	if got := in.snapshot(); len(got) != 1 {
+	witness.Wait(t, 11)
+	if got := in.Messages(); len(got) != 1 {
 		t.Fatalf("received %q after unsubscribe returned", got[1:])
 	}
 }
@@ -403,27 +362,27 @@ func (s *suite) unsubscribe(t *testing.T) {
 func (s *suite) resubscribe(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("resubscribe")
-	first, witness := newInbox(), newInbox()
-	subscribe(t, n2, topic, witness.fn)
-	unsub := subscribe(t, n1, topic, first.fn)
+	first, witness := testkit.NewInbox(), testkit.NewInbox()
+	subscribe(t, n2, topic, witness.Receive)
+	unsub := subscribe(t, n1, topic, first.Receive)
 	if err := unsub(); err != nil {
 		t.Fatalf("unsubscribe: %v", err)
 	}
-	second := newInbox()
-	subscribe(t, n1, topic, second.fn)
+	second := testkit.NewInbox()
+	subscribe(t, n1, topic, second.Receive)
 	for i := range 3 {
 		publish(t, n2, topic, []byte("again "+strconv.Itoa(i)))
 	}
 	// Once the witness on the publishing node has all three, a broker
 	// that delivers in order has delivered them to n1 too.
-	witness.wait(t, 3)
-	got := second.wait(t, 3)
+	witness.Wait(t, 3)
+	got := second.Wait(t, 3)
 	for i, m := range got {
 		if want := "again " + strconv.Itoa(i); string(m) != want || len(got) != 3 {
 			t.Fatalf("the new subscription received %q, want again 0..2 once each", got)
 		}
 	}
-	if got := first.snapshot(); len(got) != 0 {
+	if got := first.Messages(); len(got) != 0 {
 		t.Fatalf("the ended subscription received %q", got)
 	}
 }
@@ -431,11 +390,11 @@ func (s *suite) resubscribe(t *testing.T) {
 func (s *suite) close(t *testing.T) {
 	n1, n2 := s.node(t), s.node(t)
 	topic := s.topic("close")
-	in, witness := newInbox(), newInbox()
-	unsub := subscribe(t, n1, topic, in.fn)
-	subscribe(t, n2, topic, witness.fn)
+	in, witness := testkit.NewInbox(), testkit.NewInbox()
+	unsub := subscribe(t, n1, topic, in.Receive)
+	subscribe(t, n2, topic, witness.Receive)
 	publish(t, n2, topic, []byte("before"))
-	in.wait(t, 1)
+	in.Wait(t, 1)
 
 	if err := n1.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -453,10 +412,10 @@ func (s *suite) close(t *testing.T) {
 
 	// The other node keeps working, and the closed one hears nothing more.
 	publish(t, n2, topic, []byte("after"))
-	if got := witness.wait(t, 2); string(got[1]) != "after" {
+	if got := witness.Wait(t, 2); string(got[1]) != "after" {
 		t.Fatalf("the open node received %q", got)
 	}
-	if got := in.snapshot(); len(got) != 1 {
+	if got := in.Messages(); len(got) != 1 {
 		t.Fatalf("the closed node received %q", got[1:])
 	}
 }

@@ -25,11 +25,11 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	sub, pub := newNode(t, srv.Addr(), false), newNode(t, srv.Addr(), false)
 	t.Cleanup(func() { _ = sub.Close(); _ = pub.Close() })
-	one, two, gone := newInbox(), newInbox(), newInbox()
-	mustSubscribe(t, sub, "one", one.fn)
-	mustSubscribe(t, sub, "two", two.fn)
-	mustSubscribe(t, sub, "two", two.fn) // a second subscription, same channel
-	mustUnsubscribe(t, mustSubscribe(t, sub, "gone", gone.fn))
+	one, two, gone := testkit.NewInbox(), testkit.NewInbox(), testkit.NewInbox()
+	mustSubscribe(t, sub, "one", one.Receive)
+	mustSubscribe(t, sub, "two", two.Receive)
+	mustSubscribe(t, sub, "two", two.Receive) // a second subscription, same channel
+	mustUnsubscribe(t, mustSubscribe(t, sub, "gone", gone.Receive))
 
 	srv.Stop(t)
 	testkit.WaitFor(t, "the broker to notice the outage", func() bool { return sub.down.Load() != nil })
@@ -41,7 +41,7 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 		_ = pub.Publish(context.Background(), "one", []byte("1"))
 		_ = pub.Publish(context.Background(), "two", []byte("2"))
 		_ = pub.Publish(context.Background(), "gone", []byte("x"))
-		if one.len() > 0 && two.len() >= 2 {
+		if one.Len() > 0 && two.Len() >= 2 {
 			break
 		}
 		if time.Since(restarted) > 3*brokertest.Timeout {
@@ -52,7 +52,7 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 	t.Logf("delivery resumed %v after the restart", time.Since(restarted).Round(time.Millisecond))
 	want := []string{sub.anchor, sub.channel("one"), sub.channel("two")}
 	waitChannels(t, srv, want)
-	if n := gone.len(); n != 0 {
+	if n := gone.Len(); n != 0 {
 		t.Fatalf("an ended subscription received %d messages", n)
 	}
 }
@@ -111,16 +111,16 @@ func TestSilentConnectionLoss(t *testing.T) {
 	sub := newNode(t, proxy.addr(), false, withHealthInterval(100*time.Millisecond))
 	pub := newNode(t, srv.Addr(), false)
 	t.Cleanup(func() { _ = sub.Close(); _ = pub.Close() })
-	in := newInbox()
-	mustSubscribe(t, sub, "topic", in.fn)
+	in := testkit.NewInbox()
+	mustSubscribe(t, sub, "topic", in.Receive)
 	if err := pub.Publish(context.Background(), "topic", []byte("before")); err != nil {
 		t.Fatal(err)
 	}
-	in.wait(t, 1)
+	in.Wait(t, 1)
 
 	proxy.freeze() // connections made so far hang; new ones work
 	frozen := time.Now()
-	for in.len() < 2 {
+	for in.Len() < 2 {
 		_ = pub.Publish(context.Background(), "topic", []byte("after"))
 		if time.Since(frozen) > brokertest.Timeout {
 			t.Fatalf("delivery did not resume within %v of the connection going silent", brokertest.Timeout)

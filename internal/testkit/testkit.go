@@ -95,3 +95,57 @@ func Dial(t testing.TB, url string, header http.Header, subprotocols ...string) 
 	_ = c.SetReadDeadline(time.Now().Add(Timeout))
 	return c
 }
+
+// Inbox collects the messages a subscription's callback receives, for a
+// test that waits for them on another goroutine. Make it with NewInbox.
+type Inbox struct {
+	mu   sync.Mutex // guards msgs
+	msgs [][]byte
+	more chan struct{} // signalled after every message
+}
+
+// NewInbox returns an empty Inbox.
+func NewInbox() *Inbox { return &Inbox{more: make(chan struct{}, 1)} }
+
+// Receive stores a copy of data; pass it as the subscription's callback.
+func (in *Inbox) Receive(data []byte) {
+	in.mu.Lock()
+	in.msgs = append(in.msgs, bytes.Clone(data))
+	in.mu.Unlock()
+	select {
+	case in.more <- struct{}{}:
+	default:
+	}
+}
+
+// Messages returns the messages received so far, in order.
+func (in *Inbox) Messages() [][]byte {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([][]byte(nil), in.msgs...)
+}
+
+// Len returns how many messages were received so far.
+func (in *Inbox) Len() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.msgs)
+}
+
+// Wait waits until the inbox holds n messages and returns them, failing
+// the test when they do not arrive within Timeout.
+func (in *Inbox) Wait(t testing.TB, n int) [][]byte {
+	t.Helper()
+	deadline := time.NewTimer(Timeout)
+	defer deadline.Stop()
+	for {
+		if msgs := in.Messages(); len(msgs) >= n {
+			return msgs
+		}
+		select {
+		case <-in.more:
+		case <-deadline.C:
+			t.Fatalf("%d of %d messages arrived within %v", in.Len(), n, Timeout)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func TestChannels(t *testing.T) {
 	bob := client{srv.Dial(t, "/socket?ch=c1&user=bob", nil)}
 	solo := client{srv.Dial(t, "/socket?user=solo", nil)}
 	var members []hub.MemberInfo
-	testkit.WaitFor(t, "three connections", func() bool { getJSON(t, srv.URL+"/connections", &members); return len(members) == 3 })
+	testkit.WaitFor(t, "three connections", func() bool { testkit.GetJSON(t, srv.URL+"/connections", &members); return len(members) == 3 })
 	ids := map[string]hub.MemberInfo{}
 	for _, m := range members {
 		ids[m.Meta["user"]] = m
@@ -88,11 +88,11 @@ func TestChannels(t *testing.T) {
 	}
 
 	// The listings.
-	getJSON(t, srv.URL+"/channels/c1/connections", &members)
+	testkit.GetJSON(t, srv.URL+"/channels/c1/connections", &members)
 	if len(members) != 2 {
 		t.Fatalf("c1 %+v", members)
 	}
-	getJSON(t, srv.URL+"/channels/c2/connections", &members)
+	testkit.GetJSON(t, srv.URL+"/channels/c2/connections", &members)
 	if len(members) != 1 || members[0].Meta["user"] != "bob" {
 		t.Fatalf("c2 %+v", members)
 	}
@@ -119,24 +119,9 @@ func TestChannels(t *testing.T) {
 	}
 
 	var st Status
-	getJSON(t, srv.URL+"/status", &st)
+	testkit.GetJSON(t, srv.URL+"/status", &st)
 	if st.Hub.Connections != 3 || st.Hub.Rooms != 3 || st.Events.Received != 5 || st.Events.Failed != 1 || st.Events.UnknownEvent != 1 {
 		t.Fatalf("status %+v", st)
-	}
-}
-
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatal(err)
 	}
 }
 

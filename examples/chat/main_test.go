@@ -15,6 +15,7 @@ import (
 
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -122,12 +123,12 @@ func TestChat(t *testing.T) {
 
 	// The REST listings.
 	var members Members
-	getJSON(t, srv.URL+"/rooms/lobby/members", &members)
+	testkit.GetJSON(t, srv.URL+"/rooms/lobby/members", &members)
 	if members.Room != "lobby" || !slices.Equal(members.Users, []string{"ann", "bob"}) {
 		t.Fatalf("lobby members %+v", members)
 	}
 	var rooms []hub.RoomInfo
-	getJSON(t, srv.URL+"/rooms", &rooms)
+	testkit.GetJSON(t, srv.URL+"/rooms", &rooms)
 	if len(rooms) != 2 || rooms[0] != (hub.RoomInfo{Name: "garden", Members: 1}) || rooms[1] != (hub.RoomInfo{Name: "lobby", Members: 2}) {
 		t.Fatalf("rooms %+v", rooms)
 	}
@@ -140,21 +141,6 @@ func TestChat(t *testing.T) {
 	}
 }
 
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // waitMembers waits until room has n members, so that nobody speaks
 // before everyone listens.
 func waitMembers(t *testing.T, srv *forgetest.Server, room string, n int) {
@@ -162,7 +148,7 @@ func waitMembers(t *testing.T, srv *forgetest.Server, room string, n int) {
 	deadline := time.Now().Add(forgetest.Timeout)
 	for time.Now().Before(deadline) {
 		var members Members
-		getJSON(t, srv.URL+"/rooms/"+room+"/members", &members)
+		testkit.GetJSON(t, srv.URL+"/rooms/"+room+"/members", &members)
 		if len(members.Users) >= n {
 			return
 		}

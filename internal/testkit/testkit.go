@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -147,5 +148,21 @@ func (in *Inbox) Wait(t testing.TB, n int) [][]byte {
 		case <-deadline.C:
 			t.Fatalf("%d of %d messages arrived within %v", in.Len(), n, Timeout)
 		}
+	}
+}
+
+// GetJSON GETs url, requires 200 OK, and decodes the JSON body into v.
+func GetJSON(t testing.TB, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -668,7 +668,7 @@ func (c *Conn) WriteJSON(v any) error {
 	if err != nil {
 		return fmt.Errorf("forge: encode JSON message: %w", err)
 	}
-	return c.enqueue(context.Background(), outbound{typ: TextMessage, data: data})
+	return c.enqueue(context.Background(), outbound{typ: TextMessage, data: data}, false)
 }
 
 func truncateReason(s string) string {

@@ -45,12 +45,12 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 
 // Write implements Connection.
 func (c *Conn) Write(data []byte) error {
-	return c.enqueue(context.Background(), outbound{typ: TextMessage, data: clone(data)})
+	return c.enqueue(context.Background(), outbound{typ: TextMessage, data: data}, true)
 }
 
 // WriteBinary implements Connection.
 func (c *Conn) WriteBinary(data []byte) error {
-	return c.enqueue(context.Background(), outbound{typ: BinaryMessage, data: clone(data)})
+	return c.enqueue(context.Background(), outbound{typ: BinaryMessage, data: data}, true)
 }
 
 // WriteMessage implements Connection.
@@ -58,13 +58,13 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, data []byte) e
 	if typ != TextMessage && typ != BinaryMessage {
 		return errors.New("forge: write message: type must be TextMessage or BinaryMessage")
 	}
-	return c.enqueue(ctx, outbound{typ: typ, data: clone(data)})
+	return c.enqueue(ctx, outbound{typ: typ, data: data}, true)
 }
 
 // WritePrepared queues pm like Write: while the queue is full it waits, up
 // to the write timeout, then closes the slow consumer.
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
-	return c.enqueue(context.Background(), outbound{pm: pm, size: pm.size})
+	return c.enqueue(context.Background(), outbound{pm: pm, size: pm.size}, false)
 }
 
 // Offer queues pm without waiting, for broadcasts. When the queue has no
@@ -135,7 +135,10 @@ func clone(b []byte) []byte {
 // enqueue adds m to the queue, waiting while it is full. The wait ends with
 // ErrSlowConsumer (and the connection closed) after the write timeout, or
 // with ErrWriteTimeout / ctx.Err() when ctx ends first, nothing queued.
-func (c *Conn) enqueue(ctx context.Context, m outbound) error {
+// With borrowed, m.data is the caller's until enqueue returns: it is
+// copied if it is queued, and not when it is written at once (writeInline),
+// which is what an answer to the peer usually is.
+func (c *Conn) enqueue(ctx context.Context, m outbound, borrowed bool) error {
 	if m.pm == nil {
 		m.size = len(m.data)
 	}
@@ -181,6 +184,9 @@ func (c *Conn) enqueue(ctx context.Context, m outbound) error {
 	}
 	if !c.writing && len(c.queue) == 0 && len(c.pongs) == 0 && !c.pingDue && ctx.Done() == nil {
 		return c.writeInline(&m)
+	}
+	if borrowed {
+		m.data = clone(m.data)
 	}
 	c.queue = append(c.queue, m)
 	c.qbytes += m.size

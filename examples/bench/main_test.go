@@ -138,3 +138,41 @@ func waitMembers(t *testing.T, srv *forgetest.Server, n int) {
 	}
 	t.Fatalf("fewer than %d room members", n)
 }
+
+// TestStatsMemory: GET /stats?mem adds the runtime's memory statistics,
+// which plain GET /stats leaves out (reading them stops the world).
+func TestStatsMemory(t *testing.T) {
+	srv := startNode(t)
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{{"", false}, {"?mem", true}} {
+		resp, err := http.Get(srv.URL + "/stats" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Mem map[string]uint64 `json:"mem"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := body.Mem != nil; got != tc.want {
+			t.Fatalf("GET /stats%s: memory statistics present %v, want %v", tc.query, got, tc.want)
+		}
+		if tc.want && (body.Mem["heap_inuse"] == 0 || body.Mem["stack_inuse"] == 0 || body.Mem["sys"] == 0) {
+			t.Fatalf("GET /stats%s: %v, want heap, stack and system figures", tc.query, body.Mem)
+		}
+	}
+}
+
+// TestPprofLoopbackOnly: -pprof refuses an address that is not loopback.
+func TestPprofLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:19599", "192.0.2.1:19599", "example.com:19599", "no-port"} {
+		if err := servePprof(addr); err == nil {
+			t.Fatalf("servePprof(%q) = nil, want a refusal", addr)
+		}
+	}
+}

@@ -1,0 +1,14 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/forgekit/forge/integration/spectest"
+)
+
+// TestDocuments checks the example's OpenAPI and AsyncAPI documents with
+// the Go validators and the official tools.
+func TestDocuments(t *testing.T) {
+	spectest.Documents(t, newApp(time.Second))
+}

@@ -11,7 +11,7 @@ fmt:
 
 # PKGS names the packages of every module in go.work: in workspace mode
 # ./... stops at the root module's edge.
-PKGS = ./... ./examples/... ./hub/redisbroker/... ./hub/natsbroker/... ./integration/...
+PKGS = ./... ./examples/... ./hub/redisbroker/... ./hub/natsbroker/... ./integration/... ./bench/...
 
 vet:
 	go vet $(PKGS)

@@ -91,9 +91,10 @@ if [ "${1:-}" = deps ]; then
 fi
 
 # In workspace mode `./...` stops at the root module's edge, so every
-# module's packages are named: the library, the examples, the two brokers
-# and the integration tests (validators, browser, module graph).
-pkgs=(./... ./examples/... ./hub/redisbroker/... ./hub/natsbroker/... ./integration/...)
+# module's packages are named: the library, the examples, the two brokers,
+# the integration tests (validators, browser, module graph) and the load
+# harness.
+pkgs=(./... ./examples/... ./hub/redisbroker/... ./hub/natsbroker/... ./integration/... ./bench/...)
 
 step "gofmt -s"
 make --no-print-directory fmt
@@ -109,7 +110,7 @@ staticcheck=$(GOWORK=off go tool -n -modfile=tools/go.mod staticcheck)
 "$staticcheck" "${pkgs[@]}"
 
 step "go mod tidy -diff"
-for mod in . examples hub/redisbroker hub/natsbroker integration; do
+for mod in . examples hub/redisbroker hub/natsbroker integration bench; do
 	(cd "$mod" && GOWORK=off go mod tidy -diff) || { echo "go.mod of $mod is not tidy: run go mod tidy there" >&2; exit 1; }
 done
 

@@ -2,7 +2,11 @@ package hub
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -56,4 +60,41 @@ func FuzzDecodeFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStaleBrokerResults: a call that began before the broker came back
+// and fails after it must not start a new outage, and a call that began
+// before an outage and succeeds after it must not end it. Either would
+// log the outage twice (CI saw it once, in the natsbroker outage test).
+func TestStaleBrokerResults(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	h, err := New(WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ctx := context.Background()
+	boom := errors.New("connection refused")
+	logged := func(msg string) int { return strings.Count(buf.String(), msg) }
+
+	before := h.brokerCall() // a call that began while the broker was up
+	h.brokerFailed(ctx, h.brokerCall(), "publish", boom, true)
+	h.brokerOK(before) // ... and succeeded only after the outage began
+	if !h.outage.down.Load() {
+		t.Fatal("a success that began before the outage ended it")
+	}
+	during := h.brokerCall() // a call that began during the outage
+	h.brokerOK(h.brokerCall())
+	h.brokerFailed(ctx, during, "subscribe", boom, false) // ... and failed after it ended
+	if h.outage.down.Load() {
+		t.Fatal("a failure that began during the outage started a new one")
+	}
+	if lost, back := logged("hub lost its broker"), logged("hub reached its broker again"); lost != 1 || back != 1 {
+		t.Fatalf("logged the outage %d times and the recovery %d times, want once each:\n%s", lost, back, buf.String())
+	}
+	h.brokerFailed(ctx, h.brokerCall(), "publish", boom, true) // a fresh failure is a new outage
+	if !h.outage.down.Load() || logged("hub lost its broker") != 2 {
+		t.Fatalf("a new failure did not begin a new outage:\n%s", buf.String())
+	}
 }

@@ -14,15 +14,25 @@ import (
 // once when it begins and once when it ends, never per message.
 type outage struct {
 	down atomic.Bool // read on every publish; the rest is guarded by mu
+	// epoch counts the outage's transitions, down and up. A call takes it
+	// before it reaches the broker, so that its result, if it comes after a
+	// transition, is known to be stale: a failure that began before the
+	// broker came back does not start a new outage, and a success that
+	// began before the outage does not end it.
+	epoch atomic.Uint64
 
 	mu      sync.Mutex
 	since   time.Time
 	dropped uint64 // messages for other nodes lost during this outage
 }
 
-// brokerFailed records a failed broker call. dropped says whether a message
-// for other nodes was lost with it.
-func (h *Hub) brokerFailed(ctx context.Context, op string, err error, dropped bool) {
+// brokerCall is taken before a broker call; its result is reported with it
+// to brokerFailed or brokerOK.
+func (h *Hub) brokerCall() uint64 { return h.outage.epoch.Load() }
+
+// brokerFailed records a failed broker call that began at epoch ep.
+// dropped says whether a message for other nodes was lost with it.
+func (h *Hub) brokerFailed(ctx context.Context, ep uint64, op string, err error, dropped bool) {
 	h.brokerErr.Add(1)
 	if dropped {
 		h.brokerDropped.Add(1)
@@ -32,13 +42,14 @@ func (h *Hub) brokerFailed(ctx context.Context, op string, err error, dropped bo
 	}
 	o := &h.outage
 	o.mu.Lock()
-	first := !o.down.Load()
+	first := !o.down.Load() && o.epoch.Load() == ep
 	if first {
 		o.down.Store(true)
+		o.epoch.Add(1)
 		o.since = time.Now()
 		o.dropped = 0
 	}
-	if dropped {
+	if dropped && o.down.Load() {
 		o.dropped++
 	}
 	o.mu.Unlock()
@@ -49,18 +60,20 @@ func (h *Hub) brokerFailed(ctx context.Context, op string, err error, dropped bo
 	}
 }
 
-// brokerOK records a broker call that succeeded, ending an outage.
-func (h *Hub) brokerOK() {
+// brokerOK records a broker call that began at epoch ep and succeeded,
+// ending an outage.
+func (h *Hub) brokerOK(ep uint64) {
 	if !h.outage.down.Load() {
 		return
 	}
 	o := &h.outage
 	o.mu.Lock()
-	if !o.down.Load() {
+	if !o.down.Load() || o.epoch.Load() != ep {
 		o.mu.Unlock()
 		return
 	}
 	o.down.Store(false)
+	o.epoch.Add(1)
 	since, dropped := o.since, o.dropped
 	o.mu.Unlock()
 	h.log.LogAttrs(context.Background(), slog.LevelWarn, "hub reached its broker again",
@@ -134,14 +147,15 @@ func (h *Hub) presenceLoop(ctx context.Context, ps *presenceSync) {
 // keepAlive refreshes this node in the store and returns when to do it
 // again. A store that did not know the node gets all its memberships again.
 func (h *Hub) keepAlive(ctx context.Context, ps *presenceSync) time.Duration {
+	ep := h.brokerCall()
 	ttl, known, err := ps.store.KeepAlive(ctx, h.node)
 	if err != nil {
 		if ctx.Err() == nil {
-			h.brokerFailed(ctx, "keep presence alive", err, false)
+			h.brokerFailed(ctx, ep, "keep presence alive", err, false)
 		}
 		return retryKeepAlive
 	}
-	h.brokerOK()
+	h.brokerOK(ep)
 	if !known {
 		h.mu.RLock()
 		ps.mu.Lock()
@@ -172,13 +186,14 @@ func (h *Hub) flushPresence(ctx context.Context, ps *presenceSync) {
 	clear(ps.pending)
 	ps.mu.Unlock()
 
+	ep := h.brokerCall()
 	err := ps.store.UpdatePresence(ctx, batch)
 	if err == nil {
-		h.brokerOK()
+		h.brokerOK(ep)
 		return
 	}
 	if ctx.Err() == nil {
-		h.brokerFailed(ctx, "update presence", err, false)
+		h.brokerFailed(ctx, ep, "update presence", err, false)
 	}
 	ps.mu.Lock()
 	for _, c := range batch {

@@ -287,10 +287,11 @@ func (h *Hub) broadcastHistory(ctx context.Context, room string, opts HistoryOpt
 	}
 	frame := encodeFrame(kindRoom, h.node, "", &msg)
 	wasDown := h.outage.down.Load()
+	ep := h.brokerCall()
 	pos, err := h.store.Append(ctx, room, frame, opts)
 	if err != nil {
 		h.historyErr.Add(1)
-		h.brokerFailed(ctx, "append to history", err, h.broker != nil)
+		h.brokerFailed(ctx, ep, "append to history", err, h.broker != nil)
 		// During a known outage the store refused the message outright:
 		// local members still get it, without a position (a client that
 		// resumes later learns from the store that it cannot). A first
@@ -322,11 +323,12 @@ func (h *Hub) broadcastHistory(ctx context.Context, room string, opts HistoryOpt
 		return nil
 	}
 	data := encodePositioned(pos, frame)
+	ep = h.brokerCall()
 	if err := h.broker.Publish(ctx, roomTopic(room), data); err != nil {
-		h.brokerFailed(ctx, "publish", err, true)
+		h.brokerFailed(ctx, ep, "publish", err, true)
 		return fmt.Errorf("forge: hub: publish: %w", err)
 	}
-	h.brokerOK()
+	h.brokerOK(ep)
 	return nil
 }
 
@@ -456,6 +458,7 @@ func (h *Hub) fillGap(r *room) {
 	r.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ep := h.brokerCall()
 	entries, _, err := h.store.Since(ctx, r.name, from, 0)
 	cancel()
 
@@ -481,7 +484,7 @@ func (h *Hub) fillGap(r *room) {
 		return
 	}
 	if err != nil && !errors.Is(err, ErrPositionLost) {
-		h.brokerFailed(context.Background(), "read history", err, false)
+		h.brokerFailed(context.Background(), ep, "read history", err, false)
 		h.armGap(r) // the store is away: try again
 		return
 	}
@@ -505,6 +508,7 @@ func (h *Hub) fillGap(r *room) {
 // room's broker subscription is in place, so nothing published after the
 // position was read is missed.
 func (h *Hub) startSequencer(ctx context.Context, r *room) {
+	ep := h.brokerCall()
 	pos, err := h.store.Position(ctx, r.name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -516,7 +520,7 @@ func (h *Hub) startSequencer(ctx context.Context, r *room) {
 		// Without a position, the first message to come sets the pace
 		// (see sequence): start from the earliest one waiting, if any.
 		h.historyErr.Add(1)
-		h.brokerFailed(ctx, "read history position", err, false)
+		h.brokerFailed(ctx, ep, "read history position", err, false)
 		pos = StreamPosition{}
 		for off, p := range s.pending {
 			if pos.Epoch == "" || off <= pos.Offset {

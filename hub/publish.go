@@ -197,11 +197,12 @@ func (h *Hub) fanout(r *room, pm *connection.PreparedMessage, event string, exce
 // for them (counted in Status.BrokerDropped; an outage is logged once).
 func (h *Hub) toBroker(ctx context.Context, topic string, kind byte, target string, msg *Message) error {
 	data := encodeFrame(kind, h.node, target, msg)
+	ep := h.brokerCall()
 	if err := h.broker.Publish(ctx, topic, data); err != nil {
-		h.brokerFailed(ctx, "publish", err, true)
+		h.brokerFailed(ctx, ep, "publish", err, true)
 		return fmt.Errorf("forge: hub: publish: %w", err)
 	}
-	h.brokerOK()
+	h.brokerOK(ep)
 	return nil
 }
 

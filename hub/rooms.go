@@ -247,9 +247,10 @@ func (h *Hub) subscribe(ctx context.Context, r *room) error {
 	if r.seq != nil {
 		fn = func(data []byte) { h.fromBrokerPositioned(r, data) }
 	}
+	ep := h.brokerCall()
 	unsub, err := h.broker.Subscribe(ctx, r.topic, fn)
 	if err != nil {
-		h.brokerFailed(ctx, "subscribe", err, false)
+		h.brokerFailed(ctx, ep, "subscribe", err, false)
 		return err
 	}
 	r.unsub = unsub

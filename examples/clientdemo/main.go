@@ -175,9 +175,11 @@ func newApp() (*forge.App, error) {
 		}
 		ttl := 3600
 		if s := ctx.Query("ttl"); s != "" {
-			if ttl, err = strconv.Atoi(s); err != nil || ttl < 1 || ttl > 86400 {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 86400 {
 				return forge.NewHTTPError(http.StatusBadRequest, "ttl is 1 to 86400 seconds")
 			}
+			ttl = n
 		}
 		tok, err := issue(user, time.Duration(ttl)*time.Second)
 		if err != nil {

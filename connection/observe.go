@@ -125,6 +125,16 @@ func ObserverOf(conn Connection) ConnObserver {
 	return nil
 }
 
+// RouteOf returns the pattern of the route conn was accepted on (its
+// Config.Route), or "" when conn is not a *Conn or has none. Layers above
+// the connection use it to name the route in what they log.
+func RouteOf(conn Connection) string {
+	if c, ok := conn.(*Conn); ok {
+		return c.route
+	}
+	return ""
+}
+
 // Info describes a connection as it is now, for listings such as the
 // inspector's.
 type Info struct {

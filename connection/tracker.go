@@ -181,16 +181,22 @@ func (t *Tracker) remove(c *Conn) {
 // that closing 100k connections does not starve their writers.
 const shutdownBatch = 256
 
-// abortGrace is how long Shutdown still waits for handlers after it dropped
-// their connections.
+// abortGrace is how long Shutdown waits for handlers after it dropped
+// their connections. When ctx has a deadline, Shutdown keeps that long
+// (or a quarter of the time left, if less) before the deadline for it, so
+// that it returns by the deadline.
 const abortGrace = time.Second
 
 // Shutdown refuses new connections, closes every open one with
-// CloseGoingAway, and waits for their handlers to return. If ctx ends first,
-// even while the closes are still being sent, the remaining connections are
-// dropped without a closing handshake, their handlers are waited for once
-// more (a second at most), each connection whose handler still has not
-// returned is logged at Error, and ctx.Err() is returned.
+// CloseGoingAway, and waits for their handlers to return.
+//
+// If they have not all returned shortly before ctx's deadline (see
+// abortGrace), or when ctx is canceled, the remaining connections are
+// dropped without a closing handshake and their handlers are waited for
+// once more: until the deadline, or for abortGrace when ctx has none or was
+// canceled. Each connection whose handler still has not returned is then
+// logged at Error, and Shutdown returns context.DeadlineExceeded (or
+// ctx.Err()). With a deadline, Shutdown returns by it.
 func (t *Tracker) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	t.draining = true
@@ -201,10 +207,18 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 	}
 	t.mu.Unlock()
 
+	// closing is ctx ended early enough to leave time for the aborts.
+	closing := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(abortGrace, time.Until(dl)/4)
+		var cancel context.CancelFunc
+		closing, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
 	for i, c := range conns {
 		c.CloseWith(CloseGoingAway, "server shutting down")
 		if (i+1)%shutdownBatch == 0 {
-			if ctx.Err() != nil {
+			if closing.Err() != nil {
 				break
 			}
 			runtime.Gosched()
@@ -219,22 +233,33 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		return nil
-	case <-ctx.Done():
+	case <-closing.Done():
 	}
 	// Aborted connections fail every read and write at once, so handlers
 	// return promptly; one that is blocked elsewhere is not waited for.
 	for _, c := range t.open() {
 		c.abort()
 	}
-	select {
-	case <-done:
-		return ctx.Err()
-	case <-time.After(abortGrace):
+	if ctx.Err() == nil { // wait out the reserve before the deadline
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	} else {
+		grace := time.NewTimer(abortGrace)
+		defer grace.Stop()
+		select {
+		case <-done:
+		case <-grace.C:
+		}
 	}
 	for _, c := range t.open() {
 		c.logAttrs(context.Background(), slog.LevelError, "websocket handler did not return by the end of shutdown")
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
 }
 
 // open returns the connections registered now.

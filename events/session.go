@@ -61,6 +61,15 @@ type message struct {
 // reply; more are answered with CodeBusy.
 const maxDeferred = 64
 
+// sessionLog is the dispatcher's logger for one connection: every record
+// names the connection and, when it has one, its route.
+func sessionLog(l *slog.Logger, conn connection.Connection) *slog.Logger {
+	if route := connection.RouteOf(conn); route != "" {
+		return l.With(slog.String("conn_id", conn.ID()), slog.String("route", route))
+	}
+	return l.With(slog.String("conn_id", conn.ID()))
+}
+
 // serve is the WebSocket handler of a routed dispatcher.
 func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error {
 	ctx, cancel := context.WithCancel(conn.Context())
@@ -70,7 +79,7 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		rc:     rc,
 		ctx:    ctx,
 		cancel: cancel,
-		log:    d.log.With(slog.String("conn_id", conn.ID())),
+		log:    sessionLog(d.log, conn),
 		sub:    conn.Subprotocol(),
 		subs:   newSubscriptions(rc.Query("events")),
 		rtok:   make(chan struct{}, 1),

@@ -27,6 +27,7 @@ type App struct {
 	addr            string
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
+	headerTimeout   time.Duration
 	err             error // deployment settings that cannot work, returned by Run and Serve
 
 	mux     *router.Mux
@@ -53,7 +54,7 @@ type App struct {
 // URL (WithPublicURL), are reported by Run, Serve and Handler instead;
 // until then the App works as if they had not been given.
 func New(opts ...Option) *App {
-	c := config{shutdownTimeout: DefaultShutdownTimeout, docs: docConfig{
+	c := config{shutdownTimeout: DefaultShutdownTimeout, headerTimeout: DefaultReadHeaderTimeout, docs: docConfig{
 		openapiPath: DefaultOpenAPIPath, asyncapiPath: DefaultAsyncAPIPath, uiPath: DefaultDocsPath,
 	}}
 	for _, o := range opts {
@@ -81,6 +82,7 @@ func New(opts ...Option) *App {
 		addr:            c.addr,
 		logger:          c.logger,
 		shutdownTimeout: c.shutdownTimeout,
+		headerTimeout:   c.headerTimeout,
 		servers:         make(map[*http.Server]struct{}),
 		closed:          make(chan struct{}),
 		docCfg:          c.docs,
@@ -135,8 +137,16 @@ func (a *App) Serve(l net.Listener) error {
 	}
 	srv := &http.Server{
 		Handler:           a.mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: a.headerTimeout,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		// A connection closed after a read timed out, and never handed to
+		// a WebSocket (those are not reported), was cut off by the header
+		// timeout: the server sets no other read deadline.
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if s == http.StateClosed && problem.TimedOut(c) {
+				a.tracker.CountHeaderTimeout()
+			}
+		},
 	}
 	a.mu.Lock()
 	if a.closing {

@@ -294,6 +294,7 @@ func TestOptionMistakes(t *testing.T) {
 		want string
 	}{
 		{"zero shutdown timeout", func() { forge.WithShutdownTimeout(0) }, "WithShutdownTimeout"},
+		{"zero read-header timeout", func() { forge.WithReadHeaderTimeout(0) }, "WithReadHeaderTimeout"},
 		{"route-only default", func() { forge.New(quiet, forge.WithRouteDefaults(forge.WithName("x"))) }, "WithName"},
 		{"nil option", func() { forge.New(quiet, nil) }, "nil Option"},
 		{"unnamed provider", func() { forge.WithAuthProvider("", provider) }, "WithAuthProvider"},

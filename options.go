@@ -21,6 +21,9 @@ type Option func(*config)
 const (
 	DefaultAddr            = ":8080"
 	DefaultShutdownTimeout = 15 * time.Second
+	// DefaultReadHeaderTimeout is how long a client has to send a
+	// request's headers, the WebSocket handshake's among them.
+	DefaultReadHeaderTimeout = 10 * time.Second
 )
 
 type config struct {
@@ -29,6 +32,7 @@ type config struct {
 	addrSet         bool
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
+	headerTimeout   time.Duration
 	routeDefaults   []GroupOption
 	docs            docConfig
 	auth            map[string]auth.Provider
@@ -80,6 +84,19 @@ func WithShutdownTimeout(d time.Duration) Option {
 		panic("forge: WithShutdownTimeout: timeout must be positive")
 	}
 	return func(c *config) { c.shutdownTimeout = d }
+}
+
+// WithReadHeaderTimeout bounds the time a client has to send a request's
+// headers once it has connected, the WebSocket handshake included (the
+// http.Server's ReadHeaderTimeout). A client that sends them too slowly,
+// such as a slowloris holding connections open a byte at a time, is cut
+// off and counted in App.Stats().HeaderTimeouts. Default
+// DefaultReadHeaderTimeout; d must be positive.
+func WithReadHeaderTimeout(d time.Duration) Option {
+	if d <= 0 {
+		panic("forge: WithReadHeaderTimeout: timeout must be positive")
+	}
+	return func(c *config) { c.headerTimeout = d }
 }
 
 // WithRouteDefaults sets route options for every route of the application,

@@ -26,6 +26,7 @@ type Tracker struct {
 	discarded     atomic.Uint64
 	refused       atomic.Uint64
 	rateLimited   atomic.Uint64
+	hdrTimeouts   atomic.Uint64
 
 	obs Observer // set by Observe before the first connection
 }
@@ -68,6 +69,11 @@ type Stats struct {
 	// RateLimited counts incoming messages over a connection's
 	// MessageRate; they are dropped, and not counted in Dropped.
 	RateLimited uint64
+	// HeaderTimeouts counts the connections a server closed because their
+	// request did not arrive whole within its read-header timeout (a
+	// slowloris client, or one that went away mid-request), counted
+	// through CountHeaderTimeout. They never reached a route.
+	HeaderTimeouts uint64
 }
 
 // Observe has o watch the tracker's connections: every handshake refused
@@ -116,13 +122,23 @@ func (t *Tracker) Stats() Stats {
 	n := len(t.conns)
 	t.mu.Unlock()
 	return Stats{
-		Open:          n,
-		Accepted:      t.accepted.Load(),
-		Refused:       t.refused.Load(),
-		SlowConsumers: t.slowConsumers.Load(),
-		Dropped:       t.dropped.Load(),
-		Discarded:     t.discarded.Load(),
-		RateLimited:   t.rateLimited.Load(),
+		Open:           n,
+		Accepted:       t.accepted.Load(),
+		Refused:        t.refused.Load(),
+		SlowConsumers:  t.slowConsumers.Load(),
+		Dropped:        t.dropped.Load(),
+		Discarded:      t.discarded.Load(),
+		RateLimited:    t.rateLimited.Load(),
+		HeaderTimeouts: t.hdrTimeouts.Load(),
+	}
+}
+
+// CountHeaderTimeout counts a connection that a server serving the
+// tracker's routes closed because its request headers did not arrive in
+// time; see Stats.HeaderTimeouts. forge's App counts them itself.
+func (t *Tracker) CountHeaderTimeout() {
+	if t != nil {
+		t.hdrTimeouts.Add(1)
 	}
 }
 

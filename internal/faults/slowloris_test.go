@@ -12,20 +12,22 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
-// serveReadHeaderTimeout is the header timeout of the server that
-// App.Serve runs.
-const serveReadHeaderTimeout = 10 * time.Second
+// headerTimeout is the test app's read-header timeout
+// (forge.WithReadHeaderTimeout).
+const headerTimeout = 2 * time.Second
 
 // TestSlowloris: clients that send the upgrade request one byte at a time,
 // or all of it but the blank line that ends it, are cut off by the
-// server's header timeout (the test waits three times as long), while an
-// echo client already connected keeps being served and new clients keep
-// getting in.
+// server's header timeout (the test waits three times as long) and
+// counted in Stats().HeaderTimeouts, while an echo client already
+// connected keeps being served and new clients keep getting in.
 func TestSlowloris(t *testing.T) {
 	t.Parallel()
-	app := forge.New(forge.WithAppName("faults"), forge.WithLogger((&logSink{}).logger()))
+	app := forge.New(forge.WithAppName("faults"), forge.WithLogger((&logSink{}).logger()),
+		forge.WithReadHeaderTimeout(headerTimeout))
 	app.Router().WebSocket("/echo", echoHandler)
 	srv := &forgetest.Server{URL: serveOn(t, app, "127.0.0.1:0")}
 	addr := strings.TrimPrefix(srv.URL, "http://")
@@ -84,7 +86,7 @@ func TestSlowloris(t *testing.T) {
 			sendWG.Go(func() { k.send(c, done) })
 			wg.Go(func() {
 				defer func() { close(done); c.Close(); sendWG.Wait() }()
-				c.SetReadDeadline(time.Now().Add(3 * serveReadHeaderTimeout))
+				c.SetReadDeadline(time.Now().Add(3 * headerTimeout))
 				buf := make([]byte, 512)
 				n, err := c.Read(buf)
 				r := result{kind: k.name, answer: string(buf[:n]), after: time.Since(start)}
@@ -101,7 +103,7 @@ func TestSlowloris(t *testing.T) {
 
 	// While they trickle, the server serves.
 	var echoes atomic.Int64
-	for time.Since(start) < serveReadHeaderTimeout/2 {
+	for time.Since(start) < headerTimeout/2 {
 		echoOnce(t, echo, "during the slowloris")
 		echoes.Add(1)
 		newcomer := srv.Dial(t, "/echo", nil)
@@ -125,6 +127,13 @@ func TestSlowloris(t *testing.T) {
 		byKind[fmt.Sprintf("%s: closed, answer %q", r.kind, firstLine(r.answer))]++
 	}
 	t.Logf("%d echoes and as many newcomers served during the slowloris; %v", echoes.Load(), byKind)
+	// The server counts each once it has closed it, which its client may
+	// see first.
+	want := uint64(perKind * len(kinds))
+	testkit.WaitFor(t, "the header timeouts to be counted", func() bool { return app.Stats().HeaderTimeouts >= want })
+	if got := app.Stats().HeaderTimeouts; got != want {
+		t.Errorf("Stats().HeaderTimeouts = %d, want %d", got, want)
+	}
 	echoOnce(t, echo, "after the slowloris")
 }
 

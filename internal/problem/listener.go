@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -18,7 +20,21 @@ import (
 // like. net/http writes them as plain text, in one write of a fixed form,
 // which the connections recognise and replace; every other write passes
 // as it is.
+//
+// The connections also note whether a read timed out before the first
+// request's headers had arrived, which TimedOut reports: a server whose
+// only read timeout is the one for request headers learns from it, when a
+// connection closes, that it was cut off for sending them too slowly (a
+// slowloris). Later timeouts, such as net/http's own aborted background
+// reads, are not noted.
 func Listener(l net.Listener) net.Listener { return listener{l} }
+
+// TimedOut reports whether a read on c, a connection from Listener, timed
+// out before the first request's headers had arrived.
+func TimedOut(c net.Conn) bool {
+	pc, ok := c.(*conn)
+	return ok && pc.timedOut.Load()
+}
 
 type listener struct{ net.Listener }
 
@@ -27,13 +43,50 @@ func (l listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{c}, nil
+	return &conn{Conn: c}, nil
 }
 
 // conn rewrites net/http's own error responses. It keeps what the
 // connection underneath offers that forge and net/http use: the raw
 // socket (syscall.Conn) and half-closing (CloseWrite).
-type conn struct{ net.Conn }
+type conn struct {
+	net.Conn
+	timedOut atomic.Bool
+
+	// Read's scan for the blank line that ends the first request's
+	// headers; net/http reads from one goroutine until then.
+	headDone bool
+	lf       bool // the last byte but CRs was a LF
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if !c.headDone {
+		c.scanHead(p[:n])
+		if err != nil && !c.headDone && errors.Is(err, os.ErrDeadlineExceeded) {
+			c.timedOut.Store(true)
+		}
+	}
+	return n, err
+}
+
+// scanHead looks for the empty line (CRLF CRLF, or bare LFs, which
+// net/http accepts too) that ends a request's headers.
+func (c *conn) scanHead(p []byte) {
+	for _, b := range p {
+		switch b {
+		case '\n':
+			if c.lf {
+				c.headDone = true
+				return
+			}
+			c.lf = true
+		case '\r':
+		default:
+			c.lf = false
+		}
+	}
+}
 
 // plainErrorHeaders is what net/http writes between an early error's
 // status line and its body, which repeats the status line's text.

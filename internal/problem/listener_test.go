@@ -117,3 +117,60 @@ func TestListenerConnKeepsTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestListenerNotesHeaderTimeouts: a connection cut off by the server's
+// header timeout is TimedOut when it closes; one that sent its request in
+// time is not, though net/http aborts its own background read on it with
+// a deadline in the past.
+func TestListenerNotesHeaderTimeouts(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan bool, 8) // TimedOut of each connection that closed
+	srv := &http.Server{
+		ReadHeaderTimeout: 200 * time.Millisecond,
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if s == http.StateClosed {
+				closed <- TimedOut(c)
+			}
+		},
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(Listener(l)); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+
+	send := func(req string) string {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, req)
+		c.SetReadDeadline(time.Now().Add(time.Minute))
+		answer, _ := io.ReadAll(c) // until the server closes
+		return string(answer)
+	}
+	tests := []struct {
+		name, req string
+		timedOut  bool
+	}{
+		{"a whole request", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false},
+		{"bare line feeds", "GET / HTTP/1.1\nHost: x\nConnection: close\n\n", false},
+		{"headers without their end", "GET / HTTP/1.1\r\nHost: x\r\n", true},
+		{"nothing at all", "", true},
+	}
+	for _, tt := range tests {
+		answer := send(tt.req)
+		if got := <-closed; got != tt.timedOut {
+			t.Errorf("%s (answered %q): TimedOut = %v, want %v", tt.name, firstLine(answer), got, tt.timedOut)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\r\n")
+	return line
+}

@@ -4,8 +4,12 @@ import (
 	"reflect"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/forgekit/forge/apidoc"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type byValue struct{ N int }
 

@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestChatBinary builds the example as it is shipped, runs it with PORT set
 // (it calls app.Run, which also installs the SIGTERM handler), chats through

@@ -65,12 +65,20 @@ func ctxReadErr(ctx context.Context) error {
 }
 
 // takePending returns the message a pump left, or the sticky read error.
+//
+// A reader that finds nothing stashed does not take rmu: whatever a pump
+// stores is stashed before it hands the read token back, and a reader
+// looks again once it holds the token.
 func (c *Conn) takePending() (inbound, error, bool) {
+	if !c.stashed.Load() {
+		return inbound{}, nil, false
+	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.pending != nil {
 		m := *c.pending
 		c.pending = nil
+		c.stashed.Store(c.rerr != nil)
 		return m, nil, true
 	}
 	if c.rerr != nil {
@@ -102,6 +110,7 @@ func (c *Conn) pump() {
 	c.rmu.Lock()
 	if err == nil {
 		c.pending = &m
+		c.stashed.Store(true)
 	}
 	c.rmu.Unlock()
 	<-c.rtok
@@ -305,6 +314,7 @@ func (c *Conn) readFailed(err error) error {
 	if c.rerr == nil {
 		c.rerr = rerr
 	}
+	c.stashed.Store(true)
 	rerr = c.rerr
 	c.rmu.Unlock()
 	attrs := []slog.Attr{slog.String("reason", rerr.Error())}

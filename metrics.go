@@ -87,6 +87,14 @@ func (o observers) Refused(route string, why connection.Refusal) {
 	o[1].Refused(route, why)
 }
 
+func (o observers) HeaderTimedOut() {
+	for _, ob := range o {
+		if h, ok := ob.(connection.HeaderTimeoutObserver); ok {
+			h.HeaderTimedOut()
+		}
+	}
+}
+
 func (o observers) Opened(c *connection.Conn, info connection.OpenInfo) connection.ConnObserver {
 	a, b := o[0].Opened(c, info), o[1].Opened(c, info)
 	switch {

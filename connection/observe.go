@@ -22,6 +22,13 @@ type Observer interface {
 	Opened(c *Conn, info OpenInfo) ConnObserver
 }
 
+// HeaderTimeoutObserver is implemented by an Observer that wants to know
+// of each connection counted through Tracker.CountHeaderTimeout: one cut
+// off before it had sent its request's headers.
+type HeaderTimeoutObserver interface {
+	HeaderTimedOut()
+}
+
 // OpenInfo describes a connection just opened, for Observer.Opened.
 type OpenInfo struct {
 	Route     string        // the route's pattern (Config.Route)

@@ -135,10 +135,15 @@ func (t *Tracker) Stats() Stats {
 
 // CountHeaderTimeout counts a connection that a server serving the
 // tracker's routes closed because its request headers did not arrive in
-// time; see Stats.HeaderTimeouts. forge's App counts them itself.
+// time; see Stats.HeaderTimeouts. An Observer that implements
+// HeaderTimeoutObserver is told. forge's App counts them itself.
 func (t *Tracker) CountHeaderTimeout() {
-	if t != nil {
-		t.hdrTimeouts.Add(1)
+	if t == nil {
+		return
+	}
+	t.hdrTimeouts.Add(1)
+	if o, ok := t.obs.(HeaderTimeoutObserver); ok {
+		o.HeaderTimedOut()
 	}
 }
 

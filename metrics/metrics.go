@@ -79,13 +79,18 @@ type Collector struct {
 	queue       *prometheus.HistogramVec
 	handler     *prometheus.HistogramVec
 
+	headerTimeouts prometheus.Counter
+
 	mu     sync.Mutex // guards byPath
 	byPath map[string]*route
 
 	hubs hubCollector
 }
 
-var _ connection.Observer = (*Collector)(nil)
+var (
+	_ connection.Observer              = (*Collector)(nil)
+	_ connection.HeaderTimeoutObserver = (*Collector)(nil)
+)
 
 // New returns a Collector whose metrics are registered with reg. routes
 // lists the application's routes, for the events each declares; it is
@@ -139,6 +144,9 @@ func New(reg prometheus.Registerer, routes func() []apidoc.Route) (*Collector, e
 			Name: "forge_ws_queue_bytes", Help: "Bytes waiting in a WebSocket connection's outbound queue when a message joins it.",
 			Buckets: prometheus.ExponentialBuckets(256, 4, 9), // 256 B to 16 MiB
 		}, byRoute),
+		headerTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "forge_http_header_timeouts_total", Help: "Connections closed because their request headers did not arrive within the read-header timeout (forge.WithReadHeaderTimeout), such as slowloris clients.",
+		}),
 		handler: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "forge_events_handler_duration_seconds", Help: "Time an event handler took, by declared event and outcome (ok, error).",
 			Buckets: prometheus.DefBuckets,
@@ -147,7 +155,7 @@ func New(reg prometheus.Registerer, routes func() []apidoc.Route) (*Collector, e
 	c.hubs.init()
 	for _, col := range []prometheus.Collector{
 		c.open, c.opened, c.refused, c.handshake, c.msgsIn, c.bytesIn, c.msgsOut, c.bytesOut,
-		c.dropped, c.slow, c.closes, c.rateLimited, c.queue, c.handler, &c.hubs,
+		c.dropped, c.slow, c.closes, c.rateLimited, c.queue, c.handler, c.headerTimeouts, &c.hubs,
 	} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
@@ -163,6 +171,9 @@ func (c *Collector) AddHub(h *hub.Hub) { c.hubs.add(h) }
 func (c *Collector) Refused(route string, why connection.Refusal) {
 	c.refused.WithLabelValues(route, why.String()).Inc()
 }
+
+// HeaderTimedOut implements connection.HeaderTimeoutObserver.
+func (c *Collector) HeaderTimedOut() { c.headerTimeouts.Inc() }
 
 // Opened implements connection.Observer.
 func (c *Collector) Opened(_ *connection.Conn, info connection.OpenInfo) connection.ConnObserver {

@@ -269,6 +269,13 @@ func (s *session) failed(c *Context, h *handler, err error, timedOut bool) error
 	case errors.As(err, &e):
 		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event refused",
 			slog.String("event", c.event), slog.String("code", e.Code), slog.String("message", e.Message))
+	case errors.Is(err, ErrClosed) || errors.Is(err, connection.ErrClosed):
+		// The connection ended under the handler (a request to the client
+		// or a write found it gone): nobody is left to answer, and the
+		// server did nothing wrong.
+		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event handler ended with its connection",
+			slog.String("event", c.event), slog.String("error", err.Error()))
+		return nil
 	case timedOut && errors.Is(err, context.DeadlineExceeded):
 		e = &Error{Code: CodeTimeout, Message: fmt.Sprintf("the handler did not finish within %v", h.timeout)}
 		s.log.LogAttrs(s.ctx, slog.LevelWarn, "event handler timed out", slog.String("event", c.event))

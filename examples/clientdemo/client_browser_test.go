@@ -109,8 +109,8 @@ func kinds(rs []report, kind string) []report {
 
 // TestClientEventsInChromium: requests answered by acks, rejected by error
 // events, the server's requests answered by handlers, server pushes,
-// subscriptions (?events= and at run time), and a policy close that stops
-// the client.
+// subscriptions (?events= and at run time), and closes with 1008 and 1003
+// that stop the client.
 func TestClientEventsInChromium(t *testing.T) {
 	srv := serve(t, "127.0.0.1:0")
 	b := browsertest.New(t)
@@ -228,6 +228,22 @@ func TestClientEventsInChromium(t *testing.T) {
 	}
 	if end.After != "closed" {
 		t.Errorf("a request after the stop: %q, want closed", end.After)
+	}
+	// Nor is 1003: what the server cannot take will not change by itself.
+	var unsupported []report
+	evalJSON(t, b, "be closed with 1003", `(async () => {
+  const c = forge.connect({ url: "/ws/demo", protocols: ["demo.v1"], token: await token("dora"), reconnect: { min: 20, max: 100 } });
+  const w = watch(c);
+  await until(() => c.state === "open");
+  c.emit("kick", { reason: "binary only", as: "unsupported" });
+  await until(() => c.state === "closed");
+  await new Promise((r) => setTimeout(r, 300)); // longer than the backoff
+  return JSON.stringify(w.reports);
+})()`, &unsupported)
+	closes, stops = kinds(unsupported, "close"), kinds(unsupported, "stop")
+	if len(closes) != 1 || closes[0].Code != 1003 || closes[0].Reason != "binary only" || closes[0].WillRetry ||
+		len(stops) != 1 || stops[0].Code != 1003 || len(kinds(unsupported, "reconnect")) != 0 {
+		t.Errorf("after a 1003 the client reported %+v, want one close and one stop with 1003 and no reconnection", unsupported)
 	}
 	if p := b.Unexpected(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)

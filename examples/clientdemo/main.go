@@ -8,10 +8,10 @@
 //     route closes with 4401 when they do): echo answers with what it is
 //     sent, whoami with the token's subject, fail with an error event, ask
 //     sends the client a confirm request and answers with the reply, kick
-//     closes the connection with 1008, and join, leave and say use rooms
-//     that keep their last 100 messages, so a client that reconnects with
-//     ?recover= misses nothing. POST /news pushes a news event to every
-//     connection.
+//     closes the connection with 1008 (or 1003), and join, leave and say
+//     use rooms that keep their last 100 messages, so a client that
+//     reconnects with ?recover= misses nothing. POST /news pushes a news
+//     event to every connection.
 //   - /ws/commands speaks the {"channel", "cmd", "param"} envelope of
 //     command services: join-room, and chat to the channel.
 //
@@ -35,6 +35,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/auth"
+	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/hub"
 )
@@ -66,9 +67,11 @@ type Answer struct {
 	Yes bool `json:"yes" required:"true"`
 }
 
-// Kick asks the server to close the connection with 1008.
+// Kick asks the server to close the connection: with 1008 (policy
+// violation), or 1003 (unsupported data) when As is "unsupported".
 type Kick struct {
 	Reason string `json:"reason" maxLength:"100"`
+	As     string `json:"as,omitempty" enum:"policy,unsupported"`
 }
 
 // RoomRequest names a room.
@@ -139,8 +142,12 @@ func newApp() (*forge.App, error) {
 		return confirm.Do(c.Context(), c, q)
 	}, events.WithSummary("Sends the client a confirm request and answers with its reply."))
 	events.On(d, "kick", func(_ *events.Context, k Kick) error {
-		return &forge.CloseError{Code: forge.ClosePolicyViolation, Reason: k.Reason}
-	}, events.WithSummary("Closes the connection with 1008 and the reason given."))
+		code := forge.ClosePolicyViolation
+		if k.As == "unsupported" {
+			code = connection.CloseUnsupportedData
+		}
+		return &forge.CloseError{Code: code, Reason: k.Reason}
+	}, events.WithSummary("Closes the connection with the reason given: 1008, or 1003 when as is unsupported."))
 	events.OnRequest(d, "join", func(c *events.Context, req RoomRequest) (struct{}, error) {
 		return struct{}{}, c.Join(req.Room)
 	}, events.WithSummary("Join a room."))

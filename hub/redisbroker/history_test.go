@@ -149,14 +149,16 @@ func TestHistoryAgeOnRead(t *testing.T) {
 	srv := redistest.Start(t)
 	b := newNode(t, srv.Addr(), false)
 	t.Cleanup(func() { _ = b.Close() })
-	const ttl = 300 * time.Millisecond
+	// The last entries must still be younger than ttl when they are read,
+	// a moment after they were written: ttl leaves room for a loaded box.
+	const ttl = time.Second
 	opts := hub.HistoryOptions{Size: 100, TTL: ttl}
 	first, err := b.Append(ctxT(t), "busy", []byte("old"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var last hub.StreamPosition
-	for deadline := time.Now().Add(2 * ttl); time.Now().Before(deadline); time.Sleep(ttl / 10) {
+	for deadline := time.Now().Add(3 * ttl / 2); time.Now().Before(deadline); time.Sleep(ttl / 20) {
 		if last, err = b.Append(ctxT(t), "busy", []byte("new"), opts); err != nil {
 			t.Fatal(err)
 		}

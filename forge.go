@@ -214,9 +214,11 @@ func (a *App) Run() error {
 // Shutdown stops the application gracefully: its servers stop accepting and
 // finish their requests, and every WebSocket connection, including those
 // served through Handler, is closed with 1001 (going away) and its handler
-// waited for. When ctx ends first, the remaining connections are dropped
-// and ctx's error is returned. After Shutdown, Serve and Run fail with
-// http.ErrServerClosed.
+// waited for. When they have not all finished shortly before ctx's
+// deadline (see connection.Tracker.Shutdown), or when ctx is canceled, the
+// remaining connections are dropped, and Shutdown returns by the deadline
+// with context.DeadlineExceeded (or ctx's error). After Shutdown, Serve
+// and Run fail with http.ErrServerClosed.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.mu.Lock()
 	a.closing = true

@@ -12,15 +12,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // Idle connections are measured with their clients in a child process (this
@@ -148,68 +148,6 @@ func echoAll(conns []net.Conn) int {
 	return int(ok.Load())
 }
 
-// idleClients is a running child process of idle clients.
-type idleClients struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string
-	done  chan struct{}
-}
-
-func spawnIdleClients(tb testing.TB, addr string, n int) *idleClients {
-	tb.Helper()
-	cfg, _ := json.Marshal(idleChildConfig{Addr: addr, N: n})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), idleChildEnv+"="+string(cfg))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	c := &idleClients{cmd: cmd, stdin: stdin, lines: make(chan string, 16), done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		defer close(c.lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-	}()
-	return c
-}
-
-// expect waits for the child's next line, which must start with prefix.
-func (c *idleClients) expect(tb testing.TB, prefix string) string {
-	tb.Helper()
-	select {
-	case l, ok := <-c.lines:
-		if !ok {
-			tb.Fatalf("client process ended before %q", prefix)
-		}
-		if !strings.HasPrefix(l, prefix) {
-			tb.Fatalf("client process said %q, want %q", l, prefix)
-		}
-		return l
-	case <-time.After(hangGuard):
-		tb.Fatalf("client process did not say %q", prefix)
-		return ""
-	}
-}
-
-// stop closes the child's connections and waits for it.
-func (c *idleClients) stop() {
-	c.stdin.Close()
-	<-c.done
-	c.cmd.Wait()
-}
-
 // idleFootprint is what a set of idle connections costs the process that
 // serves them, per connection.
 type idleFootprint struct {
@@ -236,9 +174,10 @@ func measureIdle(tb testing.TB, n int, cfg Config, h func(*Conn) error, echoes b
 	}()
 
 	before, g0 := settledMem()
-	c := spawnIdleClients(tb, srv.Listener.Addr().String(), n)
-	defer c.stop()
-	c.expect(tb, "ready")
+	// The clients' process; hangGuard bounds each wait on it below.
+	c := testkit.StartChild(tb, idleChildEnv, idleChildConfig{Addr: srv.Listener.Addr().String(), N: n}, 5*hangGuard)
+	defer c.Stop()
+	c.Expect(tb, "ready", hangGuard)
 	deadline := time.Now().Add(hangGuard)
 	for tracker.Stats().Open < n {
 		if time.Now().After(deadline) {
@@ -259,8 +198,8 @@ func measureIdle(tb testing.TB, n int, cfg Config, h func(*Conn) error, echoes b
 		writeHeapProfile(tb, path)
 	}
 	if echoes {
-		fmt.Fprintln(c.stdin, "echo")
-		if got, want := c.expect(tb, "echoed"), "echoed "+strconv.Itoa(n); got != want {
+		c.Send(tb, "echo")
+		if got, want := c.Expect(tb, "echoed", hangGuard), "echoed "+strconv.Itoa(n); got != want {
 			tb.Fatalf("client process said %q, want %q", got, want)
 		}
 	}

@@ -1,13 +1,10 @@
 package hub
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -31,6 +28,9 @@ import (
 // childEnv, when set in the environment, makes the test binary a client
 // process: see runChild.
 const childEnv = "FORGE_HUB_TEST_CLIENTS"
+
+// childWait bounds each wait for the clients' process to report.
+const childWait = 2 * time.Minute
 
 type childConfig struct {
 	URL   string `json:"url"`
@@ -142,62 +142,6 @@ func runChild() int {
 	return 0
 }
 
-// clients is a running child process of clients.
-type clients struct {
-	cmd   *exec.Cmd
-	lines chan string
-}
-
-func spawnClients(tb testing.TB, url string, n, batch int) *clients {
-	tb.Helper()
-	cfg, _ := json.Marshal(childConfig{URL: url, N: n, Batch: batch})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(cfg))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	c := &clients{cmd: cmd, lines: make(chan string, 1024)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(c.lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		<-done
-		cmd.Wait()
-	})
-	return c
-}
-
-// expect waits for the child's next line, which must start with prefix.
-func (c *clients) expect(tb testing.TB, prefix string) string {
-	tb.Helper()
-	select {
-	case l, ok := <-c.lines:
-		if !ok {
-			tb.Fatalf("client process ended before %q", prefix)
-		}
-		if !strings.HasPrefix(l, prefix) {
-			tb.Fatalf("client process said %q, want %q", l, prefix)
-		}
-		return l
-	case <-time.After(2 * time.Minute):
-		tb.Fatalf("client process did not say %q", prefix)
-		return ""
-	}
-}
-
 // bigRoom serves /ws: every connection joins room "big" and reads.
 func bigRoom(tb testing.TB, h *Hub) *forgetest.Server {
 	tb.Helper()
@@ -235,14 +179,14 @@ func TestTenThousandMembers(t *testing.T) {
 	const members, msgs = 10000, 20
 	h := newHub(t)
 	srv := bigRoom(t, h)
-	c := spawnClients(t, srv.WebSocketURL("/ws"), members, 0)
-	c.expect(t, "ready")
+	c := testkit.StartChild(t, childEnv, childConfig{URL: srv.WebSocketURL("/ws"), N: members}, 5*time.Minute)
+	c.Expect(t, "ready", childWait)
 	testkit.WaitFor(t, "every member to join", func() bool { return h.Count("big") == members })
 	for i := range msgs {
 		testkit.Must(t, h.Broadcast(bg, "big", seqMessage(i, 64)))
 	}
 	testkit.Must(t, h.Broadcast(bg, "big", text("end")))
-	if got, want := c.expect(t, "ok"), fmt.Sprintf("ok total=%d", members*msgs); got != want {
+	if got, want := c.Expect(t, "ok", childWait), fmt.Sprintf("ok total=%d", members*msgs); got != want {
 		t.Fatalf("clients said %q, want %q", got, want)
 	}
 	if st := h.Status(); st.Delivered != members*(msgs+1) || st.Dropped != 0 {
@@ -264,8 +208,8 @@ func BenchmarkBroadcast(b *testing.B) {
 			const batch = 32
 			h := newHub(b)
 			srv := bigRoom(b, h)
-			c := spawnClients(b, srv.WebSocketURL("/ws"), members, batch)
-			c.expect(b, "ready")
+			c := testkit.StartChild(b, childEnv, childConfig{URL: srv.WebSocketURL("/ws"), N: members, Batch: batch}, 5*time.Minute)
+			c.Expect(b, "ready", childWait)
 			testkit.WaitFor(b, "every member to join", func() bool { return h.Count("big") == members })
 
 			b.ReportAllocs()
@@ -279,7 +223,7 @@ func BenchmarkBroadcast(b *testing.B) {
 				}
 				seq++
 				if seq%batch == 0 && seq >= 2*batch {
-					c.expect(b, fmt.Sprint("batch ", seq/batch-1))
+					c.Expect(b, fmt.Sprint("batch ", seq/batch-1), childWait)
 				}
 			}
 			elapsed := b.Elapsed()
@@ -296,7 +240,7 @@ func BenchmarkBroadcast(b *testing.B) {
 				b.Fatal(err)
 			}
 			for {
-				if l := c.expect(b, ""); strings.HasPrefix(l, "ok") {
+				if l := c.Expect(b, "", childWait); strings.HasPrefix(l, "ok") {
 					if want := fmt.Sprintf("ok total=%d", seq*members); l != want {
 						b.Fatalf("clients said %q, want %q", l, want)
 					}

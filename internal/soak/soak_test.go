@@ -1,20 +1,18 @@
 package soak
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestSoak holds the configured load for the configured time (see the
@@ -58,17 +56,17 @@ func TestSoak(t *testing.T) {
 		RoomRate: cfg.RoomRate, Churn: cfg.Churn, Drain: cfg.Drain,
 		Cap: connectWait + cfg.Duration + cfg.Drain + 2*time.Minute,
 	}
-	c := startClients(t, cc)
-	c.expect(t, "ready", connectWait)
+	c := testkit.StartChild(t, childEnv, cc, cc.Cap+time.Minute)
+	c.Expect(t, "ready", connectWait)
 	waitUntil(t, "every member to join the room", time.Minute, func() bool { return srv.rooms.Count("room") == cfg.Room })
 
-	c.send(t, "go")
+	c.Send(t, "go")
 	start := time.Now()
 	rec.take(t, "steady", 0)
 	for at := cfg.Interval; ; at += cfg.Interval {
 		at = min(at, cfg.Duration)
 		select {
-		case l, ok := <-c.lines:
+		case l, ok := <-c.Lines:
 			t.Fatalf("client process said %q (still open: %v) during the steady phase", l, ok)
 		case <-time.After(time.Until(start.Add(at))):
 		}
@@ -80,13 +78,13 @@ func TestSoak(t *testing.T) {
 	if cfg.CSV != "" {
 		writeHeapProfile(t, profilePath(cfg.CSV, "steady"))
 	}
-	c.send(t, "stop")
-	line := c.expect(t, "result ", cc.Drain+2*time.Minute)
+	c.Send(t, "stop")
+	line := c.Expect(t, "result ", cc.Drain+2*time.Minute)
 	var res clientResult
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "result ")), &res); err != nil {
 		t.Fatalf("client result %q: %v", line, err)
 	}
-	c.wait(t)
+	c.Wait(t)
 
 	// The clients have gone: every connection must end and its goroutines
 	// with it.
@@ -300,98 +298,5 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// child is the running client process.
-type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string // its stdout, closed at EOF
-}
-
-// startClients starts the client process, which is killed when the test
-// ends if it has not exited by then.
-func startClients(t *testing.T, cfg clientConfig) *child {
-	t.Helper()
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Cap+time.Minute)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
-	cmd.Stderr = os.Stderr
-	cmd.WaitDelay = 10 * time.Second
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 64)}
-	go func() {
-		defer close(c.lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		cancel()
-		for range c.lines {
-		}
-		cmd.Wait() // after the last read from stdout; the error is wait's to report
-	})
-	return c
-}
-
-// send writes a command line to the client process.
-func (c *child) send(t *testing.T, cmd string) {
-	t.Helper()
-	if _, err := io.WriteString(c.stdin, cmd+"\n"); err != nil {
-		t.Fatalf("tell the client process %q: %v", cmd, err)
-	}
-}
-
-// expect waits up to timeout for the client process's next line, which
-// must start with prefix.
-func (c *child) expect(t *testing.T, prefix string, timeout time.Duration) string {
-	t.Helper()
-	select {
-	case l, ok := <-c.lines:
-		if !ok {
-			t.Fatalf("the client process ended before saying %q", prefix)
-		}
-		if !strings.HasPrefix(l, prefix) {
-			t.Fatalf("the client process said %q, want %q", l, prefix)
-		}
-		return l
-	case <-time.After(timeout):
-		t.Fatalf("the client process did not say %q within %v", prefix, timeout)
-		return ""
-	}
-}
-
-// wait waits for the client process to exit by itself, which it must do
-// successfully and without printing more.
-func (c *child) wait(t *testing.T) {
-	t.Helper()
-	c.stdin.Close()
-	for l := range c.lines {
-		t.Errorf("the client process said %q after its result", l)
-	}
-	if err := c.cmd.Wait(); err != nil {
-		t.Errorf("client process: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ package forgetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -133,6 +134,43 @@ func (c *Conn) ReadJSON(v any) {
 	c.SetReadDeadline(time.Now().Add(Timeout))
 	if err := c.Conn.ReadJSON(v); err != nil {
 		c.t.Fatalf("forgetest: read JSON: %v", err)
+	}
+}
+
+// Event is a message of forge's events protocol (package events): an
+// event name, the id that pairs a request with its answer, and a JSON
+// payload.
+type Event struct {
+	Event   string          `json:"event"`
+	ID      string          `json:"id,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// SendEvent sends an Event with payload encoded as JSON. id may be empty,
+// for an event that is not a request.
+func (c *Conn) SendEvent(event, id string, payload any) {
+	c.t.Helper()
+	p, err := json.Marshal(payload)
+	if err != nil {
+		c.t.Fatalf("forgetest: payload of %s: %v", event, err)
+	}
+	c.SendJSON(Event{Event: event, ID: id, Payload: p})
+}
+
+// ExpectEvent reads the next message, fails the test unless it is an
+// Event named event with id, and decodes its payload into v unless v is
+// nil.
+func (c *Conn) ExpectEvent(event, id string, v any) {
+	c.t.Helper()
+	var e Event
+	c.ReadJSON(&e)
+	if e.Event != event || e.ID != id {
+		c.t.Fatalf("forgetest: got %s %q %s, want %s %q", e.Event, e.ID, e.Payload, event, id)
+	}
+	if v != nil {
+		if err := json.Unmarshal(e.Payload, v); err != nil {
+			c.t.Fatalf("forgetest: payload of %s: %v", event, err)
+		}
 	}
 }
 

@@ -20,56 +20,27 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type envelope struct {
-	Event   string          `json:"event"`
-	ID      string          `json:"id,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
-}
-
-// client wraps a test connection with the chat's envelope.
-type client struct{ *forgetest.Conn }
-
-func (c client) send(event, id string, payload any) {
-	p, _ := json.Marshal(payload)
-	c.SendJSON(envelope{Event: event, ID: id, Payload: p})
-}
-
-// next reads the next event, which must be event, into v.
-func (c client) next(t *testing.T, event, id string, v any) {
-	t.Helper()
-	var e envelope
-	c.ReadJSON(&e)
-	if e.Event != event || e.ID != id {
-		t.Fatalf("got %s %q %s, want %s %q", e.Event, e.ID, e.Payload, event, id)
-	}
-	if v != nil {
-		if err := json.Unmarshal(e.Payload, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestChat(t *testing.T) {
 	srv := forgetest.Start(t, newApp())
-	ann := client{srv.Dial(t, "/ws/chat/lobby?user=ann", nil)}
+	ann := srv.Dial(t, "/ws/chat/lobby?user=ann", nil)
 	// An answer to ann proves her connect hook, and the presence message
 	// of her join, are done: bob, next, must not get it.
-	ann.send("join", "0", RoomRequest{Room: "lobby"})
-	ann.next(t, "join.ack", "0", nil)
-	bob := client{srv.Dial(t, "/ws/chat/lobby?user=bob", nil)}
+	ann.SendEvent("join", "0", RoomRequest{Room: "lobby"})
+	ann.ExpectEvent("join.ack", "0", nil)
+	bob := srv.Dial(t, "/ws/chat/lobby?user=bob", nil)
 
 	var p hub.Presence
-	ann.next(t, "presence", "", &p)
+	ann.ExpectEvent("presence", "", &p)
 	if p.Action != hub.Joined || p.Room != "lobby" || p.Meta["user"] != "bob" {
 		t.Fatalf("presence %+v", p)
 	}
 
 	// A message reaches the others; the sender gets the acknowledgement.
-	ann.send("message", "1", SendMessage{Text: "hi bob"})
+	ann.SendEvent("message", "1", SendMessage{Text: "hi bob"})
 	var sent Sent
-	ann.next(t, "message.ack", "1", &sent)
+	ann.ExpectEvent("message.ack", "1", &sent)
 	var m ChatMessage
-	bob.next(t, "message", "", &m)
+	bob.ExpectEvent("message", "", &m)
 	if m.User != "ann" || m.Text != "hi bob" || m.Room != "lobby" || m.Time != sent.Time {
 		t.Fatalf("bob got %+v, ann's ack %+v", m, sent)
 	}
@@ -77,46 +48,46 @@ func TestChat(t *testing.T) {
 		t.Fatalf("time %q: %v", m.Time, err)
 	}
 
-	bob.send("typing", "", Typing{Typing: true})
+	bob.SendEvent("typing", "", Typing{Typing: true})
 	var typing TypingNotice
-	ann.next(t, "typing", "", &typing)
+	ann.ExpectEvent("typing", "", &typing)
 	if typing.User != "bob" || !typing.Typing {
 		t.Fatalf("typing %+v", typing)
 	}
 
 	// Bad messages are answered and the connection goes on.
-	ann.send("message", "2", SendMessage{Text: ""})
+	ann.SendEvent("message", "2", SendMessage{Text: ""})
 	var e struct{ Code, Message string }
-	ann.next(t, "error", "2", &e)
+	ann.ExpectEvent("error", "2", &e)
 	if e.Code != "invalid_payload" {
 		t.Fatalf("error %+v", e)
 	}
-	ann.send("message", "3", SendMessage{Room: "garden", Text: "hello?"})
-	ann.next(t, "error", "3", &e)
+	ann.SendEvent("message", "3", SendMessage{Room: "garden", Text: "hello?"})
+	ann.ExpectEvent("error", "3", &e)
 	if e.Code != "not_in_room" {
 		t.Fatalf("error %+v", e)
 	}
 
 	// Another room: joining lists who is there, and only its members hear
 	// what is said in it.
-	cy := client{srv.Dial(t, "/ws/chat/garden?user=cy", nil)}
+	cy := srv.Dial(t, "/ws/chat/garden?user=cy", nil)
 	waitMembers(t, srv, "garden", 1)
-	ann.send("join", "4", RoomRequest{Room: "garden"})
+	ann.SendEvent("join", "4", RoomRequest{Room: "garden"})
 	var state RoomState
-	ann.next(t, "join.ack", "4", &state)
+	ann.ExpectEvent("join.ack", "4", &state)
 	if state.Room != "garden" || len(state.Users) != 2 {
 		t.Fatalf("join state %+v", state)
 	}
-	cy.next(t, "presence", "", &p)
-	ann.send("message", "5", SendMessage{Room: "garden", Text: "hi cy"})
-	ann.next(t, "message.ack", "5", nil)
-	cy.next(t, "message", "", &m)
+	cy.ExpectEvent("presence", "", &p)
+	ann.SendEvent("message", "5", SendMessage{Room: "garden", Text: "hi cy"})
+	ann.ExpectEvent("message.ack", "5", nil)
+	cy.ExpectEvent("message", "", &m)
 	if m.Room != "garden" || m.Text != "hi cy" {
 		t.Fatalf("cy got %+v", m)
 	}
-	ann.send("leave", "6", RoomRequest{Room: "garden"})
-	ann.next(t, "leave.ack", "6", nil)
-	cy.next(t, "presence", "", &p)
+	ann.SendEvent("leave", "6", RoomRequest{Room: "garden"})
+	ann.ExpectEvent("leave.ack", "6", nil)
+	cy.ExpectEvent("presence", "", &p)
 	if p.Action != hub.Left || p.Meta["user"] != "ann" {
 		t.Fatalf("presence %+v", p)
 	}
@@ -135,7 +106,7 @@ func TestChat(t *testing.T) {
 
 	// bob leaves: ann is told.
 	bob.Close()
-	ann.next(t, "presence", "", &p)
+	ann.ExpectEvent("presence", "", &p)
 	if p.Action != hub.Left || p.Meta["user"] != "bob" {
 		t.Fatalf("presence %+v", p)
 	}

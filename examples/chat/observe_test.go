@@ -19,10 +19,10 @@ import (
 // and user.
 func TestMetricsAndInspector(t *testing.T) {
 	srv := forgetest.Start(t, newApp())
-	ann := client{srv.Dial(t, "/ws/chat/lobby?user=ann", nil)}
+	ann := srv.Dial(t, "/ws/chat/lobby?user=ann", nil)
 	waitMembers(t, srv, "lobby", 1)
-	ann.send("message", "1", SendMessage{Text: "hello"})
-	ann.next(t, "message.ack", "1", nil)
+	ann.SendEvent("message", "1", SendMessage{Text: "hello"})
+	ann.ExpectEvent("message.ack", "1", nil)
 
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image/png"
 	"slices"
@@ -113,14 +112,13 @@ func TestChatPageResumesAfterADrop(t *testing.T) {
 	b.Do(t, "ann enters", enter(px.URL, "ann", "lobby")...)
 	waitMembers(t, srv, "lobby", 1)
 
-	bob := client{srv.Dial(t, "/ws/chat/lobby?user=bob", nil)}
+	bob := srv.Dial(t, "/ws/chat/lobby?user=bob", nil)
 	say := func(i int) {
 		t.Helper()
 		id := fmt.Sprint(i)
-		p, _ := json.Marshal(SendMessage{Text: "m" + id})
-		bob.SendJSON(envelope{Event: "message", ID: id, Payload: p})
+		bob.SendEvent("message", id, SendMessage{Text: "m" + id})
 		for { // skip presence
-			var e envelope
+			var e forgetest.Event
 			bob.ReadJSON(&e)
 			if e.ID == id {
 				if e.Event != "message.ack" {

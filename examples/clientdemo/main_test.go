@@ -116,19 +116,12 @@ func (s *server) post(t *testing.T, path, body string, status int) {
 	}
 }
 
-type envelope struct {
-	Event   string          `json:"event"`
-	ID      string          `json:"id,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
-}
-
 // request sends a request and reads messages up to its answer.
-func request(t *testing.T, c *forgetest.Conn, event, id string, payload any) envelope {
+func request(t *testing.T, c *forgetest.Conn, event, id string, payload any) forgetest.Event {
 	t.Helper()
-	p, _ := json.Marshal(payload)
-	c.SendJSON(envelope{Event: event, ID: id, Payload: p})
+	c.SendEvent(event, id, payload)
 	for {
-		var e envelope
+		var e forgetest.Event
 		c.ReadJSON(&e)
 		if e.ID == id {
 			return e
@@ -155,13 +148,13 @@ func TestDemoOverWebSocket(t *testing.T) {
 		t.Errorf("fail: %+v", e)
 	}
 	srv.post(t, "/news", `{"text":"extra"}`, http.StatusNoContent)
-	var news envelope
+	var news forgetest.Event
 	c.ReadJSON(&news)
 	if news.Event != "news" || string(news.Payload) != `{"text":"extra"}` {
 		t.Errorf("news: %+v", news)
 	}
 	srv.post(t, "/news", `{}`, http.StatusBadRequest)
-	c.SendJSON(envelope{Event: "kick", Payload: json.RawMessage(`{"reason":"bye"}`)})
+	c.SendJSON(forgetest.Event{Event: "kick", Payload: json.RawMessage(`{"reason":"bye"}`)})
 	if reason := c.ExpectClose(int(forge.ClosePolicyViolation)); reason != "bye" {
 		t.Errorf("kick reason %q", reason)
 	}

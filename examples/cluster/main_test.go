@@ -32,11 +32,6 @@ type client struct {
 	lastPosition *hub.StreamPosition // of the last message read that had one
 }
 
-func (c *client) send(event, id string, payload any) {
-	p, _ := json.Marshal(payload)
-	c.SendJSON(envelope{Event: event, ID: id, Payload: p})
-}
-
 // next reads events until one named event arrives (presence notices may
 // come first) and decodes its payload into v.
 func (c *client) next(t *testing.T, event string, v any) {
@@ -125,11 +120,11 @@ func chatAcrossNodes(t *testing.T, brokers ...hub.Broker) {
 	// A position request is answered once the connection's join is done
 	// (presence may show a member a moment before).
 	for _, c := range []*client{ann, bob, carl} {
-		c.send("position", "sync", map[string]string{"room": "lobby"})
+		c.SendEvent("position", "sync", map[string]string{"room": "lobby"})
 		var rp events.RoomPosition
 		c.next(t, "position.ack", &rp)
 	}
-	ann.send("message", "1", SendMessage{Text: "hello from node 1"})
+	ann.SendEvent("message", "1", SendMessage{Text: "hello from node 1"})
 	var sent Sent
 	ann.next(t, "message.ack", &sent)
 	for _, c := range []*client{bob, carl} {
@@ -140,7 +135,7 @@ func chatAcrossNodes(t *testing.T, brokers ...hub.Broker) {
 		}
 	}
 
-	carl.send("whisper", "", Whisper{To: members[0].ID, Text: "psst"})
+	carl.SendEvent("whisper", "", Whisper{To: members[0].ID, Text: "psst"})
 	var w Whispered
 	ann.next(t, "whisper", &w)
 	if w.User != "carl" || w.Text != "psst" {
@@ -153,7 +148,7 @@ func chatAcrossNodes(t *testing.T, brokers ...hub.Broker) {
 	bob.Close()
 	for i, text := range []string{"while you were away", "and this"} {
 		id := fmt.Sprint("away-", i)
-		ann.send("message", id, SendMessage{Text: text})
+		ann.SendEvent("message", id, SendMessage{Text: text})
 		ann.next(t, "message.ack", &sent) // in the history now
 	}
 	q := url.Values{"user": {"bob"}, "recover": {fmt.Sprintf("lobby:%s:%d", last.Epoch, last.Offset)}}

@@ -109,12 +109,7 @@ func post(t *testing.T, url, body string, header http.Header) int {
 }
 
 func TestAdminNeedsAuth(t *testing.T) {
-	defer func() {
-		if p := recover(); p == nil || !strings.Contains(p.(string), "needs auth") {
-			t.Fatalf("New with an unprotected inspector: panic %v, want one that says it needs auth", p)
-		}
-	}()
-	forge.New(forge.WithAdmin("/admin"))
+	testkit.MustPanic(t, "forge: ", "needs auth", func() { forge.New(forge.WithAdmin("/admin")) })
 }
 
 func TestAdminAuth(t *testing.T) {

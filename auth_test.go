@@ -175,13 +175,9 @@ func TestAuthWebSocket(t *testing.T) {
 
 func TestAuthUnknownProviderFailsAtRegistration(t *testing.T) {
 	app := forge.New()
-	defer func() {
-		r := recover()
-		if r == nil || !strings.Contains(r.(string), `no auth provider named "jwt"`) {
-			t.Fatalf("panic %v", r)
-		}
-	}()
-	app.Router().GET("/x", func(forge.Context) error { return nil }, forge.WithAuth("jwt"))
+	testkit.MustPanic(t, "forge: ", `no auth provider named "jwt"`, func() {
+		app.Router().GET("/x", func(forge.Context) error { return nil }, forge.WithAuth("jwt"))
+	})
 }
 
 func TestOversizedHeaders(t *testing.T) {

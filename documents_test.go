@@ -321,7 +321,7 @@ func TestDocumentPathMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			mustPanic(t, tt.want, tt.fn)
+			testkit.MustPanic(t, "forge: ", tt.want, tt.fn)
 		})
 	}
 }

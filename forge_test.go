@@ -3,7 +3,6 @@ package forge_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -266,20 +265,6 @@ func TestShutdownTimeout(t *testing.T) {
 	}
 }
 
-// mustPanic runs fn and checks that it panics with a "forge: " message
-// containing want.
-func mustPanic(t *testing.T, want string, fn func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		v := recover()
-		if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, want) {
-			t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, want)
-		}
-	}()
-	fn()
-}
-
 // TestOptionMistakes: options that no program should pass panic, where
 // they are built or in New, as registration mistakes do.
 func TestOptionMistakes(t *testing.T) {
@@ -306,7 +291,7 @@ func TestOptionMistakes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			mustPanic(t, tc.want, tc.fn)
+			testkit.MustPanic(t, "forge: ", tc.want, tc.fn)
 		})
 	}
 }

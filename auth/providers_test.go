@@ -3,15 +3,14 @@ package auth_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestAPIKeyPlaces(t *testing.T) {
@@ -67,13 +66,7 @@ func TestProviderMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			defer func() {
-				v := recover()
-				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: auth: ") || !strings.Contains(msg, tt.want) {
-					t.Fatalf("panic = %v, want a forge: auth: panic mentioning %q", v, tt.want)
-				}
-			}()
-			tt.fn()
+			testkit.MustPanic(t, "forge: auth: ", tt.want, tt.fn)
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/forgekit/forge/docs"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // fullConfig mounts both references at /docs.
@@ -288,14 +289,7 @@ func TestHandlerPanicsOnBadBasePath(t *testing.T) {
 	t.Parallel()
 	for _, base := range []string{"docs", "/docs/../x", "/a//b"} {
 		t.Run(base, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				msg, _ := r.(string)
-				if !strings.HasPrefix(msg, "forge: docs: BasePath") {
-					t.Errorf("panic %v, want a forge: docs: BasePath message", r)
-				}
-			}()
-			docs.Handler(docs.Config{BasePath: base})
+			testkit.MustPanic(t, "forge: docs: BasePath", "", func() { docs.Handler(docs.Config{BasePath: base}) })
 		})
 	}
 }

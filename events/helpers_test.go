@@ -3,7 +3,6 @@ package events
 import (
 	"encoding/json"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -97,18 +96,4 @@ func newHub(t testing.TB, opts ...hub.Option) *hub.Hub {
 	}
 	t.Cleanup(func() { h.Close() })
 	return h
-}
-
-// mustPanic checks that fn panics with a message containing want.
-func mustPanic(t testing.TB, want string, fn func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		v := recover()
-		msg, _ := v.(string)
-		if v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, want) {
-			t.Fatalf("panic %v, want a \"forge: \" message containing %q", v, want)
-		}
-	}()
-	fn()
 }

@@ -3,6 +3,8 @@ package events
 import (
 	"testing"
 	"time"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestOptionLevels: an option of one level has that level's type only, so
@@ -48,7 +50,7 @@ func TestOptionLevels(t *testing.T) {
 func TestNilOptionFunc(t *testing.T) {
 	t.Parallel()
 	var o Option
-	mustPanic(t, "nil Option", func() { New(o) })
+	testkit.MustPanic(t, "forge: ", "nil Option", func() { New(o) })
 	d := New(quiet())
-	mustPanic(t, "nil Option", func() { On(d, "x", func(*Context, struct{}) error { return nil }, o) })
+	testkit.MustPanic(t, "forge: ", "nil Option", func() { On(d, "x", func(*Context, struct{}) error { return nil }, o) })
 }

@@ -244,8 +244,8 @@ func TestRouteDeclaresEveryMessage(t *testing.T) {
 		}
 	}
 
-	mustPanic(t, "after Route", func() { On(d, "late", func(*Context, struct{}) error { return nil }) })
-	mustPanic(t, "after Route", func() { Emits[said](d, "late") })
+	testkit.MustPanic(t, "forge: ", "after Route", func() { On(d, "late", func(*Context, struct{}) error { return nil }) })
+	testkit.MustPanic(t, "forge: ", "after Route", func() { Emits[said](d, "late") })
 }
 
 func TestRegistrationMistakes(t *testing.T) {
@@ -291,7 +291,7 @@ func TestRegistrationMistakes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			d := New(quiet())
-			mustPanic(t, tt.want, func() { tt.fn(d) })
+			testkit.MustPanic(t, "forge: ", tt.want, func() { tt.fn(d) })
 		})
 	}
 }

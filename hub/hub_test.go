@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"testing"
 
@@ -492,13 +491,7 @@ func TestOptionMistakes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			defer func() {
-				v := recover()
-				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, tc.want) {
-					t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, tc.want)
-				}
-			}()
-			tc.fn()
+			testkit.MustPanic(t, "forge: ", tc.want, tc.fn)
 		})
 	}
 }

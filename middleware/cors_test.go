@@ -1,15 +1,14 @@
 package middleware_test
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/middleware"
 )
 
@@ -157,23 +156,9 @@ func TestCORSMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			mustPanic(t, "forge: CORS: ", tt.want, tt.fn)
+			testkit.MustPanic(t, "forge: CORS: ", tt.want, tt.fn)
 		})
 	}
-}
-
-// mustPanic runs fn and checks that it panics with a message that starts
-// with prefix and contains want.
-func mustPanic(t *testing.T, prefix, want string, fn func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		v := recover()
-		if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, want) {
-			t.Fatalf("panic = %v, want one starting %q and mentioning %q", v, prefix, want)
-		}
-	}()
-	fn()
 }
 
 // TestCORSAndWebSocketOrigins checks what the CORS documentation says: an

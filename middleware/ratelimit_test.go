@@ -16,6 +16,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/middleware"
 )
 
@@ -226,7 +227,7 @@ func TestRateLimiterMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			mustPanic(t, "forge: rate limit: ", tt.want, tt.fn)
+			testkit.MustPanic(t, "forge: rate limit: ", tt.want, tt.fn)
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/middleware"
 )
 
@@ -154,7 +155,7 @@ func TestRequestIDWebSocket(t *testing.T) {
 // panic where they are given, as every setup mistake does.
 func TestRequestIDAndAccessLogMistakes(t *testing.T) {
 	t.Parallel()
-	mustPanic(t, "forge: ", "empty header name", func() { middleware.RequestIDHeader("") })
-	mustPanic(t, "forge: ", "nil RequestIDOption", func() { middleware.RequestID(nil) })
-	mustPanic(t, "forge: ", "nil AccessLogOption", func() { middleware.AccessLog(nil, nil) })
+	testkit.MustPanic(t, "forge: ", "empty header name", func() { middleware.RequestIDHeader("") })
+	testkit.MustPanic(t, "forge: ", "nil RequestIDOption", func() { middleware.RequestID(nil) })
+	testkit.MustPanic(t, "forge: ", "nil AccessLogOption", func() { middleware.AccessLog(nil, nil) })
 }

@@ -3,7 +3,6 @@ package router_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,29 +46,6 @@ func do(t testing.TB, h http.Handler, method, target, body string, headers ...st
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
-}
-
-// mustPanic runs fn and checks that it panics with a "forge: " message
-// containing want.
-func mustPanic(t testing.TB, want string, fn func()) {
-	t.Helper()
-	msg := func() (msg string) {
-		defer func() {
-			if v := recover(); v != nil {
-				msg = fmt.Sprint(v)
-			}
-		}()
-		fn()
-		return ""
-	}()
-	switch {
-	case msg == "":
-		t.Fatalf("no panic; want one containing %q", want)
-	case !strings.HasPrefix(msg, "forge: "):
-		t.Fatalf("panic %q lacks the \"forge: \" prefix", msg)
-	case !strings.Contains(msg, want):
-		t.Fatalf("panic %q does not contain %q", msg, want)
-	}
 }
 
 type problem struct {

@@ -64,7 +64,7 @@ func TestWithMessagesRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			mustPanic(t, tt.want, func() { router.WithMessages(tt.msg) })
+			testkit.MustPanic(t, "forge: ", tt.want, func() { router.WithMessages(tt.msg) })
 		})
 	}
 }
@@ -147,7 +147,7 @@ func TestDeclaredMessageSchemaChecked(t *testing.T) {
 		Code string `json:"code" pattern:"(["`
 	}
 	m := newMux(t, router.Config{})
-	mustPanic(t, "the message clients send: compile the JSON schema of router_test.bad", func() {
+	testkit.MustPanic(t, "forge: ", "the message clients send: compile the JSON schema of router_test.bad", func() {
 		m.WebSocket("/ws", wsNoop, router.WithWebSocketMessages(&bad{}, nil))
 	})
 }

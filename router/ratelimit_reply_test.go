@@ -44,5 +44,5 @@ func TestRateLimitReply(t *testing.T) {
 			t.Fatalf("%s: answer %q, want %q", path, got, want)
 		}
 	}
-	mustPanic(t, "WithRateLimitReply", func() { router.WithRateLimitReply(nil) })
+	testkit.MustPanic(t, "forge: ", "WithRateLimitReply", func() { router.WithRateLimitReply(nil) })
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -383,7 +384,7 @@ func TestRegistrationPanics(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			m := newMux(t, router.Config{})
-			mustPanic(t, tc.want, func() { tc.fn(m) })
+			testkit.MustPanic(t, "forge: ", tc.want, func() { tc.fn(m) })
 		})
 	}
 }
@@ -480,12 +481,12 @@ func TestOptionValuePanics(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			mustPanic(t, tc.want, tc.fn)
+			testkit.MustPanic(t, "forge: ", tc.want, tc.fn)
 		})
 	}
 }
 
 func TestNewRejectsRouteOnlyDefaults(t *testing.T) {
 	t.Parallel()
-	mustPanic(t, "WithName", func() { router.New(router.Config{Defaults: []router.GroupOption{router.WithName("x")}}) })
+	testkit.MustPanic(t, "forge: ", "WithName", func() { router.New(router.Config{Defaults: []router.GroupOption{router.WithName("x")}}) })
 }

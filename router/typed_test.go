@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/forgekit/forge/apidoc"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/router"
 )
 
@@ -352,12 +353,12 @@ func TestTypedRegistrationFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m := newMux(t, router.Config{})
-			mustPanic(t, tt.want, func() { tt.fn(m) })
+			testkit.MustPanic(t, "forge: ", tt.want, func() { tt.fn(m) })
 		})
 	}
-	mustPanic(t, "not an HTTP status", func() { router.WithResponse(42, nil, "") })
-	mustPanic(t, "not a success (2xx) status", func() { router.WithStatus(404) })
-	mustPanic(t, "nil request type", func() { router.WithRequest(nil) })
+	testkit.MustPanic(t, "forge: ", "not an HTTP status", func() { router.WithResponse(42, nil, "") })
+	testkit.MustPanic(t, "forge: ", "not a success (2xx) status", func() { router.WithStatus(404) })
+	testkit.MustPanic(t, "forge: ", "nil request type", func() { router.WithRequest(nil) })
 }
 
 type health struct {

@@ -3,9 +3,7 @@ package natsbroker_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/forgekit/forge/hub/brokertest"
 	"github.com/forgekit/forge/hub/natsbroker"
 	"github.com/forgekit/forge/hub/natsbroker/natstest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // ttl is the presence TTL of the brokers under test: short, since the
@@ -113,13 +112,7 @@ func TestOptionMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			defer func() {
-				v := recover()
-				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, tt.want) {
-					t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, tt.want)
-				}
-			}()
-			tt.fn()
+			testkit.MustPanic(t, "forge: ", tt.want, tt.fn)
 		})
 	}
 }

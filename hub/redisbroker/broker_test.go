@@ -14,6 +14,7 @@ import (
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/hub/brokertest"
 	"github.com/forgekit/forge/internal/redistest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // testTTL is the presence TTL of the brokers under test, short enough for
@@ -112,13 +113,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				v := recover()
-				if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, "forge: ") || !strings.Contains(msg, tt.want) {
-					t.Fatalf("panic = %v, want a forge: panic mentioning %q", v, tt.want)
-				}
-			}()
-			tt.fn()
+			testkit.MustPanic(t, "forge: ", tt.want, tt.fn)
 		})
 	}
 }

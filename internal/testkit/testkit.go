@@ -3,9 +3,11 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +167,18 @@ func GetJSON(t testing.TB, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// MustPanic runs fn and fails the test unless it panics with a message
+// that starts with prefix and contains want.
+func MustPanic(t testing.TB, prefix, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		v := recover()
+		if msg := fmt.Sprint(v); v == nil || !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, want) {
+			t.Fatalf("panic = %v, want one starting %q and mentioning %q", v, prefix, want)
+		}
+	}()
+	fn()
 }

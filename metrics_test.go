@@ -6,12 +6,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -75,17 +73,7 @@ func TestMetrics(t *testing.T) {
 
 	// A route whose members never read, dropping what does not fit.
 	joined := make(chan struct{}, 1)
-	r.WebSocket("/ws/slow", func(ctx forge.Context, conn forge.Connection) error {
-		if err := h.Register(conn); err != nil {
-			return err
-		}
-		if err := h.Join(ctx.Context(), conn.ID(), "slow"); err != nil {
-			return err
-		}
-		joined <- struct{}{}
-		<-conn.Context().Done()
-		return nil
-	}, forge.WithQueueBytes(8<<10), forge.WithSlowConsumerPolicy(connection.PolicyDropNewest))
+	r.WebSocket("/ws/slow", joinAndWait(h, "slow", joined), forge.WithQueueBytes(8<<10), forge.WithSlowConsumerPolicy(connection.PolicyDropNewest))
 
 	r.WebSocket("/ws/private", func(forge.Context, forge.Connection) error { return nil }, forge.WithAuth("key"))
 	srv := forgetest.Start(t, app)
@@ -125,12 +113,7 @@ func TestMetrics(t *testing.T) {
 	echo.ExpectClose(int(connection.ClosePolicyViolation))
 
 	// Slow: a member that never reads, until the hub sees a drop.
-	dialer := websocket.Dialer{NetDialContext: (&net.Dialer{Control: tinyReceiveBuffer}).DialContext}
-	slow, _, err := dialer.Dial(srv.WebSocketURL("/ws/slow"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
+	testkit.DialTiny(t, srv.WebSocketURL("/ws/slow"))
 	<-joined
 	big := hub.Message{Data: []byte(strings.Repeat("x", 2<<10))}
 	for i := 0; h.Status().Dropped == 0; i++ {

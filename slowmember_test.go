@@ -4,20 +4,16 @@ package forge_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // seedRoom is the chat room of forge's WebSocket guide: a map of
@@ -79,12 +75,7 @@ func TestSeedRoomSurvivesMemberThatNeverReads(t *testing.T) {
 	srv := forgetest.Start(t, app)
 
 	// The slow member's socket takes almost nothing, and it never reads.
-	d := websocket.Dialer{NetDialContext: (&net.Dialer{Control: tinyReceiveBuffer}).DialContext}
-	slow, _, err := d.Dial(srv.WebSocketURL("/ws/chat"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
+	testkit.DialTiny(t, srv.WebSocketURL("/ws/chat"))
 	fast := srv.Dial(t, "/ws/chat", nil)
 	sender := srv.Dial(t, "/ws/chat", nil)
 	for room.size() < 3 {
@@ -122,18 +113,4 @@ func TestSeedRoomSurvivesMemberThatNeverReads(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-func tinyReceiveBuffer(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-	})
-	if err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("set SO_RCVBUF: %w", serr)
-	}
-	return nil
 }

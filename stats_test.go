@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestStatsRefusedCountsAuth checks that a handshake refused by the
@@ -62,25 +62,10 @@ func TestStatsDroppedOneDefinition(t *testing.T) {
 	}
 	defer h.Close()
 	joined := make(chan struct{}, 1)
-	app.Router().WebSocket("/ws", func(ctx forge.Context, conn forge.Connection) error {
-		if err := h.Register(conn); err != nil {
-			return err
-		}
-		if err := h.Join(ctx.Context(), conn.ID(), "room"); err != nil {
-			return err
-		}
-		joined <- struct{}{}
-		<-conn.Context().Done()
-		return nil
-	}, forge.WithQueueBytes(16<<10), forge.WithSlowConsumerPolicy(connection.PolicyClose))
+	app.Router().WebSocket("/ws", joinAndWait(h, "room", joined), forge.WithQueueBytes(16<<10), forge.WithSlowConsumerPolicy(connection.PolicyClose))
 	srv := forgetest.Start(t, app)
 
-	d := websocket.Dialer{NetDialContext: (&net.Dialer{Control: tinyReceiveBuffer}).DialContext}
-	slow, _, err := d.Dial(srv.WebSocketURL("/ws"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
+	testkit.DialTiny(t, srv.WebSocketURL("/ws"))
 	<-joined
 
 	// The member never reads: its socket fills, then its queue, and the
@@ -114,5 +99,22 @@ func TestStatsDroppedOneDefinition(t *testing.T) {
 	deadline := time.Now().Add(forgetest.Timeout)
 	for app.Stats().Open != 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// joinAndWait returns a handler that registers the connection with h,
+// joins it to room, sends on joined, and then holds the connection,
+// reading nothing, until it ends: a member that never reads.
+func joinAndWait(h *hub.Hub, room string, joined chan<- struct{}) forge.WebSocketHandler {
+	return func(ctx forge.Context, conn forge.Connection) error {
+		if err := h.Register(conn); err != nil {
+			return err
+		}
+		if err := h.Join(ctx.Context(), conn.ID(), room); err != nil {
+			return err
+		}
+		joined <- struct{}{}
+		<-conn.Context().Done()
+		return nil
 	}
 }

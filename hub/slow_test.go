@@ -4,12 +4,10 @@ package hub
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -131,12 +129,7 @@ func TestSlowMemberIsolated(t *testing.T) {
 func (e *env) dialTiny(user string, rooms ...string) (*websocket.Conn, string) {
 	e.t.Helper()
 	q := url.Values{"user": {user}, "rooms": {strings.Join(rooms, ",")}}
-	d := websocket.Dialer{NetDialContext: (&net.Dialer{Control: tinyReceiveBuffer}).DialContext}
-	ws, _, err := d.Dial(e.srv.WebSocketURL("/ws?"+q.Encode()), nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { ws.Close() })
+	ws := testkit.DialTiny(e.t, e.srv.WebSocketURL("/ws?"+q.Encode()))
 	select {
 	case id := <-e.joined:
 		return ws, id
@@ -144,18 +137,4 @@ func (e *env) dialTiny(user string, rooms ...string) (*websocket.Conn, string) {
 		e.t.Fatalf("%s did not join", user)
 		return nil, ""
 	}
-}
-
-func tinyReceiveBuffer(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-	})
-	if err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("set SO_RCVBUF: %w", serr)
-	}
-	return nil
 }

@@ -85,7 +85,12 @@ func Expect(t testing.TB, read func() string, want ...string) {
 // reads time out after Timeout.
 func Dial(t testing.TB, url string, header http.Header, subprotocols ...string) *websocket.Conn {
 	t.Helper()
-	d := websocket.Dialer{HandshakeTimeout: Timeout, Subprotocols: subprotocols}
+	return dial(t, &websocket.Dialer{HandshakeTimeout: Timeout, Subprotocols: subprotocols}, url, header)
+}
+
+// dial is Dial with d.
+func dial(t testing.TB, d *websocket.Dialer, url string, header http.Header) *websocket.Conn {
+	t.Helper()
 	c, resp, err := d.Dial(url, header)
 	if err != nil {
 		status := 0

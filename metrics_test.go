@@ -60,15 +60,7 @@ func TestMetrics(t *testing.T) {
 
 	// A raw echo route whose rate limit closes the connection (1008).
 	r.WebSocket("/ws/echo", func(_ forge.Context, conn forge.Connection) error {
-		for {
-			msg, err := conn.Read()
-			if err != nil {
-				return err
-			}
-			if err := conn.Write(msg); err != nil {
-				return err
-			}
-		}
+		return testkit.Echo(conn)
 	}, forge.WithMessageRateLimit(0.001, 1, true))
 
 	// A route whose members never read, dropping what does not fit.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // BenchmarkEcho measures one round trip (client write, server echo, client
@@ -24,15 +26,7 @@ func BenchmarkEcho(b *testing.B) {
 	servers := map[string]http.HandlerFunc{
 		"forge": func(w http.ResponseWriter, r *http.Request) {
 			Serve(w, r, &Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, func(c *Conn) error {
-				for {
-					msg, err := c.Read()
-					if err != nil {
-						return err
-					}
-					if err := c.Write(msg); err != nil {
-						return err
-					}
-				}
+				return testkit.Echo(c)
 			})
 		},
 		"gorilla": func(w http.ResponseWriter, r *http.Request) {

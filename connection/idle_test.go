@@ -238,15 +238,7 @@ func settledMem() (runtime.MemStats, int) {
 // idleEcho is the handler of the idle benchmarks: an echo loop, as in
 // examples/bench, blocked in Read while the peer is idle.
 func idleEcho(c *Conn) error {
-	for {
-		msg, err := c.Read()
-		if err != nil {
-			return err
-		}
-		if err := c.Write(msg); err != nil {
-			return err
-		}
-	}
+	return testkit.Echo(c)
 }
 
 // idleBenchConns is how many idle connections BenchmarkIdle opens; the

@@ -40,15 +40,7 @@ func TestWebSocketEcho(t *testing.T) {
 		if err := conn.WriteJSON(hello); err != nil {
 			return err
 		}
-		for {
-			msg, err := conn.Read()
-			if err != nil {
-				return err
-			}
-			if err := conn.Write(msg); err != nil {
-				return err
-			}
-		}
+		return testkit.Echo(conn)
 	})
 	url := startServer(t, m, &tracker)
 	c := testkit.Dial(t, url+"/ws/chat/lobby?user=ada", nil)

@@ -20,6 +20,7 @@ import (
 	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/integration/browsertest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 var secret = []byte("inspector test secret, 32 bytes+")
@@ -43,15 +44,7 @@ func TestInspectorInChromium(t *testing.T) {
 		forge.WithAdmin("/admin", forge.AdminAuth("ops", "admin")),
 	)
 	app.Router().WebSocket("/ws/echo", func(_ forge.Context, c forge.Connection) error {
-		for {
-			msg, err := c.Read()
-			if err != nil {
-				return err
-			}
-			if err := c.Write(msg); err != nil {
-				return err
-			}
-		}
+		return testkit.Echo(c)
 	}, forge.WithAuth("key"))
 	srv := forgetest.Start(t, app)
 	host := strings.TrimPrefix(srv.URL, "http://")

@@ -15,6 +15,7 @@ import (
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // handlerApp serves /echo beside routes whose handlers fail: /panic panics
@@ -71,15 +72,7 @@ func newHandlerApp(t *testing.T) *handlerApp {
 }
 
 func echoHandler(_ forge.Context, conn forge.Connection) error {
-	for {
-		msg, err := conn.Read()
-		if err != nil {
-			return err
-		}
-		if err := conn.Write(msg); err != nil {
-			return err
-		}
-	}
+	return testkit.Echo(conn)
 }
 
 // serve serves h.app on a loopback port; the test shuts it down itself

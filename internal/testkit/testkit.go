@@ -187,3 +187,21 @@ func MustPanic(t testing.TB, prefix, want string, fn func()) {
 	}()
 	fn()
 }
+
+// Echo writes back every message it reads from conn, a connection.Conn or
+// forge.Connection, until a read or write fails, and returns that error:
+// the body of an echo handler.
+func Echo(conn interface {
+	Read() ([]byte, error)
+	Write([]byte) error
+}) error {
+	for {
+		msg, err := conn.Read()
+		if err != nil {
+			return err
+		}
+		if err := conn.Write(msg); err != nil {
+			return err
+		}
+	}
+}

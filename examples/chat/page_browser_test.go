@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image/png"
 	"slices"
@@ -38,30 +37,18 @@ const messages = `[...document.querySelectorAll("#messages li.message")].map((li
 func TestChatPageInChromium(t *testing.T) {
 	srv := forgetest.Start(t, newApp())
 	b := browsertest.New(t)
-	bobTab, cancel := chromedp.NewContext(b.Context())
-	defer cancel()
-	if err := chromedp.Do(bobTab); err != nil { // opens the tab, with no timeout
-		t.Fatal(err)
-	}
-	bob := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bobTab, browsertest.Timeout)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	bob := b.NewTab(t)
 
 	b.Do(t, "ann enters", enter(srv.URL, "ann", "lobby")...)
-	bob("bob enters", enter(srv.URL, "bob", "lobby")...)
+	bob.Do(t, "bob enters", enter(srv.URL, "bob", "lobby")...)
 	b.Do(t, "ann sees bob come in", chromedp.Poll[chromedp.Void](`document.querySelector("#messages").textContent.includes("bob joined")`))
 	b.Do(t, "ann says hello",
 		chromedp.SendKeys(browsertest.CSS("#text"), "hello bob, this is ann"),
 		chromedp.Click(browsertest.CSS("#say")),
 		chromedp.WaitVisible(browsertest.CSS("#messages li.message.mine")),
 	)
-	bob("bob hears ann", chromedp.WaitVisible(browsertest.CSS("#messages li.message")))
-	bob("bob answers",
+	bob.Do(t, "bob hears ann", chromedp.WaitVisible(browsertest.CSS("#messages li.message")))
+	bob.Do(t, "bob answers",
 		chromedp.SendKeys(browsertest.CSS("#text"), "hi ann"),
 		chromedp.Click(browsertest.CSS("#say")),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#messages li.message").length === 2`),
@@ -69,12 +56,9 @@ func TestChatPageInChromium(t *testing.T) {
 	b.Do(t, "ann hears bob", chromedp.Poll[chromedp.Void](`document.querySelectorAll("#messages li.message").length === 2`))
 
 	want := []string{"ann: hello bob, this is ann", "bob: hi ann"}
-	for name, ctx := range map[string]context.Context{"ann": b.Context(), "bob": bobTab} {
-		ctx, cancel := context.WithTimeout(ctx, browsertest.Timeout)
-		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](messages))
-		cancel()
-		if err != nil || !slices.Equal(got, want) {
-			t.Errorf("%s's page shows %q (%v), want %q", name, got, err, want)
+	for name, tab := range map[string]*browsertest.Browser{"ann": b, "bob": bob} {
+		if got := browsertest.Value(t, tab, "read "+name+"'s page", chromedp.Evaluate[[]string](messages)); !slices.Equal(got, want) {
+			t.Errorf("%s's page shows %q, want %q", name, got, want)
 		}
 	}
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -523,19 +522,7 @@ func TestClientHeartbeatReplacesADeadLink(t *testing.T) {
 func TestSeedChatPage(t *testing.T) {
 	srv := serve(t, "127.0.0.1:0")
 	b := browsertest.New(t)
-	bobTab, cancel := chromedp.NewContext(b.Context())
-	defer cancel()
-	if err := chromedp.Do(bobTab); err != nil { // opens the tab, with no timeout
-		t.Fatal(err)
-	}
-	bob := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(bobTab, browsertest.Timeout)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	bob := b.NewTab(t)
 	join := func(user string) []chromedp.Action[chromedp.Void] {
 		return []chromedp.Action[chromedp.Void]{
 			chromedp.Navigate(srv.URL + "/seed.html"),
@@ -546,18 +533,15 @@ func TestSeedChatPage(t *testing.T) {
 		}
 	}
 	b.Do(t, "ann joins", join("ann")...)
-	bob("bob joins", join("bob")...)
+	bob.Do(t, "bob joins", join("bob")...)
 	b.Do(t, "ann says hello",
 		chromedp.SendKeys(browsertest.CSS("#text"), "hello bob"),
 		chromedp.Click(browsertest.CSS("#send")),
 		chromedp.WaitVisible(browsertest.CSS("#messages li.mine")),
 	)
-	bob("bob hears it", chromedp.WaitVisible(browsertest.CSS("#messages li.theirs")))
-	ctx, cancel2 := context.WithTimeout(bobTab, browsertest.Timeout)
-	defer cancel2()
-	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#messages").textContent`))
-	if err != nil || text != "ann: hello bob" {
-		t.Errorf("bob's page shows %q (%v)", text, err)
+	bob.Do(t, "bob hears it", chromedp.WaitVisible(browsertest.CSS("#messages li.theirs")))
+	if text := browsertest.Value(t, bob, "read bob's page", chromedp.Evaluate[string](`document.querySelector("#messages").textContent`)); text != "ann: hello bob" {
+		t.Errorf("bob's page shows %q", text)
 	}
 	mine := browsertest.Value(t, b, "read ann's page", chromedp.Evaluate[string](`document.querySelector("#messages").textContent`))
 	if mine != "ann: hello bob" {

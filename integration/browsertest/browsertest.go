@@ -102,10 +102,32 @@ func New(t *testing.T) *Browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	b.listen(t)
+	return b
+}
+
+// NewTab opens another tab of the same browser, for a second user; its
+// requests and problems are recorded apart from b's. It closes when the
+// test ends.
+func (b *Browser) NewTab(t *testing.T) *Browser {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	tab := &Browser{ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil { // opens the tab, with no timeout
+		t.Fatalf("open a tab: %v", err)
+	}
+	tab.listen(t)
+	return tab
+}
+
+// listen records the tab's requests and problems.
+func (b *Browser) listen(t *testing.T) {
+	t.Helper()
 	// Listen sees the events in the tab's own loop, before any action that
 	// follows returns; chromedp has enabled the network, runtime and log
 	// domains.
-	err := chromedp.Listen(ctx, func(ev any) {
+	err := chromedp.Listen(b.ctx, func(ev any) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		switch ev := ev.(type) {
@@ -137,7 +159,6 @@ func New(t *testing.T) *Browser {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	return b
 }
 
 // Do runs actions in order, failing the test with what step names on error.

@@ -3,6 +3,7 @@
 package forge_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -190,16 +191,8 @@ func TestMetrics(t *testing.T) {
 // scrape gets url and parses it as Prometheus' text format.
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(testkit.Get(t, url)))
 	if err != nil {
 		t.Fatalf("parse %s: %v", url, err)
 	}

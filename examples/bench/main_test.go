@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/hub"
-	"go.uber.org/goleak"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -114,15 +116,8 @@ func TestBenchHistory(t *testing.T) {
 
 func getStats(t *testing.T, srv *forgetest.Server) stats {
 	t.Helper()
-	resp, err := http.Get(srv.URL + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	testkit.GetJSON(t, srv.URL+"/stats", &st)
 	return st
 }
 

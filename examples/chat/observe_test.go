@@ -1,8 +1,7 @@
 package main
 
 import (
-	"encoding/json"
-	"net/http"
+	"bytes"
 	"strings"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/forgekit/forge/admin"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestMetricsAndInspector checks the chat's /metrics and /admin: a
@@ -24,13 +24,8 @@ func TestMetricsAndInspector(t *testing.T) {
 	ann.SendEvent("message", "1", SendMessage{Text: "hello"})
 	ann.ExpectEvent("message.ack", "1", nil)
 
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	resp.Body.Close()
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(testkit.Get(t, srv.URL+"/metrics")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,15 +43,8 @@ func TestMetricsAndInspector(t *testing.T) {
 		t.Fatalf("forge_ws_messages_received_total{route=\"/ws/chat/{room}\",event=\"message\"} = %v, want 1", said)
 	}
 
-	resp, err = http.Get(srv.URL + "/admin/api/connections")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var conns []admin.Connection
-	if err := json.NewDecoder(resp.Body).Decode(&conns); err != nil {
-		t.Fatal(err)
-	}
+	testkit.GetJSON(t, srv.URL+"/admin/api/connections", &conns)
 	if len(conns) != 1 || conns[0].Meta["user"] != "ann" || strings.Join(conns[0].Rooms, ",") != "lobby" || conns[0].MessagesIn != 1 {
 		t.Fatalf("inspector lists %+v", conns)
 	}

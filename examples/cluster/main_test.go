@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/forgekit/forge/hub"
 	"github.com/forgekit/forge/hub/natsbroker/natstest"
 	"github.com/forgekit/forge/internal/redistest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -78,15 +78,8 @@ func startCluster(t *testing.T, brokers ...hub.Broker) []node {
 
 func getMembers(t *testing.T, n node, room string) []MemberView {
 	t.Helper()
-	resp, err := http.Get(n.srv.URL + "/rooms/" + room + "/members")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out []MemberView
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
+	testkit.GetJSON(t, n.srv.URL+"/rooms/"+room+"/members", &out)
 	return out
 }
 

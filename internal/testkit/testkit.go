@@ -158,8 +158,8 @@ func (in *Inbox) Wait(t testing.TB, n int) [][]byte {
 	}
 }
 
-// GetJSON GETs url, requires 200 OK, and decodes the JSON body into v.
-func GetJSON(t testing.TB, url string, v any) {
+// Get GETs url, requires 200 OK, and returns the body.
+func Get(t testing.TB, url string) []byte {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -169,8 +169,18 @@ func GetJSON(t testing.TB, url string, v any) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s", url, resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatal(err)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return body
+}
+
+// GetJSON GETs url, requires 200 OK, and decodes the JSON body into v.
+func GetJSON(t testing.TB, url string, v any) {
+	t.Helper()
+	if err := json.Unmarshal(Get(t, url), v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }
 

@@ -82,17 +82,8 @@ func waitErr(t testing.TB, ch <-chan error, what string) error {
 // close code, or -1 and the error when the connection ends without one. It
 // may run on any goroutine.
 func closeCode(c *websocket.Conn) (int, error) {
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			return -1, err
-		}
-		return ce.Code, nil
-	}
+	code, _, err := testkit.ReadClose(c)
+	return code, err
 }
 
 // readUntilClose is closeCode for the test's goroutine.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // hangGuard bounds the waits of tests. It is not a timing assertion: what
@@ -83,17 +84,11 @@ func dial(t *testing.T, s *server, header http.Header, protos ...string) *websoc
 func readClose(t *testing.T, ws *websocket.Conn) (int, string) {
 	t.Helper()
 	ws.SetReadDeadline(time.Now().Add(hangGuard))
-	for {
-		_, _, err := ws.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			return ce.Code, ce.Text
-		}
+	code, reason, err := testkit.ReadClose(ws)
+	if err != nil {
 		return -1, err.Error()
 	}
+	return code, reason
 }
 
 func waitErr(t *testing.T, s *server) error {

@@ -14,7 +14,6 @@ package forgetest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -180,18 +179,12 @@ func (c *Conn) ExpectEvent(event, id string, v any) {
 func (c *Conn) ExpectClose(code int) string {
 	c.t.Helper()
 	c.SetReadDeadline(time.Now().Add(Timeout))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			c.t.Fatalf("forgetest: want close %d, got %v", code, err)
-		}
-		if ce.Code != code {
-			c.t.Fatalf("forgetest: close code %d (%q), want %d", ce.Code, ce.Text, code)
-		}
-		return ce.Text
+	got, reason, err := testkit.ReadClose(c.Conn)
+	if err != nil {
+		c.t.Fatalf("forgetest: want close %d, got %v", code, err)
 	}
+	if got != code {
+		c.t.Fatalf("forgetest: close code %d (%q), want %d", got, reason, code)
+	}
+	return reason
 }

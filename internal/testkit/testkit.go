@@ -3,6 +3,7 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -212,6 +213,21 @@ func Echo(conn interface {
 		}
 		if err := conn.Write(msg); err != nil {
 			return err
+		}
+	}
+}
+
+// ReadClose reads from c, discarding data messages, until the connection
+// ends, and returns the code and reason of the server's close frame, or
+// the error when it ended without one. It may run on any goroutine.
+func ReadClose(c *websocket.Conn) (code int, reason string, err error) {
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) {
+				return -1, "", err
+			}
+			return ce.Code, ce.Text, nil
 		}
 	}
 }

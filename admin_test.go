@@ -80,12 +80,10 @@ func adminGet(t *testing.T, url, user string) *http.Response {
 
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
-	resp := adminGet(t, url, "ops")
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.SetBasicAuth("ops", "pw")
+	_, body := testkit.Do(t, req, http.StatusOK)
+	if err := json.Unmarshal(body, v); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,7 +3,6 @@ package forge_test
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -93,19 +92,12 @@ func TestAuthREST(t *testing.T) {
 			for k, v := range tt.header {
 				req.Header[k] = v
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
-			}
+			resp, raw := testkit.Do(t, req, tt.status)
 			if tt.challenge != "" && !strings.Contains(strings.Join(resp.Header.Values("WWW-Authenticate"), "; "), tt.challenge) {
 				t.Fatalf("WWW-Authenticate %q, want %q", resp.Header.Values("WWW-Authenticate"), tt.challenge)
 			}
 			var body map[string]any
-			json.NewDecoder(resp.Body).Decode(&body)
+			json.Unmarshal(raw, &body)
 			if tt.detail != "" {
 				if resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body["detail"].(string), tt.detail) {
 					t.Fatalf("body %v, want problem detail %q", body, tt.detail)
@@ -185,15 +177,7 @@ func TestOversizedHeaders(t *testing.T) {
 	srv := authApp(t, &logs)
 	req, _ := http.NewRequest("GET", srv.URL+"/me", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", 2<<20))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Fatalf("status %d, want 431", resp.StatusCode)
-	}
+	resp, body := testkit.Do(t, req, http.StatusRequestHeaderFieldsTooLarge)
 	// As problem+json, like forge's other refusals (net/http writes it as
 	// plain text by itself).
 	var p struct{ Status int }
@@ -201,11 +185,7 @@ func TestOversizedHeaders(t *testing.T) {
 		t.Fatalf("431 as %q: %s", ct, body)
 	}
 	// The server goes on serving.
-	resp, err = http.Get(srv.URL + "/public")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("after: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	testkit.Get(t, srv.URL+"/public")
 }
 
 func TestMessageRateLimitRouteOption(t *testing.T) {

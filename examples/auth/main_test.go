@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -56,16 +56,9 @@ func TestREST(t *testing.T) {
 			if tt.header != "" {
 				req.Header.Set(tt.header, tt.value)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
-			}
+			_, body := testkit.Do(t, req, tt.status)
 			var me map[string]any
-			json.NewDecoder(resp.Body).Decode(&me)
+			json.Unmarshal(body, &me)
 			if tt.subject != "" && me["subject"] != tt.subject {
 				t.Fatalf("me %v", me)
 			}
@@ -127,16 +120,7 @@ func TestDocumentedCommands(t *testing.T) {
 		}
 		n++
 		t.Run(cmd, func(t *testing.T) {
-			req := curlRequest(t, srv.URL, shellWords(t, cmd))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s: %s", resp.Status, body)
-			}
+			testkit.Do(t, curlRequest(t, srv.URL, shellWords(t, cmd)), http.StatusOK)
 		})
 	}
 	if n < 2 {

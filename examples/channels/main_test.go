@@ -127,12 +127,5 @@ func TestChannels(t *testing.T) {
 
 func post(t *testing.T, url, body string, want int) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != want {
-		t.Fatalf("POST %s: %s, want %d", url, resp.Status, want)
-	}
+	testkit.Post(t, url, body, want)
 }

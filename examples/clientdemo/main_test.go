@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -105,15 +105,7 @@ func (s *server) dial(t *testing.T, path, user string) *forgetest.Conn {
 // post sends a JSON body to the app and checks the status.
 func (s *server) post(t *testing.T, path, body string, status int) {
 	t.Helper()
-	res, err := http.Post(s.URL+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != status {
-		t.Fatalf("POST %s: %s, want %d", path, res.Status, status)
-	}
+	testkit.Post(t, s.URL+path, body, status)
 }
 
 // request sends a request and reads messages up to its answer.

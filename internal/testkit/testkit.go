@@ -159,22 +159,47 @@ func (in *Inbox) Wait(t testing.TB, n int) [][]byte {
 	}
 }
 
-// Get GETs url, requires 200 OK, and returns the body.
-func Get(t testing.TB, url string) []byte {
+// Do sends req, requires the response's status to be status, and returns
+// the response, its body read and closed, and the body.
+func Do(t testing.TB, req *http.Request, status int) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: %s, want %d: %.500s", req.Method, req.URL, resp.Status, status, body)
+	}
+	return resp, body
+}
+
+// Get GETs url, requires 200 OK, and returns the body.
+func Get(t testing.TB, url string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := Do(t, req, http.StatusOK)
 	return body
+}
+
+// Post POSTs body to url as JSON, requires status, and returns the
+// response's body.
+func Post(t testing.TB, url, body string, status int) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	_, b := Do(t, req, status)
+	return b
 }
 
 // GetJSON GETs url, requires 200 OK, and decodes the JSON body into v.

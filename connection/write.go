@@ -105,14 +105,20 @@ func (c *Conn) Offer(pm *PreparedMessage) bool {
 			return false
 		}
 	}
+	c.pushLocked(m)
+	c.wmu.Unlock()
+	return true
+}
+
+// pushLocked appends m to the queue, counts it against the cap, and has a
+// writer send it. Caller holds wmu.
+func (c *Conn) pushLocked(m outbound) {
 	c.queue = append(c.queue, m)
 	c.qbytes += m.size
 	if c.obs != nil {
 		c.obs.Queued(c.queuedLocked())
 	}
 	c.kickLocked()
-	c.wmu.Unlock()
-	return true
 }
 
 // queuedLocked returns the payload bytes that count against the queue's
@@ -188,12 +194,7 @@ func (c *Conn) enqueue(ctx context.Context, m outbound, borrowed bool) error {
 	if borrowed {
 		m.data = clone(m.data)
 	}
-	c.queue = append(c.queue, m)
-	c.qbytes += m.size
-	if c.obs != nil {
-		c.obs.Queued(c.queuedLocked())
-	}
-	c.kickLocked()
+	c.pushLocked(m)
 	c.wmu.Unlock()
 	return nil
 }

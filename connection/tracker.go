@@ -258,7 +258,7 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 	}
 	// Aborted connections fail every read and write at once, so handlers
 	// return promptly; one that is blocked elsewhere is not waited for.
-	for _, c := range t.open() {
+	for _, c := range t.Conns() {
 		c.abort()
 	}
 	if ctx.Err() == nil { // wait out the reserve before the deadline
@@ -274,22 +274,11 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 		case <-grace.C:
 		}
 	}
-	for _, c := range t.open() {
+	for _, c := range t.Conns() {
 		c.logAttrs(context.Background(), slog.LevelError, "websocket handler did not return by the end of shutdown")
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return context.DeadlineExceeded
-}
-
-// open returns the connections registered now.
-func (t *Tracker) open() []*Conn {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	conns := make([]*Conn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
-	return conns
 }

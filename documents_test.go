@@ -307,23 +307,13 @@ func TestDocumentServers(t *testing.T) {
 // panic where they are written.
 func TestDocumentPathMistakes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: ", []testkit.PanicCase{
 		{"relative path", func() { forge.WithDocumentPaths("openapi.json", "/asyncapi.json") }, "WithDocumentPaths"},
 		{"not json", func() { forge.WithDocumentPaths("/openapi.yaml", "/asyncapi.json") }, "WithDocumentPaths"},
 		{"same path", func() { forge.WithDocumentPaths("/d.json", "/d.json") }, "both documents"},
 		{"docs root", func() { forge.WithDocsPath("/") }, "WithDocsPath"},
 		{"docs parameter", func() { forge.WithDocsPath("/docs/{x}") }, "WithDocsPath"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: ", tt.want, tt.fn)
-		})
-	}
+	})
 }
 
 // TestPublicURLErrors: the public URL is the deployment's, so a bad one is

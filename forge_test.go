@@ -264,11 +264,7 @@ func TestOptionMistakes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: ", []testkit.PanicCase{
 		{"zero shutdown timeout", func() { forge.WithShutdownTimeout(0) }, "WithShutdownTimeout"},
 		{"zero read-header timeout", func() { forge.WithReadHeaderTimeout(0) }, "WithReadHeaderTimeout"},
 		{"route-only default", func() { forge.New(quiet, forge.WithRouteDefaults(forge.WithName("x"))) }, "WithName"},
@@ -278,13 +274,7 @@ func TestOptionMistakes(t *testing.T) {
 		{"two providers, one name", func() {
 			forge.New(quiet, forge.WithAuthProvider("a", provider), forge.WithAuthProvider("a", provider))
 		}, "two providers"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: ", tc.want, tc.fn)
-		})
-	}
+	})
 }
 
 // TestDeploymentErrors: the settings a deployment supplies (the listen

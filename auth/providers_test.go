@@ -49,11 +49,7 @@ func TestAPIKeyPlaces(t *testing.T) {
 func TestProviderMistakes(t *testing.T) {
 	t.Parallel()
 	lookup := func(context.Context, string) (*auth.Principal, error) { return nil, nil }
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: auth: ", []testkit.PanicCase{
 		{"bad location", func() { auth.APIKey("body", "k", lookup) }, "want header, query or cookie"},
 		{"no name", func() { auth.APIKey("header", "", lookup) }, "needs a name and a lookup"},
 		{"no lookup", func() { auth.APIKey("header", "X-Key", nil) }, "needs a name and a lookup"},
@@ -62,13 +58,7 @@ func TestProviderMistakes(t *testing.T) {
 		{"basic without verify", func() { auth.Basic("admin", nil) }, "verify function"},
 		{"func without a scheme", func() { auth.Func(func(*http.Request) (*auth.Principal, error) { return nil, nil }, "") }, "security scheme"},
 		{"func without a function", func() { auth.Func(nil, "", apidoc.SecurityScheme{Type: "http", Scheme: "bearer"}) }, "security scheme"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: auth: ", tt.want, tt.fn)
-		})
-	}
+	})
 }
 
 func TestBasic(t *testing.T) {

@@ -468,11 +468,7 @@ func TestMaxRoomsPerConnection(t *testing.T) {
 // built, and options that cannot work together panic in New.
 func TestOptionMistakes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: ", []testkit.PanicCase{
 		{"nil option", func() { New(nil) }, "nil Option"},
 		{"nil broker", func() { WithBroker(nil) }, "nil Broker"},
 		{"empty node id", func() { WithNodeID("") }, "empty node id"},
@@ -487,13 +483,7 @@ func TestOptionMistakes(t *testing.T) {
 		{"broker without history", func() {
 			New(WithBroker(noHistoryBroker{NewMemoryBroker()}), WithHistory("*", 10, 0))
 		}, "keeps no history"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: ", tc.want, tc.fn)
-		})
-	}
+	})
 }
 
 // noHistoryBroker is a Broker that is no HistoryStore.

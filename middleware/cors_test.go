@@ -132,11 +132,7 @@ func TestCORSAnyOrigin(t *testing.T) {
 // options that cannot work together panic in CORS.
 func TestCORSMistakes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: CORS: ", []testkit.PanicCase{
 		{"no origin", func() { middleware.CORS() }, "no allowed origin"},
 		{"any origin with credentials", func() { middleware.CORS(middleware.CORSOrigins("*"), middleware.CORSCredentials()) }, "cannot be combined with credentials"},
 		{"nil option", func() { middleware.CORS(middleware.CORSOrigins("*"), nil) }, "nil CORSOption"},
@@ -152,13 +148,7 @@ func TestCORSMistakes(t *testing.T) {
 		{"bad header", func() { middleware.CORSHeaders("X Token") }, "invalid header name"},
 		{"bad exposed header", func() { middleware.CORSExposedHeaders("X Token") }, "invalid header name"},
 		{"negative max age", func() { middleware.CORSMaxAge(-time.Second) }, "negative max age"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: CORS: ", tt.want, tt.fn)
-		})
-	}
+	})
 }
 
 // TestCORSAndWebSocketOrigins checks what the CORS documentation says: an

@@ -210,11 +210,7 @@ func TestRateLimitMemory(t *testing.T) {
 // built, or in NewRateLimiter for its own arguments.
 func TestRateLimiterMistakes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: rate limit: ", []testkit.PanicCase{
 		{"zero limit", func() { middleware.NewRateLimiter(0, 1) }, "not positive and finite"},
 		{"negative limit", func() { middleware.NewRateLimiter(-1, 1) }, "not positive and finite"},
 		{"infinite limit", func() { middleware.NewRateLimiter(rate.Inf, 1) }, "not positive and finite"},
@@ -223,13 +219,7 @@ func TestRateLimiterMistakes(t *testing.T) {
 		{"proxy hostname", func() { middleware.RateLimitTrustedProxies("lb.internal") }, "neither a CIDR nor an address"},
 		{"zero clients", func() { middleware.RateLimitMaxClients(0) }, "not positive"},
 		{"nil option", func() { middleware.NewRateLimiter(1, 1, nil) }, "nil option"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: rate limit: ", tt.want, tt.fn)
-		})
-	}
+	})
 }
 
 // dialerFrom returns a gorilla dialer and an HTTP client whose connections

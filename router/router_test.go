@@ -456,34 +456,25 @@ func TestOptionKinds(t *testing.T) {
 
 func TestOptionValuePanics(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, want string
-		fn         func()
-	}{
-		{"empty name", "WithName", func() { router.WithName("") }},
-		{"empty tag", "WithTags", func() { router.WithTags("a", "") }},
-		{"nil middleware", "WithMiddleware", func() { router.WithMiddleware(nil) }},
-		{"body limit", "WithBodyLimit", func() { router.WithBodyLimit(0) }},
-		{"no messages", "WithWebSocketMessages", func() { router.WithWebSocketMessages(nil, nil) }},
-		{"no subprotocols", "WithSubprotocols", func() { router.WithSubprotocols() }},
-		{"empty subprotocol", "WithSubprotocols", func() { router.WithSubprotocols("") }},
-		{"no origins", "WithOrigins", func() { router.WithOrigins() }},
-		{"read limit", "WithReadLimit", func() { router.WithReadLimit(-1) }},
-		{"zero ping", "WithKeepalive", func() { router.WithKeepalive(0, time.Second) }},
-		{"zero pong", "WithKeepalive", func() { router.WithKeepalive(time.Second, 0) }},
-		{"write timeout", "WithWriteTimeout", func() { router.WithWriteTimeout(0) }},
-		{"close timeout", "WithCloseTimeout", func() { router.WithCloseTimeout(-time.Second) }},
-		{"queue bytes", "WithQueueBytes", func() { router.WithQueueBytes(0) }},
-		{"policy", "WithSlowConsumerPolicy", func() { router.WithSlowConsumerPolicy(connection.Policy(42)) }},
-		{"compression", "WithCompression", func() { router.WithCompression(-1) }},
-		{"upgrader", "WithUpgrader", func() { router.WithUpgrader(nil) }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: ", tc.want, tc.fn)
-		})
-	}
+	testkit.MustPanicCases(t, "forge: ", []testkit.PanicCase{
+		{"empty name", func() { router.WithName("") }, "WithName"},
+		{"empty tag", func() { router.WithTags("a", "") }, "WithTags"},
+		{"nil middleware", func() { router.WithMiddleware(nil) }, "WithMiddleware"},
+		{"body limit", func() { router.WithBodyLimit(0) }, "WithBodyLimit"},
+		{"no messages", func() { router.WithWebSocketMessages(nil, nil) }, "WithWebSocketMessages"},
+		{"no subprotocols", func() { router.WithSubprotocols() }, "WithSubprotocols"},
+		{"empty subprotocol", func() { router.WithSubprotocols("") }, "WithSubprotocols"},
+		{"no origins", func() { router.WithOrigins() }, "WithOrigins"},
+		{"read limit", func() { router.WithReadLimit(-1) }, "WithReadLimit"},
+		{"zero ping", func() { router.WithKeepalive(0, time.Second) }, "WithKeepalive"},
+		{"zero pong", func() { router.WithKeepalive(time.Second, 0) }, "WithKeepalive"},
+		{"write timeout", func() { router.WithWriteTimeout(0) }, "WithWriteTimeout"},
+		{"close timeout", func() { router.WithCloseTimeout(-time.Second) }, "WithCloseTimeout"},
+		{"queue bytes", func() { router.WithQueueBytes(0) }, "WithQueueBytes"},
+		{"policy", func() { router.WithSlowConsumerPolicy(connection.Policy(42)) }, "WithSlowConsumerPolicy"},
+		{"compression", func() { router.WithCompression(-1) }, "WithCompression"},
+		{"upgrader", func() { router.WithUpgrader(nil) }, "WithUpgrader"},
+	})
 }
 
 func TestNewRejectsRouteOnlyDefaults(t *testing.T) {

@@ -97,24 +97,14 @@ func TestMissingBuckets(t *testing.T) {
 // they are built; a nil connection panics in New.
 func TestOptionMistakes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: ", []testkit.PanicCase{
 		{"prefix without a dot", func() { natsbroker.WithSubjectPrefix("forge") }, "WithSubjectPrefix"},
 		{"wildcard prefix", func() { natsbroker.WithSubjectPrefix("forge.*.") }, "WithSubjectPrefix"},
 		{"bucket name with a dot", func() { natsbroker.WithPresenceBucket("a.b") }, "WithPresenceBucket"},
 		{"stream name with a dot", func() { natsbroker.WithHistoryStream("a.b", jetstream.FileStorage) }, "WithHistoryStream"},
 		{"unknown storage", func() { natsbroker.WithHistoryStream("", jetstream.StorageType(7)) }, "storage"},
 		{"nil connection", func() { natsbroker.New(nil) }, "nil connection"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			testkit.MustPanic(t, "forge: ", tt.want, tt.fn)
-		})
-	}
+	})
 }
 
 // TestPrefix: brokers with different prefixes do not hear each other.

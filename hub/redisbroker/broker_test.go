@@ -100,22 +100,13 @@ func TestNew(t *testing.T) {
 	t.Parallel()
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = client.Close() })
-	bad := []struct {
-		name string
-		fn   func()
-		want string
-	}{
+	testkit.MustPanicCases(t, "forge: ", []testkit.PanicCase{
 		{"nil client", func() { New(nil) }, "nil client"},
 		{"nil option", func() { New(client, nil) }, "nil Option"},
 		{"prefix with an opening brace", func() { WithPrefix("app{") }, "brace"},
 		{"prefix with a closing brace", func() { WithPrefix("}app") }, "brace"},
 		{"TTL under a millisecond", func() { WithPresenceTTL(time.Microsecond) }, "millisecond"},
-	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			testkit.MustPanic(t, "forge: ", tt.want, tt.fn)
-		})
-	}
+	})
 }
 
 // TestDefaults: the zero values of the options, seen on a real server.

@@ -256,3 +256,24 @@ func ReadClose(c *websocket.Conn) (code int, reason string, err error) {
 		}
 	}
 }
+
+// PanicCase is a call, Fn, that must panic with a message containing Want.
+// It is an alias of a struct type, so that tables may list cases without
+// the field names: {"name", func() { ... }, "want"}.
+type PanicCase = struct {
+	Name string
+	Fn   func()
+	Want string
+}
+
+// MustPanicCases runs MustPanic with prefix on each case, in parallel
+// subtests named by the cases.
+func MustPanicCases(t *testing.T, prefix string, cases []PanicCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			MustPanic(t, prefix, c.Want, c.Fn)
+		})
+	}
+}

@@ -46,12 +46,12 @@ func TestTypedHandler(t *testing.T) {
 	d, srv := echoServer(t)
 	c := dial(t, srv, "/ws")
 
-	c.send("message", "", chatMessage{Text: "hi"})
+	c.SendEvent("message", "", chatMessage{Text: "hi"})
 	if p := c.expect("echo", ""); string(p) != `{"text":"hi"}` {
 		t.Fatalf("echo payload %s", p)
 	}
 	// With an id, the handler's success is acknowledged after its work.
-	c.send("message", "7", chatMessage{Text: "hey", Mood: "happy"})
+	c.SendEvent("message", "7", chatMessage{Text: "hey", Mood: "happy"})
 	c.expect("echo", "")
 	if p := c.expect("message.ack", "7"); string(p) != `{}` {
 		t.Fatalf("ack payload %s", p)
@@ -74,12 +74,12 @@ func TestTypedHandler(t *testing.T) {
 	}
 	for i, tt := range tests {
 		id := fmt.Sprint("bad", i)
-		c.send("message", id, tt.payload)
+		c.SendEvent("message", id, tt.payload)
 		if msg := c.expectError(id, CodeInvalidPayload); !strings.Contains(msg, tt.want) {
 			t.Errorf("%s: error %q does not mention %q", tt.name, msg, tt.want)
 		}
 	}
-	c.send("message", "ok", chatMessage{Text: "still here"})
+	c.SendEvent("message", "ok", chatMessage{Text: "still here"})
 	c.expect("echo", "")
 	c.expect("message.ack", "ok")
 
@@ -133,9 +133,9 @@ func TestOversizedMessageClosesOnlyItsConnection(t *testing.T) {
 	On(d, "message", func(c *Context, m echoed) error { return c.Emit("echo", m) })
 	srv := serve(t, d, router.WithReadLimit(1024))
 	big, small := dial(t, srv, "/ws"), dial(t, srv, "/ws")
-	big.send("message", "", echoed{Text: strings.Repeat("x", 2048)})
+	big.SendEvent("message", "", echoed{Text: strings.Repeat("x", 2048)})
 	big.ExpectClose(int(connection.CloseMessageTooBig))
-	small.send("message", "", echoed{Text: "fine"})
+	small.SendEvent("message", "", echoed{Text: "fine"})
 	small.expect("echo", "")
 }
 
@@ -167,21 +167,21 @@ func TestPanicAndErrors(t *testing.T) {
 	srv := serve(t, d)
 	c := dial(t, srv, "/ws")
 
-	c.send("boom", "1", nil)
+	c.SendEvent("boom", "1", nil)
 	if msg := c.expectError("1", CodeInternal); msg != "internal error" {
 		t.Fatalf("panic answered with %q", msg)
 	}
-	c.send("fail", "2", nil)
+	c.SendEvent("fail", "2", nil)
 	c.expectError("2", CodeInternal)
-	c.send("refuse", "3", nil)
+	c.SendEvent("refuse", "3", nil)
 	if msg := c.expectError("3", "not_found"); msg != "no such room" {
 		t.Fatalf("message %q", msg)
 	}
-	c.send("slow", "4", nil)
+	c.SendEvent("slow", "4", nil)
 	c.expectError("4", CodeTimeout)
-	c.send("ping", "5", nil)
+	c.SendEvent("ping", "5", nil)
 	c.expect("ping.ack", "5")
-	c.send("bye", "", nil)
+	c.SendEvent("bye", "", nil)
 	if reason := c.ExpectClose(4001); reason != "asked to leave" {
 		t.Fatalf("close reason %q", reason)
 	}
@@ -223,20 +223,20 @@ func TestRequestReply(t *testing.T) {
 	})
 	srv := serve(t, d)
 	a, b := dial(t, srv, "/ws"), dial(t, srv, "/ws")
-	a.send("join", "j1", joinRequest{Room: "lobby"})
+	a.SendEvent("join", "j1", joinRequest{Room: "lobby"})
 	if p := a.expect("join.ack", "j1"); string(p) != `{"room":"lobby","members":1}` {
 		t.Fatalf("reply %s", p)
 	}
-	b.send("join", "j2", joinRequest{Room: "lobby"})
+	b.SendEvent("join", "j2", joinRequest{Room: "lobby"})
 	if p := b.expect("join.ack", "j2"); string(p) != `{"room":"lobby","members":2}` {
 		t.Fatalf("reply %s", p)
 	}
-	b.send("join", "j3", joinRequest{Room: "Not Valid"})
+	b.SendEvent("join", "j3", joinRequest{Room: "Not Valid"})
 	b.expectError("j3", CodeInvalidPayload)
 	// Without an id nothing comes back: the next message is the answer to
 	// the one after.
-	b.send("join", "", joinRequest{Room: "garden"})
-	b.send("join", "j4", joinRequest{Room: "garden"})
+	b.SendEvent("join", "", joinRequest{Room: "garden"})
+	b.SendEvent("join", "j4", joinRequest{Room: "garden"})
 	b.expect("join.ack", "j4")
 }
 
@@ -254,11 +254,11 @@ func TestJoinRefusals(t *testing.T) {
 	})
 	srv := serve(t, d)
 	a := dial(t, srv, "/ws")
-	a.send("join", "j1", joinRequest{Room: "lobby"})
+	a.SendEvent("join", "j1", joinRequest{Room: "lobby"})
 	a.expect("join.ack", "j1")
-	a.send("join", "j2", joinRequest{Room: "garden"})
+	a.SendEvent("join", "j2", joinRequest{Room: "garden"})
 	a.expectError("j2", CodeTooManyRooms)
-	a.send("join", "j3", joinRequest{Room: "lobby"})
+	a.SendEvent("join", "j3", joinRequest{Room: "lobby"})
 	a.expect("join.ack", "j3")
 	if st := h.Status(); st.RefusedJoins != 1 {
 		t.Fatalf("RefusedJoins = %d, want 1", st.RefusedJoins)
@@ -299,14 +299,14 @@ func TestServerRequest(t *testing.T) {
 	srv := serve(t, d)
 	c := dial(t, srv, "/ws")
 
-	c.send("delete", "", nil)
+	c.SendEvent("delete", "", nil)
 	req := c.recv()
 	if req.Event != "confirm" || req.ID == "" || string(req.Payload) != `{"q":"sure?"}` {
 		t.Fatalf("request %+v", req)
 	}
-	c.send("note", "", echoed{Text: "first"})
-	c.send("note", "", echoed{Text: "second"})
-	c.send("confirm.ack", req.ID, answer{OK: true})
+	c.SendEvent("note", "", echoed{Text: "first"})
+	c.SendEvent("note", "", echoed{Text: "second"})
+	c.SendEvent("confirm.ack", req.ID, answer{OK: true})
 	for _, want := range []string{"ok=true", "first", "second"} {
 		var got echoed
 		json.Unmarshal(c.expect("result", ""), &got)
@@ -316,9 +316,9 @@ func TestServerRequest(t *testing.T) {
 	}
 
 	// The client refuses.
-	c.send("delete", "", nil)
+	c.SendEvent("delete", "", nil)
 	req = c.recv()
-	c.send("error", req.ID, Error{Code: "forbidden", Message: "no"})
+	c.SendEvent("error", req.ID, Error{Code: "forbidden", Message: "no"})
 	var got echoed
 	json.Unmarshal(c.expect("result", ""), &got)
 	if got.Text != "error forbidden" {
@@ -327,9 +327,9 @@ func TestServerRequest(t *testing.T) {
 
 	// The client answers nonsense: it is told, and the handler sees the
 	// reply's error.
-	c.send("delete", "", nil)
+	c.SendEvent("delete", "", nil)
 	req = c.recv()
-	c.send("confirm.ack", req.ID, map[string]any{"ok": "yes"})
+	c.SendEvent("confirm.ack", req.ID, map[string]any{"ok": "yes"})
 	c.expectError(req.ID, CodeInvalidPayload)
 	json.Unmarshal(c.expect("result", ""), &got)
 	if got.Text != "error "+CodeInvalidPayload {
@@ -337,14 +337,14 @@ func TestServerRequest(t *testing.T) {
 	}
 
 	// The client says nothing.
-	c.send("delete", "", nil)
+	c.SendEvent("delete", "", nil)
 	req = c.recv()
 	json.Unmarshal(c.expect("result", ""), &got)
 	if got.Text != "timeout" {
 		t.Fatalf("result %q", got.Text)
 	}
 	// A late answer is an answer to nothing.
-	c.send("confirm.ack", req.ID, answer{OK: true})
+	c.SendEvent("confirm.ack", req.ID, answer{OK: true})
 	c.expectError(req.ID, CodeUnknownEvent)
 }
 
@@ -367,9 +367,9 @@ func TestServerRequestFromGoroutine(t *testing.T) {
 	On(d, "note", func(c *Context, n echoed) error { return c.Emit("result", n) })
 	srv := serve(t, d)
 	c := dial(t, srv, "/ws")
-	c.send("start", "s", nil)
+	c.SendEvent("start", "s", nil)
 	// The acknowledgement and the goroutine's request race.
-	var req out
+	var req forgetest.Event
 	for range 2 {
 		if m := c.recv(); m.Event == "confirm" {
 			req = m
@@ -377,9 +377,9 @@ func TestServerRequestFromGoroutine(t *testing.T) {
 			t.Fatalf("got %+v", m)
 		}
 	}
-	c.send("note", "", echoed{Text: "meanwhile"})
+	c.SendEvent("note", "", echoed{Text: "meanwhile"})
 	c.expect("result", "")
-	c.send("confirm.ack", req.ID, answer{OK: false})
+	c.SendEvent("confirm.ack", req.ID, answer{OK: false})
 	var got echoed
 	json.Unmarshal(c.expect("result", ""), &got)
 	if got.Text != "ok=false" {
@@ -414,17 +414,17 @@ func TestSubscriptions(t *testing.T) {
 	plain.expect("news", "")
 
 	// At run time: picky takes gossip too, then drops news.
-	picky.send("subscribe", "s1", Subscription{Events: []string{"gossip"}})
+	picky.SendEvent("subscribe", "s1", Subscription{Events: []string{"gossip"}})
 	picky.expect("subscribe.ack", "s1")
-	picky.send("unsubscribe", "s2", Subscription{Events: []string{"news"}})
+	picky.SendEvent("unsubscribe", "s2", Subscription{Events: []string{"news"}})
 	picky.expect("unsubscribe.ack", "s2")
 	bcast("news")
 	bcast("gossip")
 	picky.expect("gossip", "")
 	// Emit to oneself is filtered too; the ack shows the handler ran.
-	picky.send("tell", "t", echoed{Text: "news"})
+	picky.SendEvent("tell", "t", echoed{Text: "news"})
 	picky.expect("tell.ack", "t")
-	picky.send("subscribe", "s3", Subscription{Events: []string{}})
+	picky.SendEvent("subscribe", "s3", Subscription{Events: []string{}})
 	picky.expectError("s3", CodeInvalidPayload)
 
 	if st := d.Stats(); st.Filtered != 1 {
@@ -457,13 +457,13 @@ func TestSubprotocolScopedHandlers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c := dial(t, srv, "/ws", tt.protos...)
-		c.send("greet", "", nil)
+		c.SendEvent("greet", "", nil)
 		var got echoed
 		json.Unmarshal(c.expect("hello", ""), &got)
 		if got.Text != tt.want {
 			t.Errorf("subprotocols %v: %q, want %q", tt.protos, got.Text, tt.want)
 		}
-		c.send("v2only", "x", nil)
+		c.SendEvent("v2only", "x", nil)
 		if c.Subprotocol() == "v2" {
 			c.expect("v2only.ack", "x")
 		} else {
@@ -493,23 +493,23 @@ func TestMiddleware(t *testing.T) {
 	guest := dial(t, srv, "/ws")
 	admin := dial(t, srv, "/ws?token=secret")
 
-	guest.send("admin", "1", map[string]any{"n": "not even a number"})
+	guest.SendEvent("admin", "1", map[string]any{"n": "not even a number"})
 	if msg := guest.expectError("1", CodeForbidden); msg != "admin events need a token" {
 		t.Fatalf("message %q", msg)
 	}
-	admin.send("admin", "2", map[string]any{"n": 1})
+	admin.SendEvent("admin", "2", map[string]any{"n": 1})
 	admin.expect("admin.ack", "2")
 	if n := decoded.Load(); n != 1 {
 		t.Fatalf("the handler ran %d times", n)
 	}
 	for i := range 3 {
-		guest.send("chat", fmt.Sprint("c", i), nil)
+		guest.SendEvent("chat", fmt.Sprint("c", i), nil)
 	}
 	guest.expect("chat.ack", "c0")
 	guest.expect("chat.ack", "c1")
 	guest.expectError("c2", CodeRateLimited)
 	// The limit is per connection.
-	admin.send("chat", "a", nil)
+	admin.SendEvent("chat", "a", nil)
 	admin.expect("chat.ack", "a")
 
 	if st := d.Stats(); st.Forbidden != 1 || st.RateLimited != 1 {
@@ -565,7 +565,7 @@ func TestHooksAndConnectionContext(t *testing.T) {
 	}
 
 	ann := dial(t, srv, "/ws/lobby?user=ann")
-	ann.send("greet", "", nil)
+	ann.SendEvent("greet", "", nil)
 	var g echoed
 	json.Unmarshal(ann.expect("greeting", ""), &g)
 	if g.Text != "hello ann" {
@@ -606,10 +606,10 @@ func TestGoSafe(t *testing.T) {
 	On(d, "ping", func(c *Context, _ struct{}) error { return c.Emit("done", echoed{}) })
 	srv := serve(t, d)
 	c := dial(t, srv, "/ws")
-	c.send("work", "w", nil)
+	c.SendEvent("work", "w", nil)
 	c.expect("work.ack", "w")
 	<-started
-	c.send("ping", "", nil)
+	c.SendEvent("ping", "", nil)
 	c.expect("done", "")
 	testkit.WaitFor(t, "the goroutine's panic", func() bool { return d.Stats().Panics == 1 })
 	c.Close()
@@ -635,7 +635,7 @@ func TestEmitChecks(t *testing.T) {
 	})
 	srv := serve(t, d)
 	c := dial(t, srv, "/ws")
-	c.send("try", "", nil)
+	c.SendEvent("try", "", nil)
 	for i, want := range []error{ErrUndeclared, ErrUndeclared, nil, nil, ErrUndeclared} {
 		if err := <-results; !errors.Is(err, want) {
 			t.Errorf("emit %d: %v, want %v", i, err, want)

@@ -36,29 +36,9 @@ func dial(t testing.TB, srv *forgetest.Server, path string, protos ...string) *c
 	return &client{Conn: srv.Dial(t, path, nil, protos...), t: t}
 }
 
-// out is a message the server sent.
-type out struct {
-	Event   string          `json:"event"`
-	ID      string          `json:"id"`
-	Payload json.RawMessage `json:"payload"`
-}
-
-// send sends an event; payload nil leaves the payload out.
-func (c *client) send(event, id string, payload any) {
+func (c *client) recv() forgetest.Event {
 	c.t.Helper()
-	m := map[string]any{"event": event}
-	if id != "" {
-		m["id"] = id
-	}
-	if payload != nil {
-		m["payload"] = payload
-	}
-	c.SendJSON(m)
-}
-
-func (c *client) recv() out {
-	c.t.Helper()
-	var o out
+	var o forgetest.Event
 	c.ReadJSON(&o)
 	return o
 }

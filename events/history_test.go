@@ -89,7 +89,7 @@ func TestRecoverAfterReconnect(t *testing.T) {
 	}
 
 	// The position request answers for rooms the connection is in.
-	b.send("position", "p1", PositionRequest{Room: "lobby"})
+	b.SendEvent("position", "p1", PositionRequest{Room: "lobby"})
 	var rp RoomPosition
 	if err := json.Unmarshal(b.expect("position.ack", "p1"), &rp); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestRecoverAfterReconnect(t *testing.T) {
 	if rp.Position != (hub.StreamPosition{Epoch: last.Epoch, Offset: 5}) {
 		t.Fatalf("position %+v", rp)
 	}
-	b.send("position", "p2", PositionRequest{Room: "elsewhere"})
+	b.SendEvent("position", "p2", PositionRequest{Room: "elsewhere"})
 	b.expectError("p2", CodeNotInRoom)
 
 	// Positions the history cannot continue from: recovered false, then

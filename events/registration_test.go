@@ -53,24 +53,24 @@ func TestController(t *testing.T) {
 	Controller(d, "chat", &chatController{hub: h})
 	srv := serve(t, d)
 	ann, bob := dial(t, srv, "/ws?user=ann"), dial(t, srv, "/ws?user=bob")
-	ann.send("chat.join", "1", joinRequest{Room: "room"})
+	ann.SendEvent("chat.join", "1", joinRequest{Room: "room"})
 	ann.expect("chat.join.ack", "1")
-	bob.send("chat.join", "2", joinRequest{Room: "room"})
+	bob.SendEvent("chat.join", "2", joinRequest{Room: "room"})
 	if p := bob.expect("chat.join.ack", "2"); string(p) != `{"room":"room","members":2}` {
 		t.Fatalf("join reply %s", p)
 	}
-	ann.send("chat.message", "", chatMessage{Text: "hi"})
+	ann.SendEvent("chat.message", "", chatMessage{Text: "hi"})
 	for _, c := range []*client{ann, bob} {
 		if p := c.expect("said", ""); string(p) != `{"text":"hi","from":"ann"}` {
 			t.Fatalf("said %s", p)
 		}
 	}
-	bob.send("chat.leave", "3", nil)
+	bob.SendEvent("chat.leave", "3", nil)
 	bob.expect("chat.leave.ack", "3")
-	ann.send("chat.message", "4", chatMessage{Text: "alone"})
+	ann.SendEvent("chat.message", "4", chatMessage{Text: "alone"})
 	ann.expect("said", "")
 	ann.expect("chat.message.ack", "4")
-	bob.send("chat.helper", "5", nil)
+	bob.SendEvent("chat.helper", "5", nil)
 	bob.expectError("5", CodeUnknownEvent)
 
 	var names []string

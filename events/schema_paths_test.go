@@ -61,7 +61,7 @@ func TestSchemaSameOnBothPaths(t *testing.T) {
 		}
 
 		id := string(rune('a' + i))
-		c.send("check", id, json.RawMessage(tt.body))
+		c.SendEvent("check", id, json.RawMessage(tt.body))
 		o := c.recv()
 		eventOK := o.Event == "check"+ackSuffix
 		if !eventOK && o.Event != "error" || o.ID != id {

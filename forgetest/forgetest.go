@@ -145,13 +145,17 @@ type Event struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-// SendEvent sends an Event with payload encoded as JSON. id may be empty,
-// for an event that is not a request.
+// SendEvent sends an Event with payload encoded as JSON; a nil payload
+// leaves the payload out. id may be empty, for an event that is not a
+// request.
 func (c *Conn) SendEvent(event, id string, payload any) {
 	c.t.Helper()
-	p, err := json.Marshal(payload)
-	if err != nil {
-		c.t.Fatalf("forgetest: payload of %s: %v", event, err)
+	var p json.RawMessage
+	if payload != nil {
+		var err error
+		if p, err = json.Marshal(payload); err != nil {
+			c.t.Fatalf("forgetest: payload of %s: %v", event, err)
+		}
 	}
 	c.SendJSON(Event{Event: event, ID: id, Payload: p})
 }

@@ -125,27 +125,36 @@ type rawClient struct {
 	extensions string // the server's Sec-WebSocket-Extensions answer
 }
 
-// dialRaw opens a rawClient; header lines ("Name: value") are added to
-// the handshake.
-func dialRaw(t *testing.T, s *server, header ...string) *rawClient {
+// rawHandshake dials addr and sends a WebSocket handshake with the extra
+// header lines (each ending in CRLF). It returns the connection, which
+// closes when the test ends, its reader and the server's answer.
+func rawHandshake(t *testing.T, addr net.Addr, extra string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
-	nc, err := net.Dial("tcp", s.Listener.Addr().String())
+	nc, err := net.Dial("tcp", addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
 	nc.SetDeadline(time.Now().Add(hangGuard))
-	var extra string
-	for _, h := range header {
-		extra += h + "\r\n"
-	}
 	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", s.Listener.Addr(), extra)
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", addr, extra)
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("handshake: %v", err)
 	}
+	return nc, br, resp
+}
+
+// dialRaw opens a rawClient; header lines ("Name: value") are added to
+// the handshake.
+func dialRaw(t *testing.T, s *server, header ...string) *rawClient {
+	t.Helper()
+	var extra string
+	for _, h := range header {
+		extra += h + "\r\n"
+	}
+	nc, br, resp := rawHandshake(t, s.Listener.Addr(), extra)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake: status %d", resp.StatusCode)

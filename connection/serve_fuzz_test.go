@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -44,26 +43,6 @@ func newFuzzServer(f *testing.F, cfg Config) *fuzzServer {
 		s.Server.Close()
 	})
 	return s
-}
-
-// handshake sends a WebSocket handshake with the extra header lines and
-// returns the connection and the server's answer.
-func (s *fuzzServer) handshake(t *testing.T, extra string) (net.Conn, *bufio.Reader, *http.Response) {
-	t.Helper()
-	nc, err := net.Dial("tcp", s.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(hangGuard))
-	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", s.Listener.Addr(), extra)
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("handshake: %v", err)
-	}
-	return nc, br, resp
 }
 
 // serverFrame is one frame the server sent.
@@ -205,7 +184,7 @@ func FuzzServeFrames(f *testing.F) {
 		if deflate {
 			s, extra = deflating, "Sec-WebSocket-Extensions: permessage-deflate\r\n"
 		}
-		nc, br, resp := s.handshake(t, extra)
+		nc, br, resp := rawHandshake(t, s.Listener.Addr(), extra)
 		if resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("handshake: status %d", resp.StatusCode)
 		}
@@ -288,7 +267,7 @@ func FuzzHandshakeHeaders(f *testing.F) {
 		if origin != "" {
 			extra += "Origin: " + origin + "\r\n"
 		}
-		nc, _, resp := s.handshake(t, extra)
+		nc, _, resp := rawHandshake(t, s.Listener.Addr(), extra)
 		defer resp.Body.Close()
 		var offered []string
 		for p := range strings.SplitSeq(protocol, ",") {

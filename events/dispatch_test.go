@@ -211,9 +211,10 @@ type joinReply struct {
 	Members int    `json:"members"`
 }
 
-func TestRequestReply(t *testing.T) {
-	t.Parallel()
-	h := newHub(t)
+// serveJoin serves a dispatcher whose "join" request joins the room and
+// answers with its member count.
+func serveJoin(t *testing.T, h *hub.Hub) *forgetest.Server {
+	t.Helper()
 	d := New(quiet(), WithHub(h))
 	OnRequest(d, "join", func(c *Context, r joinRequest) (joinReply, error) {
 		if err := c.Join(r.Room); err != nil {
@@ -221,7 +222,13 @@ func TestRequestReply(t *testing.T) {
 		}
 		return joinReply{Room: r.Room, Members: h.Count(r.Room)}, nil
 	})
-	srv := serve(t, d)
+	return serve(t, d)
+}
+
+func TestRequestReply(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	srv := serveJoin(t, h)
 	a, b := dial(t, srv, "/ws"), dial(t, srv, "/ws")
 	a.SendEvent("join", "j1", joinRequest{Room: "lobby"})
 	if p := a.expect("join.ack", "j1"); string(p) != `{"room":"lobby","members":1}` {
@@ -245,14 +252,7 @@ func TestRequestReply(t *testing.T) {
 func TestJoinRefusals(t *testing.T) {
 	t.Parallel()
 	h := newHub(t, hub.WithMaxRooms(1))
-	d := New(quiet(), WithHub(h))
-	OnRequest(d, "join", func(c *Context, r joinRequest) (joinReply, error) {
-		if err := c.Join(r.Room); err != nil {
-			return joinReply{}, err
-		}
-		return joinReply{Room: r.Room, Members: h.Count(r.Room)}, nil
-	})
-	srv := serve(t, d)
+	srv := serveJoin(t, h)
 	a := dial(t, srv, "/ws")
 	a.SendEvent("join", "j1", joinRequest{Room: "lobby"})
 	a.expect("join.ack", "j1")

@@ -112,13 +112,10 @@ func TestPresence(t *testing.T) {
 	ann, annID := e.dial("ann", "lobby")
 	bob, bobID := e.dial("bob", "lobby")
 
-	var got struct {
-		Event   string   `json:"event"`
-		Payload Presence `json:"payload"`
-	}
-	ann.ReadJSON(&got)
+	var got Presence
+	ann.ExpectEvent("presence", "", &got)
 	want := Presence{Room: "lobby", Action: Joined, ID: bobID, Meta: map[string]string{"user": "bob"}}
-	if got.Event != "presence" || !reflect.DeepEqual(got.Payload, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ann got %+v, want bob's join", got)
 	}
 	// bob is not told about his own join: his first message is this one.
@@ -126,9 +123,10 @@ func TestPresence(t *testing.T) {
 	testkit.Expect(t, bob.ReadText, "first")
 
 	bob.Close()
-	ann.ReadJSON(&got)
+	got = Presence{}
+	ann.ExpectEvent("presence", "", &got)
 	want.Action = Left
-	if got.Event != "presence" || !reflect.DeepEqual(got.Payload, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ann got %+v, want bob's leave", got)
 	}
 	mu.Lock()
@@ -379,12 +377,9 @@ func TestTwoNodes(t *testing.T) {
 	if bus.subscriptions(roomTopic("room")) != 2 {
 		t.Fatal("node b did not subscribe to its room")
 	}
-	var p struct {
-		Event   string   `json:"event"`
-		Payload Presence `json:"payload"`
-	}
-	ann.ReadJSON(&p)
-	if p.Payload.ID != bobID || p.Payload.Action != Joined {
+	var p Presence
+	ann.ExpectEvent("presence", "", &p)
+	if p.ID != bobID || p.Action != Joined {
 		t.Fatalf("ann got %+v, want bob's join from node b", p)
 	}
 
@@ -410,8 +405,9 @@ func TestTwoNodes(t *testing.T) {
 	// bob leaves: ann hears it across nodes, and node b, whose room is now
 	// empty, unsubscribes.
 	bob.Close()
-	ann.ReadJSON(&p)
-	if p.Payload.ID != bobID || p.Payload.Action != Left {
+	p = Presence{}
+	ann.ExpectEvent("presence", "", &p)
+	if p.ID != bobID || p.Action != Left {
 		t.Fatalf("ann got %+v, want bob's leave", p)
 	}
 	testkit.WaitFor(t, "node b to unsubscribe", func() bool { return bus.subscriptions(roomTopic("room")) == 1 })

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -27,23 +26,19 @@ func TestMemberPrincipal(t *testing.T) {
 	e := newEnv(t, h, authenticate)
 	ann, _ := e.dial("ann", "lobby")
 	_, bob := e.dial("bob", "lobby")
-	var p struct {
-		Event   string   `json:"event"`
-		Payload Presence `json:"payload"`
-	}
-	ann.ReadJSON(&p)
-	if p.Event != "presence" || p.Payload.ID != bob || p.Payload.Principal != "sub-bob" || p.Payload.Meta["user"] != "bob" {
+	var p Presence
+	ann.ExpectEvent("presence", "", &p)
+	if p.ID != bob || p.Principal != "sub-bob" || p.Meta["user"] != "bob" {
 		t.Fatalf("presence %+v", p)
 	}
 	if m, ok := h.Connection(bob); !ok || m.Principal != "sub-bob" {
 		t.Fatalf("Connection(bob) = %+v", m)
 	}
 	_, anon := e.dial("anonymous", "lobby")
-	var raw json.RawMessage
-	ann.ReadJSON(&raw)
-	p.Payload = Presence{}
-	if err := json.Unmarshal(raw, &p); err != nil || p.Payload.ID != anon || p.Payload.Principal != "" {
-		t.Fatalf("presence of a connection without a principal: %s", raw)
+	p = Presence{}
+	ann.ExpectEvent("presence", "", &p)
+	if p.ID != anon || p.Principal != "" {
+		t.Fatalf("presence of a connection without a principal: %+v", p)
 	}
 	got := map[string]int{}
 	for _, m := range h.ConnectionsIn("lobby") {

@@ -76,11 +76,7 @@ func TestCheckAsyncAPI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			doc := strings.Replace(validAsyncAPI, tt.old, tt.new, 1)
-			if doc == validAsyncAPI {
-				t.Fatalf("mutation %q did not apply", tt.old)
-			}
-			err := CheckAsyncAPI([]byte(doc))
+			err := CheckAsyncAPI(mutate(t, validAsyncAPI, tt.old, tt.new))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
@@ -128,13 +124,20 @@ func TestCheckOpenAPI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			doc := strings.Replace(validOpenAPI, tt.old, tt.new, 1)
-			if doc == validOpenAPI {
-				t.Fatalf("mutation %q did not apply", tt.old)
-			}
-			if err := CheckOpenAPI([]byte(doc)); err == nil {
+			if err := CheckOpenAPI(mutate(t, validOpenAPI, tt.old, tt.new)); err == nil {
 				t.Fatal("no error")
 			}
 		})
 	}
+}
+
+// mutate returns valid with the first old replaced by new, failing the
+// test when valid has no old.
+func mutate(t *testing.T, valid, old, new string) []byte {
+	t.Helper()
+	doc := strings.Replace(valid, old, new, 1)
+	if doc == valid {
+		t.Fatalf("mutation %q did not apply", old)
+	}
+	return []byte(doc)
 }

@@ -45,7 +45,7 @@ func TestLogging(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var logs testkit.Buffer
-			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			logger := testkit.TextLogger(&logs)
 			ids := make(chan string, 1)
 			s := newServer(t, Config{Logger: logger}, func(c *Conn) error {
 				ids <- c.ID()

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -22,7 +21,7 @@ import (
 func TestPeerResetIsDrop(t *testing.T) {
 	t.Parallel()
 	var logs testkit.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := testkit.TextLogger(&logs)
 	reading := make(chan struct{})
 	s := newServer(t, Config{Logger: logger}, func(c *Conn) error {
 		close(reading)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/forgekit/forge/examples/internal/tcpproxy"
 	"github.com/forgekit/forge/integration/browsertest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // These tests drive forge's browser client (/forge.js) in headless
@@ -418,7 +419,7 @@ func TestClientResumesAfterADrop(t *testing.T) {
 
 	px.Refuse(true)
 	px.Drop()
-	wait(t, "a refused reconnection", func() bool { return px.Refused() >= 1 })
+	testkit.WaitFor(t, "a refused reconnection", func() bool { return px.Refused() >= 1 })
 	for i := 4; i <= 8; i++ {
 		say(i)
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -159,17 +158,5 @@ func TestDemoOverWebSocket(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %s", path, res.Status)
 		}
-	}
-}
-
-// wait polls cond until it holds; forgetest.Timeout guards against a hang.
-func wait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(forgetest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 	"github.com/forgekit/forge/middleware"
 )
 
@@ -192,7 +193,7 @@ func TestHandshakeFlood(t *testing.T) {
 			steadyWG.Wait()
 
 			// The flood's connections were reset; the server lets them go.
-			waitFor(t, time.Minute, "Stats().Open back to the steady clients", func() bool { return app.Stats().Open == steady })
+			testkit.WaitWithin(t, "Stats().Open back to the steady clients", time.Minute, func() bool { return app.Stats().Open == steady })
 			after := app.Stats()
 			t.Logf("%v (%v to the last answer): %s; server: accepted %d, refused %d; steady echoes %v",
 				d, floodTime.Round(time.Millisecond), o, after.Accepted-before.Accepted, after.Refused-before.Refused, echoes)
@@ -229,7 +230,7 @@ func TestHandshakeFlood(t *testing.T) {
 			}
 			// Nothing piles up: the goroutines come back to what the
 			// steady clients need.
-			waitFor(t, time.Minute, fmt.Sprintf("goroutines back to %d", goroutines+10), func() bool {
+			testkit.WaitWithin(t, fmt.Sprintf("goroutines back to %d", goroutines+10), time.Minute, func() bool {
 				return runtime.NumGoroutine() <= goroutines+10
 			})
 		})

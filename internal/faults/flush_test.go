@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestShutdownFlushesWrites: handlers write a burst as fast as their
@@ -102,7 +103,7 @@ func TestShutdownFlushesWrites(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, time.Minute, "every handler writing", func() bool {
+	testkit.WaitWithin(t, "every handler writing", time.Minute, func() bool {
 		for n := range written {
 			if written[n].Load() < 20 && !ended[n].Load() {
 				return false

@@ -3,9 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"github.com/forgekit/forge"
-	"github.com/forgekit/forge/forgetest"
-	"github.com/gorilla/websocket"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +12,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/forgetest"
 )
 
 // logRecord is one record a server logged, with the attributes of its
@@ -143,19 +145,6 @@ func serveOn(t *testing.T, app *forge.App, addr string) string {
 		}
 	})
 	return "http://" + l.Addr().String()
-}
-
-// waitFor polls cond until it holds, and fails the test if it does not
-// within bound: a bound only a hang exceeds.
-func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, bound)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // full reports whether the long form was asked for (FAULTS_FULL=1).

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // exampleShutdownTimeout is the shutdown timeout of examples/bench, which
@@ -154,7 +156,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		_ = cmd.Process.Kill() // after a failure; harmless after exit
 		<-exited
 	})
-	waitFor(t, time.Minute, "examples/bench answers /stats", func() bool {
+	testkit.WaitWithin(t, "examples/bench answers /stats", time.Minute, func() bool {
 		resp, err := http.Get("http://" + addr + "/stats")
 		if err != nil {
 			return false
@@ -202,7 +204,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The room's members must all be in before anything is published.
-	waitFor(t, time.Minute, "the room is full", func() bool { return roomMembers(addr) == room })
+	testkit.WaitWithin(t, "the room is full", time.Minute, func() bool { return roomMembers(addr) == room })
 
 	stop := make(chan struct{})
 	var readers sync.WaitGroup

@@ -10,6 +10,7 @@ import (
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // TestPeerStopsReading: a client that stops reading while the server
@@ -62,7 +63,7 @@ func TestPeerStopsReading(t *testing.T) {
 		t.Fatalf("the stalled connection did not end")
 	}
 	t.Logf("session: code %d %q, %d messages (%d bytes) out", info.Code, info.Reason, info.MessagesOut, info.BytesOut)
-	waitFor(t, forgetest.Timeout, "Stats().Open back to 1", func() bool { return app.Stats().Open == 1 })
+	testkit.WaitWithin(t, "Stats().Open back to 1", forgetest.Timeout, func() bool { return app.Stats().Open == 1 })
 	if st := app.Stats(); st.SlowConsumers != 1 {
 		t.Errorf("Stats().SlowConsumers = %d, want 1", st.SlowConsumers)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // The timeouts of the vanish tests' routes: small, so that the server
@@ -153,7 +154,7 @@ func TestVanishedPeer(t *testing.T) {
 				t.Errorf("a vanished peer's session ended with %d %q, want a failure with its reason", info.Code, info.Reason)
 			}
 			// The session's observers run before the tracker lets go.
-			waitFor(t, forgetest.Timeout, "Stats().Open back to 1", func() bool { return v.app.Stats().Open == 1 })
+			testkit.WaitWithin(t, "Stats().Open back to 1", forgetest.Timeout, func() bool { return v.app.Stats().Open == 1 })
 			echoOnce(t, local, "after")
 		})
 	}

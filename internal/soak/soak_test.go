@@ -58,7 +58,7 @@ func TestSoak(t *testing.T) {
 	}
 	c := testkit.StartChild(t, childEnv, cc, cc.Cap+time.Minute)
 	c.Expect(t, "ready", connectWait)
-	waitUntil(t, "every member to join the room", time.Minute, func() bool { return srv.rooms.Count("room") == cfg.Room })
+	testkit.WaitWithin(t, "every member to join the room", time.Minute, func() bool { return srv.rooms.Count("room") == cfg.Room })
 
 	c.Send(t, "go")
 	start := time.Now()
@@ -287,16 +287,3 @@ func summarize(cfg config, res clientResult, samples []sample, f flatness, nlogs
 }
 
 func mib(kib uint64) float64 { return float64(kib) / 1024 }
-
-// waitUntil polls cond every 20 ms until it holds, failing the test after
-// timeout.
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

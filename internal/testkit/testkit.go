@@ -52,12 +52,27 @@ func TextLogger(w io.Writer) *slog.Logger {
 // asynchronous effects.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(Timeout)
+	poll(t, what, Timeout, 2*time.Millisecond, cond)
+}
+
+// WaitWithin is WaitFor with bound in place of Timeout, for what takes
+// long by design (a flood draining, a process starting), and a slower
+// poll. Like Timeout, bound is a guard against a hang.
+func WaitWithin(t testing.TB, what string, bound time.Duration, cond func() bool) {
+	t.Helper()
+	poll(t, what, bound, 10*time.Millisecond, cond)
+}
+
+// poll checks cond every pause until it holds, failing the test once
+// bound has passed.
+func poll(t testing.TB, what string, bound, pause time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting %v for %s", bound, what)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(pause)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/api.d.ts")
@@ -27,19 +29,7 @@ func TestWriteTypeScriptGolden(t *testing.T) {
 	if err := WriteTypeScript(&got, doc); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "api.d.ts")
-	if *update {
-		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("the declarations differ from %s (go test -run Golden -update rewrites it):\n%s", golden, got.Bytes())
-	}
+	testkit.Golden(t, filepath.Join("testdata", "api.d.ts"), got.Bytes(), *update)
 	for _, want := range []string{
 		"export type ErrorPayload = {",                           // not Error, which would shadow the global
 		`piece: "king" | "queen" | "pawn";`,                      // enum

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/integration/spectest"
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden documents in testdata")
@@ -46,19 +46,6 @@ func TestDocuments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run go test -update to create it)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s (run go test -update if the change is intended):\n%s", name, golden, got)
-		}
+		testkit.Golden(t, filepath.Join("testdata", name), got, *update)
 	}
 }

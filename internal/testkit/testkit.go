@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +291,24 @@ func MustPanicCases(t *testing.T, prefix string, cases []PanicCase) {
 			t.Parallel()
 			MustPanic(t, prefix, c.Want, c.Fn)
 		})
+	}
+}
+
+// Golden compares got with the golden file at path, first writing got
+// there when update is set (the tests' -update flag), and fails the test
+// when they differ.
+func Golden(t testing.TB, path string, got []byte, update bool) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is stale (go test -update rewrites it if the change is intended); now:\n%.4000s", path, got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -42,17 +41,6 @@ func buildExample(t *testing.T, dir string) string {
 		t.Fatalf("go build ./%s: %v\n%s", dir, err, out)
 	}
 	return bin
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // sigtermClient is one connection of the SIGTERM test: an echo client
@@ -143,7 +131,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 	raiseFileLimit(t, uint64(conns+2048)) // the child inherits it
 	bin := buildExample(t, "examples/bench")
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "-addr", addr)
 	cmd.Stderr = &stderr

@@ -56,12 +56,19 @@ func (e *env) dial(user string, rooms ...string) (*forgetest.Conn, string) {
 	e.t.Helper()
 	q := url.Values{"user": {user}, "rooms": {strings.Join(rooms, ",")}}
 	c := e.srv.Dial(e.t, "/ws?"+q.Encode(), nil)
+	return c, e.joinedID(user)
+}
+
+// joinedID waits for user's connection to have joined its rooms and
+// returns the connection's id.
+func (e *env) joinedID(user string) string {
+	e.t.Helper()
 	select {
 	case id := <-e.joined:
-		return c, id
+		return id
 	case <-time.After(forgetest.Timeout):
 		e.t.Fatalf("%s did not join", user)
-		return nil, ""
+		return ""
 	}
 }
 

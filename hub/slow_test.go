@@ -130,11 +130,5 @@ func (e *env) dialTiny(user string, rooms ...string) (*websocket.Conn, string) {
 	e.t.Helper()
 	q := url.Values{"user": {user}, "rooms": {strings.Join(rooms, ",")}}
 	ws := testkit.DialTiny(e.t, e.srv.WebSocketURL("/ws?"+q.Encode()))
-	select {
-	case id := <-e.joined:
-		return ws, id
-	case <-time.After(forgetest.Timeout):
-		e.t.Fatalf("%s did not join", user)
-		return nil, ""
-	}
+	return ws, e.joinedID(user)
 }

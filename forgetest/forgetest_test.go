@@ -1,15 +1,14 @@
 package forgetest_test
 
 import (
-	"io"
 	"log/slog"
 	"testing"
 
 	"go.uber.org/goleak"
 
-	"github.com/forgekit/forge"
 	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit/testmux"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -20,12 +19,12 @@ type text struct {
 
 // TestEvents checks SendEvent and ExpectEvent against an events route.
 func TestEvents(t *testing.T) {
-	app := forge.New(forge.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	d := events.New()
+	app := testmux.New(t)
+	d := events.New(events.WithLogger(slog.New(slog.DiscardHandler)))
 	events.OnRequest(d, "shout", func(_ *events.Context, p text) (text, error) {
 		return text{Text: p.Text + "!"}, nil
 	})
-	events.Route(app.Router(), "/ws", d)
+	events.Route(app.Mux, "/ws", d)
 	srv := forgetest.Start(t, app)
 
 	ws := srv.Dial(t, "/ws", nil)

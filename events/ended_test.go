@@ -24,7 +24,7 @@ func TestHandlerEndedWithItsConnection(t *testing.T) {
 	})
 	srv := serve(t, d)
 	c := dial(t, srv, "/ws")
-	c.send("delete", "", nil)
+	c.SendEvent("delete", "", nil)
 	if req := c.recv(); req.Event != "confirm" {
 		t.Fatalf("got %+v, want the confirm request", req)
 	}

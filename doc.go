@@ -112,9 +112,9 @@
 // from [WithAddr] or the PORT environment variable, the public URL from
 // [WithPublicURL], the keys given to auth.JWT), a port already in use, a
 // broker that cannot be reached (hub.New, the brokers' New). [New] returns
-// only the App, as the seed programs expect, so it keeps the deployment's
-// errors for [App.Run] and [App.Serve], which return them before serving,
-// and [App.Handler], which answers 500.
+// only the App, so that a program can build it in one expression; it keeps
+// the deployment's errors for [App.Run] and [App.Serve], which return them
+// before serving, and [App.Handler], which answers 500.
 //
 // Where the types can rule a mistake out, they do instead: an option of
 // one kind of route cannot be given to a route of the other ([RESTOption],

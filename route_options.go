@@ -11,10 +11,10 @@ import (
 )
 
 // The route options below forward to package router, which implements
-// them, under the names the seed programs use (forge.WithSummary). Each
-// doc comment opens with the same sentence as router's, which
-// TestRouteOptionForwarders checks, so that godoc for forge tells the whole
-// story without sending the reader elsewhere.
+// them, under forge's names (forge.WithSummary), so that a program needs
+// to import forge alone. Each doc comment opens with the same sentence as
+// router's, which TestRouteOptionForwarders checks, so that godoc for
+// forge tells the whole story without sending the reader elsewhere.
 
 // Options that describe a route in the documents.
 

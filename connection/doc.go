@@ -55,7 +55,7 @@
 // exactly Conn's exported methods (a test keeps them so). It is an
 // interface all the same, because it is what code outside this package
 // names: the handlers of forge's WebSocket routes take a forge.Connection,
-// as the seed programs fix, and package hub registers and package events
+// and package hub registers and package events
 // dispatches any Connection. A program can therefore test a handler with
 // a fake connection and no socket, and wrap a connection (embed it,
 // override Write to count or log) before handing it to a hub, as net.Conn

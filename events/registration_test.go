@@ -17,8 +17,8 @@ import (
 	"github.com/forgekit/forge/router"
 )
 
-// chatController is a controller in the style of the seed's: methods
-// named after events.
+// chatController is a controller: a struct whose methods are named after
+// events.
 type chatController struct {
 	hub *hub.Hub
 }

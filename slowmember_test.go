@@ -58,7 +58,9 @@ func (r *seedRoom) size() int {
 func TestSeedRoomSurvivesMemberThatNeverReads(t *testing.T) {
 	app := forge.New(
 		forge.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		forge.WithRouteDefaults(forge.WithQueueBytes(16<<10), forge.WithWriteTimeout(300*time.Millisecond)),
+		// The write timeout applies to the fast member too: long enough
+		// that a loaded box cannot make it look slow.
+		forge.WithRouteDefaults(forge.WithQueueBytes(16<<10), forge.WithWriteTimeout(2*time.Second)),
 	)
 	room := &seedRoom{clients: make(map[string]forge.Connection)}
 	app.Router().WebSocket("/ws/chat", func(ctx forge.Context, conn forge.Connection) error {

@@ -41,7 +41,10 @@ func TestSlowMemberIsolated(t *testing.T) {
 			const msgs, ahead = 256, 16
 			payload := strings.Repeat("p", 32<<10)
 			h := newHub(t)
-			e := newEnv(t, h, router.WithSlowConsumerPolicy(tt.policy))
+			// The slow member's writer waits on a full socket for the whole
+			// test: a write timeout longer than a loaded box could take
+			// keeps the drop policies from closing it as a slow consumer.
+			e := newEnv(t, h, router.WithSlowConsumerPolicy(tt.policy), router.WithWriteTimeout(2*time.Minute))
 			fast1, _ := e.dial("fast1", "room")
 			slow, slowID := e.dialTiny("slow", "room")
 			fast2, _ := e.dial("fast2", "room")

@@ -269,10 +269,11 @@ func (s *session) failed(c *Context, h *handler, err error, timedOut bool) error
 	case errors.As(err, &e):
 		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event refused",
 			slog.String("event", c.event), slog.String("code", e.Code), slog.String("message", e.Message))
-	case errors.Is(err, ErrClosed) || errors.Is(err, connection.ErrClosed):
-		// The connection ended under the handler (a request to the client
-		// or a write found it gone): nobody is left to answer, and the
-		// server did nothing wrong.
+	case s.ctx.Err() != nil && (errors.Is(err, ErrClosed) || errors.Is(err, connection.ErrClosed)):
+		// This connection ended under the handler (a request to the
+		// client or a write found it gone): nobody is left to answer, and
+		// the server did nothing wrong. A write to another connection
+		// that has gone is the handler's error like any other.
 		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event handler ended with its connection",
 			slog.String("event", c.event), slog.String("error", err.Error()))
 		return nil

@@ -138,10 +138,12 @@ func (a *App) Serve(l net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.mux,
 		ReadHeaderTimeout: a.headerTimeout,
+		IdleTimeout:       IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
-		// A connection closed after a read timed out, and never handed to
-		// a WebSocket (those are not reported), was cut off by the header
-		// timeout: the server sets no other read deadline.
+		// A connection closed after a read timed out before its first
+		// request's headers were whole (problem.TimedOut), and never
+		// handed to a WebSocket (those are not reported), was cut off by
+		// the header timeout.
 		ConnState: func(c net.Conn, s http.ConnState) {
 			if s == http.StateClosed && problem.TimedOut(c) {
 				a.tracker.CountHeaderTimeout()

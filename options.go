@@ -24,6 +24,11 @@ const (
 	// DefaultReadHeaderTimeout is how long a client has to send a
 	// request's headers, the WebSocket handshake's among them.
 	DefaultReadHeaderTimeout = 10 * time.Second
+	// IdleTimeout is how long App.Serve's servers keep a keep-alive
+	// connection open between two requests (a WebSocket is not idle in
+	// this sense: it has left the HTTP server). A program that needs
+	// another value serves App.Handler with an http.Server of its own.
+	IdleTimeout = 2 * time.Minute
 )
 
 type config struct {

@@ -578,8 +578,8 @@ func (c *Conn) tick() {
 	c.gmu.Unlock()
 }
 
-// logAttrs logs a record with the connection's ID (conn_id) and its
-// route's pattern (route, when it has one). The logger
+// logAttrs logs a record with the connection's ID (conn_id); the router
+// gives each route's connections a logger that names the route. The logger
 // that carries the ID is built once, by the first record its handler
 // takes, so that a connection that logs nothing (Debug being off) does not
 // keep a handler of its own. The record's source is logAttrs's caller.
@@ -590,9 +590,6 @@ func (c *Conn) logAttrs(ctx context.Context, level slog.Level, msg string, attrs
 	l := c.idLog.Load()
 	if l == nil {
 		l = c.log.With(slog.String("conn_id", c.id))
-		if c.route != "" {
-			l = l.With(slog.String("route", c.route))
-		}
 		if !c.idLog.CompareAndSwap(nil, l) {
 			l = c.idLog.Load()
 		}

@@ -214,10 +214,11 @@ const abortGrace = time.Second
 // If they have not all returned shortly before ctx's deadline (see
 // abortGrace), or when ctx is canceled, the remaining connections are
 // dropped without a closing handshake and their handlers are waited for
-// once more: until the deadline, or for abortGrace when ctx has none or was
-// canceled. Each connection whose handler still has not returned is then
-// logged at Error, and Shutdown returns context.DeadlineExceeded (or
-// ctx.Err()). With a deadline, Shutdown returns by it.
+// once more, for at most abortGrace and never past the deadline. Each
+// connection whose handler still has not returned is then logged at
+// Error, and Shutdown returns context.DeadlineExceeded (or ctx.Err()).
+// With a deadline, Shutdown returns by it, unless dropping the connections
+// takes longer than the time it kept for that.
 func (t *Tracker) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	t.draining = true
@@ -255,19 +256,23 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-closing.Done():
+		select {
+		case <-done: // both were ready: the handlers made it
+			return nil
+		default:
+		}
 	}
 	// Aborted connections fail every read and write at once, so handlers
 	// return promptly; one that is blocked elsewhere is not waited for.
 	for _, c := range t.Conns() {
 		c.abort()
 	}
-	if ctx.Err() == nil { // wait out the reserve before the deadline
-		select {
-		case <-done:
-		case <-ctx.Done():
-		}
-	} else {
-		grace := time.NewTimer(abortGrace)
+	wait := abortGrace
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl))
+	}
+	if wait > 0 {
+		grace := time.NewTimer(wait)
 		defer grace.Stop()
 		select {
 		case <-done:

@@ -281,6 +281,9 @@ func (c *Conn) markSlow() bool {
 // after the queued messages (or instead of them, with discard). The first
 // close wins; later calls change nothing.
 func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
+	// The context ends first, so that whoever finds the connection
+	// closing (a Write's ErrClosed) also finds its context done.
+	c.cancel()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closing {
@@ -694,6 +697,7 @@ func (c *Conn) writeFailed(err error) {
 	if errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load() {
 		c.markSlow() // the peer did not take one frame within the write timeout
 	}
+	c.cancel() // before the writes fail, as in initiateClose
 	c.wmu.Lock()
 	if c.werr == nil {
 		c.werr = err
@@ -713,7 +717,6 @@ func (c *Conn) writeFailed(err error) {
 		c.logAttrs(c.ctx, slog.LevelDebug, "websocket write failed", slog.String("error", err.Error()))
 	}
 	c.ws.NetConn().Close()
-	c.cancel()
 	c.sentClose(err)
 }
 

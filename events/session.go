@@ -269,7 +269,8 @@ func (s *session) failed(c *Context, h *handler, err error, timedOut bool) error
 	case errors.As(err, &e):
 		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event refused",
 			slog.String("event", c.event), slog.String("code", e.Code), slog.String("message", e.Message))
-	case s.ctx.Err() != nil && (errors.Is(err, ErrClosed) || errors.Is(err, connection.ErrClosed)):
+	case s.ctx.Err() != nil && (errors.Is(err, ErrClosed) || errors.Is(err, connection.ErrClosed) ||
+		errors.Is(err, connection.ErrSlowConsumer)):
 		// This connection ended under the handler (a request to the
 		// client or a write found it gone): nobody is left to answer, and
 		// the server did nothing wrong. A write to another connection

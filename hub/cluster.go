@@ -52,12 +52,14 @@ func (h *Hub) brokerFailed(ctx context.Context, ep uint64, op string, err error,
 	if dropped && o.down.Load() {
 		o.dropped++
 	}
-	o.mu.Unlock()
+	// Logged under mu, so that the outage's two records come in the order
+	// of its transitions (they are rare).
 	if first {
 		h.log.LogAttrs(context.Background(), slog.LevelError,
 			"hub lost its broker: messages for other nodes are dropped until it is back",
 			slog.String("node", h.node), slog.String("op", op), slog.String("error", err.Error()))
 	}
+	o.mu.Unlock()
 }
 
 // brokerOK records a broker call that began at epoch ep and succeeded,
@@ -74,11 +76,10 @@ func (h *Hub) brokerOK(ep uint64) {
 	}
 	o.down.Store(false)
 	o.epoch.Add(1)
-	since, dropped := o.since, o.dropped
-	o.mu.Unlock()
 	h.log.LogAttrs(context.Background(), slog.LevelWarn, "hub reached its broker again",
-		slog.String("node", h.node), slog.Duration("outage", time.Since(since)),
-		slog.Uint64("dropped", dropped))
+		slog.String("node", h.node), slog.Duration("outage", time.Since(o.since)),
+		slog.Uint64("dropped", o.dropped))
+	o.mu.Unlock()
 }
 
 // presenceSync writes this node's memberships to a PresenceStore from one

@@ -250,9 +250,11 @@ func TestAdminConnectionsAndActions(t *testing.T) {
 		t.Fatalf("close reason %q", reason)
 	}
 	var st admin.Status
+	// The route's counters and the tracker's see the close one after the
+	// other: wait for both.
 	testkit.WaitFor(t, "ann's close to be counted", func() bool {
 		getJSON(t, srv.URL+"/admin/api/status", &st)
-		return len(st.Routes) > 0 && st.Routes[0].CloseCodes["4000"] == 1
+		return len(st.Routes) > 0 && st.Routes[0].CloseCodes["4000"] == 1 && st.Connections.Open == 1
 	})
 	if r := st.Routes[0]; r.Route != "/ws/chat/{room}" || r.Opened != 2 || r.Open != 1 || r.MessagesIn != 1 || st.Connections.Open != 1 {
 		t.Fatalf("status %+v", st)

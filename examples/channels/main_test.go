@@ -50,7 +50,20 @@ func TestChannels(t *testing.T) {
 	bob := client{srv.Dial(t, "/socket?ch=c1&user=bob", nil)}
 	solo := client{srv.Dial(t, "/socket?user=solo", nil)}
 	var members []hub.MemberInfo
-	testkit.WaitFor(t, "three connections", func() bool { testkit.GetJSON(t, srv.URL+"/connections", &members); return len(members) == 3 })
+	// A connection is listed once registered, and in its channel a moment
+	// later: wait for both.
+	testkit.WaitFor(t, "three connections in their channels", func() bool {
+		testkit.GetJSON(t, srv.URL+"/connections", &members)
+		if len(members) != 3 {
+			return false
+		}
+		for _, m := range members {
+			if len(m.Rooms) == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	ids := map[string]hub.MemberInfo{}
 	for _, m := range members {
 		ids[m.Meta["user"]] = m

@@ -98,3 +98,22 @@ func TestStaleBrokerResults(t *testing.T) {
 		t.Fatalf("a new failure did not begin a new outage:\n%s", buf.String())
 	}
 }
+
+// TestSubscribeEndsOutage: a node that only subscribes (it publishes
+// nothing and keeps no presence) learns that its broker is back from a
+// subscription that succeeds.
+func TestSubscribeEndsOutage(t *testing.T) {
+	t.Parallel()
+	// Only the Broker methods: a MemoryBroker is also a PresenceStore,
+	// whose keepalives would end the outage first.
+	b := struct{ Broker }{NewMemoryBroker()}
+	h := newHub(t, WithBroker(b))
+	h.brokerFailed(context.Background(), h.brokerCall(), "publish", errors.New("connection refused"), true)
+	if !h.Status().BrokerDown {
+		t.Fatal("a failed publish did not begin an outage")
+	}
+	newEnv(t, h).dial("ann", "lobby") // the room's first member: the hub subscribes
+	if st := h.Status(); st.BrokerDown {
+		t.Fatalf("Status() = %+v after a subscription succeeded, want the broker up", st)
+	}
+}

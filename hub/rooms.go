@@ -253,6 +253,7 @@ func (h *Hub) subscribe(ctx context.Context, r *room) error {
 		h.brokerFailed(ctx, ep, "subscribe", err, false)
 		return err
 	}
+	h.brokerOK(ep) // a node that only subscribes learns of the end of an outage too
 	r.unsub = unsub
 	return nil
 }

@@ -14,7 +14,8 @@ import (
 // once when it begins and once when it ends, never per message.
 type outage struct {
 	down atomic.Bool // read on every publish; the rest is guarded by mu
-	// epoch counts the outage's transitions, down and up. A call takes it
+	// epoch counts the outage's transitions, down and up; like down, it is
+	// read without mu and changed under it. A call takes it
 	// before it reaches the broker, so that its result, if it comes after a
 	// transition, is known to be stale: a failure that began before the
 	// broker came back does not start a new outage, and a success that

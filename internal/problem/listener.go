@@ -22,11 +22,12 @@ import (
 // as it is.
 //
 // The connections also note whether a read timed out before the first
-// request's headers had arrived, which TimedOut reports: a server whose
-// only read timeout is the one for request headers learns from it, when a
-// connection closes, that it was cut off for sending them too slowly (a
-// slowloris). Later timeouts, such as net/http's own aborted background
-// reads, are not noted.
+// request's headers had arrived, which TimedOut reports: before them, the
+// only read deadline net/http sets is its header timeout, so a server
+// learns from it, when a connection closes, that it was cut off for
+// sending them too slowly (a slowloris). Later timeouts (an idle
+// keep-alive connection's, net/http's own aborted background reads) are
+// not noted.
 func Listener(l net.Listener) net.Listener { return listener{l} }
 
 // TimedOut reports whether a read on c, a connection from Listener, timed

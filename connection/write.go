@@ -281,15 +281,19 @@ func (c *Conn) markSlow() bool {
 // after the queued messages (or instead of them, with discard). The first
 // close wins; later calls change nothing.
 func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
-	// The context ends first, so that whoever finds the connection
-	// closing (a Write's ErrClosed) also finds its context done.
-	c.cancel()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closing {
+		c.cancel()
 		return
 	}
 	c.closing = true
+	// The context ends while wmu is held, so that whoever finds the
+	// connection closing (a Write's ErrClosed) also finds its context
+	// done, and a handler that returns because its context ended finds
+	// this close, not its own, going out. Cancelling runs no caller's code
+	// in this goroutine (context.AfterFunc starts its own).
+	c.cancel()
 	if discard {
 		for _, m := range c.queue {
 			c.qbytes -= m.size

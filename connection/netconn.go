@@ -52,7 +52,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap lets http.ResponseController reach the writer underneath.
 func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
-// socketConn is the net.Conn under gorilla. It does two things for the
+// socketConn is the net.Conn under gorilla. It does three things for the
 // write side.
 //
 // It passes a write deadline down to the socket only when it moved by more
@@ -62,22 +62,28 @@ func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // deadline may thus fire up to slack before the one asked for; slack is at
 // most a quarter of the write timeout.
 //
-// And it can write without waiting (see tryWrites): a write the socket
+// And it can write without waiting (see round): a write the socket
 // cannot take at once is kept in pending and the call succeeds, so that a
 // few shared flushers can write the queues of many connections without one
 // full socket holding up the others. Every later write, and flush, sends
 // pending first, so the byte stream keeps its order.
+//
+// And it gathers the frames of one writer round into few writes (see
+// round), so that a backlog costs a system call per corkSize bytes, not
+// one per message.
 type socketConn struct {
 	net.Conn
 	slack time.Duration
 	raw   syscall.RawConn // nil when the socket is not a plain fd (TLS)
-	try   atomic.Bool     // writes do not wait; see tryWrites
+	try   atomic.Bool     // writes do not wait; see round
 	rawN  int32           // guarded by mu; rawWrite's result: at most what the socket's buffer takes
 
 	mu      sync.Mutex   // serializes writes
 	wd      time.Time    // guarded by mu; the write deadline the socket has
 	pending []byte       // guarded by mu; accepted but not yet written
 	npend   atomic.Int64 // len(pending), for readers without mu
+
+	cork *[]byte // guarded by mu; while a writer round runs corked (see round), the frames not yet written
 
 	rawFn  func(fd uintptr) bool // c.rawWrite, made once
 	rawP   []byte                // guarded by mu; rawWrite's argument
@@ -120,25 +126,76 @@ func (c *socketConn) setWriteDeadlineLocked(t time.Time) error {
 	return c.Conn.SetWriteDeadline(t)
 }
 
-// tryWrites runs write with writes that do not wait for the socket, and
-// reports whether some bytes are left in pending for a flush. Only the
-// holder of the connection's writer role calls it, and only when raw is
-// set.
-func (c *socketConn) tryWrites(write func() error) (left bool, err error) {
-	c.try.Store(true)
+// round runs write, one round of the connection's writer, and reports
+// whether some bytes are left in pending for a flush. Only the holder of
+// the connection's writer role calls it.
+//
+// With try (only when raw is set), writes do not wait for the socket: what
+// it does not take at once is kept in pending and the write succeeds.
+//
+// With corked, the round's frames are gathered into one buffer of
+// corkSize bytes and reach the socket together: a member that fell behind
+// under a burst gets its backlog in one write(2) per corkSize bytes
+// instead of one per frame. A frame that does not fit in what is left of
+// the buffer has the buffer written first. After an error nothing is
+// written: the connection fails with it.
+func (c *socketConn) round(try, corked bool, write func() error) (left bool, err error) {
+	if corked {
+		c.mu.Lock()
+		c.cork = corks.Get().(*[]byte)
+		c.mu.Unlock()
+	}
+	c.try.Store(try)
 	err = write()
+	if corked {
+		c.mu.Lock()
+		if err == nil {
+			err = c.uncorkLocked()
+		}
+		*c.cork = (*c.cork)[:0]
+		corks.Put(c.cork)
+		c.cork = nil
+		c.mu.Unlock()
+	}
 	c.try.Store(false)
 	return c.hasPending(), err
 }
 
+// corkSize is the size of the buffer a corked round gathers frames in:
+// a few hundred small messages, and at most that many bytes more in
+// pending when the socket takes only part of it.
+const corkSize = 16 << 10
+
+// corks lends the buffers of corked rounds: a connection holds one only
+// while its writer runs.
+var corks = sync.Pool{New: func() any { b := make([]byte, 0, corkSize); return &b }}
+
 func (c *socketConn) hasPending() bool { return c.npend.Load() > 0 }
 
-// Write writes p after whatever is pending. Under tryWrites it writes what
-// the socket takes at once and keeps the rest; otherwise it waits, up to
-// the write deadline, like any net.Conn.
+// Write writes p after whatever is pending. In a corked round it gathers
+// p instead (see round). With try it writes what the socket takes at once
+// and keeps the rest; otherwise it waits, up to the write deadline, like
+// any net.Conn.
 func (c *socketConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.cork != nil {
+		if len(*c.cork)+len(p) > cap(*c.cork) {
+			if err := c.uncorkLocked(); err != nil {
+				return 0, err
+			}
+		}
+		if len(p) <= cap(*c.cork) {
+			*c.cork = append(*c.cork, p...)
+			return len(p), nil
+		}
+	}
+	return c.writeLocked(p)
+}
+
+// writeLocked writes p after whatever is pending, without waiting under
+// try. Caller holds mu.
+func (c *socketConn) writeLocked(p []byte) (int, error) {
 	if c.try.Load() {
 		rest := p
 		if len(c.pending) == 0 {
@@ -156,6 +213,17 @@ func (c *socketConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(p)
+}
+
+// uncorkLocked writes the frames a corked round gathered so far. Caller
+// holds mu.
+func (c *socketConn) uncorkLocked() error {
+	if len(*c.cork) == 0 {
+		return nil
+	}
+	_, err := c.writeLocked(*c.cork)
+	*c.cork = (*c.cork)[:0]
+	return err
 }
 
 // limitReads has the reads from now on return n bytes in all, and then

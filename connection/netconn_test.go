@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,10 +46,20 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 }
 
 // TestSocketConnTryWritesKeepOrder fills a socket whose peer does not read
-// with writes that must not wait, then writes more the ordinary way while
-// the peer drains: the peer must get every byte, in order.
+// with rounds that must not wait, then writes more the ordinary way while
+// the peer drains: the peer must get every byte, in order, whether each
+// round writes its frames one by one or gathers them (corked).
 func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 	t.Parallel()
+	for _, corked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("corked=%v", corked), func(t *testing.T) {
+			t.Parallel()
+			testTryWritesKeepOrder(t, corked)
+		})
+	}
+}
+
+func testTryWritesKeepOrder(t *testing.T, corked bool) {
 	srv, cli := tcpPair(t)
 	srv.(*net.TCPConn).SetWriteBuffer(16 << 10)
 	cli.(*net.TCPConn).SetReadBuffer(16 << 10)
@@ -56,33 +67,51 @@ func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 	if sc.raw == nil {
 		t.Skip("this platform cannot write without waiting")
 	}
+	perRound := 1
+	if corked {
+		perRound = 40 // more than a cork holds, with the larger chunks
+	}
 	var want bytes.Buffer
 	chunk := func(i int) []byte { return []byte(fmt.Sprintf("<%06d:%s>", i, strings.Repeat("x", i%500))) }
 	i := 0
-	start := time.Now()
-	for ; ; i++ {
-		p := chunk(i)
-		want.Write(p)
-		left, err := sc.tryWrites(func() error {
-			n, err := sc.Write(p)
-			if err == nil && n != len(p) {
-				err = fmt.Errorf("Write took %d of %d bytes", n, len(p))
+	// writeRound writes perRound chunks as the writer's round does: a
+	// chunk after which bytes are pending ends it.
+	writeRound := func() (left bool, err error) {
+		return sc.round(true, corked, func() error {
+			for range perRound {
+				if sc.hasPending() {
+					return nil
+				}
+				i++
+				p := chunk(i)
+				want.Write(p)
+				n, err := sc.Write(p)
+				if err == nil && n != len(p) {
+					err = fmt.Errorf("Write took %d of %d bytes", n, len(p))
+				}
+				if err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
 		})
+	}
+	start := time.Now()
+	for {
+		left, err := writeRound()
 		if err != nil {
-			t.Fatalf("tryWrites: %v", err)
+			t.Fatalf("round: %v", err)
 		}
 		if left {
-			break // the socket is full: the rest of p is pending
+			break // the socket is full: the rest is pending
 		}
 		if time.Since(start) > hangGuard {
 			t.Fatal("a socket whose peer does not read never filled")
 		}
 	}
 	// The peer takes some of what the socket holds (bytes the socket took,
-	// so they are there to read), so it has room again; writes under
-	// tryWrites must still go behind the pending bytes, not ahead of them.
+	// so they are there to read), so it has room again; writes in a round
+	// must still go behind the pending bytes, not ahead of them.
 	head := make([]byte, min(want.Len()-int(sc.npend.Load()), 16<<10))
 	if _, err := io.ReadFull(cli, head); err != nil {
 		t.Fatal(err)
@@ -91,8 +120,8 @@ func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 		i++
 		p := chunk(i)
 		want.Write(p)
-		if left, err := sc.tryWrites(func() error { _, err := sc.Write(p); return err }); err != nil || !left {
-			t.Fatalf("tryWrites behind pending bytes: left %v, err %v", left, err)
+		if left, err := sc.round(true, corked, func() error { _, err := sc.Write(p); return err }); err != nil || !left {
+			t.Fatalf("round behind pending bytes: left %v, err %v", left, err)
 		}
 	}
 	got := make(chan []byte)
@@ -118,6 +147,64 @@ func TestSocketConnTryWritesKeepOrder(t *testing.T) {
 	}
 }
 
+// countWrites counts the writes that reach the connection under it.
+type countWrites struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countWrites) Write(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestSocketConnCorkedRound: a corked round's frames reach the peer in
+// order, in about one write per corkSize bytes, and a frame larger than
+// the cork goes out on its own after what was gathered before it.
+func TestSocketConnCorkedRound(t *testing.T) {
+	t.Parallel()
+	srv, cli := tcpPair(t)
+	under := &countWrites{Conn: srv}
+	sc := newSocketConn(under, time.Second) // no raw socket: writes wait
+	var want bytes.Buffer
+	frames := 0
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(cli)
+		got <- b
+	}()
+	left, err := sc.round(false, true, func() error {
+		for i := range 1000 {
+			p := []byte(fmt.Sprintf("<%04d:%s>", i, strings.Repeat("y", i%150)))
+			if i == 500 {
+				p = bytes.Repeat([]byte("z"), corkSize+1)
+			}
+			want.Write(p)
+			frames++
+			if _, err := sc.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || left {
+		t.Fatalf("left %v, err %v", left, err)
+	}
+	writes := under.n.Load()
+	srv.Close()
+	if b := <-got; !bytes.Equal(b, want.Bytes()) {
+		t.Fatalf("peer got %d bytes, want %d (first difference at %d)", len(b), want.Len(), firstDiff(b, want.Bytes()))
+	}
+	// One write per corkSize bytes, one for the large frame and one for
+	// the part-filled cork before it.
+	if most := int64(want.Len()/corkSize + 3); writes > most {
+		t.Fatalf("%d frames took %d writes, want at most %d", frames, writes, most)
+	}
+	if sc.cork != nil {
+		t.Fatal("the connection still holds a cork after its round")
+	}
+}
+
 func firstDiff(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
@@ -137,7 +224,7 @@ func TestSocketConnFlush(t *testing.T) {
 		t.Skip("this platform cannot write without waiting")
 	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than the socket takes at once
-	left, err := sc.tryWrites(func() error { _, err := sc.Write(big); return err })
+	left, err := sc.round(true, false, func() error { _, err := sc.Write(big); return err })
 	if err != nil || !left {
 		t.Fatalf("left %v, err %v", left, err)
 	}

@@ -409,8 +409,9 @@ const (
 // turnAgain if more is queued, so that one busy connection cannot hold a
 // flusher; and it returns turnHandoff as soon as the socket does not take
 // a frame at once (the rest of the batch goes back to the queue, so at
-// most one frame waits in the socket's pending buffer) or a close frame is
-// due (the closing handshake waits for that frame to be written).
+// most a cork's worth of frames, see socketConn.round, and one frame more
+// wait in the socket's pending buffer) or a close frame is due (the
+// closing handshake waits for that frame to be written).
 //
 // Each round settles the last one (settleLocked), decides what to do
 // (nextLocked), takes what is due (takeLocked) and writes it
@@ -520,7 +521,17 @@ func (c *Conn) takeLocked() writeRound {
 	return r
 }
 
-// writeRound writes r: its frames, through the socket's non-waiting writes
+// frames returns the number of frames r has before its close frame.
+func (r *writeRound) frames() int {
+	n := len(r.pongs) + len(r.batch)
+	if r.ping {
+		n++
+	}
+	return n
+}
+
+// writeRound writes r: its frames, gathered into few writes when there
+// are several (see socketConn.round), through the socket's non-waiting writes
 // with try, then the close frame if it was taken. It reports whether the
 // writer's turn ends, and how: after a failure or the close frame
 // (turnDone), or when the socket did not take everything at once
@@ -531,9 +542,9 @@ func (c *Conn) writeRound(r *writeRound, try bool) (turn, bool) {
 		left bool       // with try: bytes wait in the socket's pending buffer
 		err  error
 	)
-	if try {
-		left, err = c.nc.tryWrites(func() (err error) {
-			rest, err = c.writeFrames(r, true)
+	if corked := r.frames() > 1; c.nc != nil && (try || corked) {
+		left, err = c.nc.round(try, corked, func() (err error) {
+			rest, err = c.writeFrames(r, try)
 			return err
 		})
 	} else {

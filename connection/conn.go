@@ -76,6 +76,7 @@ type Conn struct {
 	pending           *inbound      // guarded by rmu; read by the pump, not yet delivered
 	rerr              error         // guarded by rmu; sticky terminal read error
 	stashed           atomic.Bool   // pending != nil || rerr != nil; set under rmu, lets reads skip it
+	moreIn            atomic.Bool   // the reader holds input past the message it returned last (see enqueue)
 	armedAt           time.Duration // owned by the reader; when the keepalive deadline was last moved, since start; 0: never
 	limiter           *rate.Limiter // nil without a MessageRate; used by the reader
 	rateClose         bool

@@ -83,7 +83,8 @@ type socketConn struct {
 	pending []byte       // guarded by mu; accepted but not yet written
 	npend   atomic.Int64 // len(pending), for readers without mu
 
-	cork *[]byte // guarded by mu; while a writer round runs corked (see round), the frames not yet written
+	cork   *[]byte // guarded by mu; while a writer round runs corked (see round), the frames not yet written
+	writes int64   // guarded by mu; writes made to the socket (system calls, or Writes to Conn without raw)
 
 	rawFn  func(fd uintptr) bool // c.rawWrite, made once
 	rawP   []byte                // guarded by mu; rawWrite's argument
@@ -199,6 +200,7 @@ func (c *socketConn) writeLocked(p []byte) (int, error) {
 	if c.try.Load() {
 		rest := p
 		if len(c.pending) == 0 {
+			c.writes++
 			n, err := c.writeNow(p)
 			if err != nil {
 				return n, err
@@ -212,6 +214,7 @@ func (c *socketConn) writeLocked(p []byte) (int, error) {
 	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
+	c.writes++
 	return c.Conn.Write(p)
 }
 
@@ -295,6 +298,13 @@ func (c *socketConn) readIn(p []byte) (int, error) {
 		c.ahead = nil
 	}
 	return n, nil
+}
+
+// buffered reports whether input past what gorilla's reader took is
+// already read: more frames sent together with the last one, or the start
+// of the next. Only the reader calls it.
+func (c *socketConn) buffered() bool {
+	return c.ahead != nil || (c.gbr != nil && c.gbr.Buffered() > 0)
 }
 
 // awaitInput returns once gorilla's frame reader has input to read, or the
@@ -391,6 +401,7 @@ func (c *socketConn) flushLocked() error {
 	if len(c.pending) == 0 {
 		return nil
 	}
+	c.writes++
 	n, err := c.Conn.Write(c.pending)
 	c.pending = c.pending[:copy(c.pending, c.pending[n:])]
 	c.npend.Store(int64(len(c.pending)))

@@ -155,6 +155,9 @@ func (c *Conn) readFrame() (inbound, error) {
 			}
 			continue // dropped; read the next one
 		}
+		if c.nc != nil {
+			c.moreIn.Store(c.nc.buffered())
+		}
 		return inbound{typ: MessageType(typ), data: data}, nil
 	}
 }

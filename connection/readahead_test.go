@@ -111,3 +111,43 @@ func TestIdleHoldsNoReadChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelinedRepliesGathered: replies to messages a peer sent together
+// reach the socket in a few writes, not one per reply, and in order.
+func TestPipelinedRepliesGathered(t *testing.T) {
+	t.Parallel()
+	conns := make(chan *Conn, 1)
+	s := newServer(t, Config{}, func(c *Conn) error {
+		conns <- c
+		return echo(c)
+	})
+	c := dialRaw(t, s)
+	sc := (<-conns).nc
+	if sc == nil || sc.gbr == nil {
+		t.Skip("forge's frame reader is not in use")
+	}
+	const n = 200
+	var burst []byte
+	for i := range n {
+		burst = append(burst, clientFrame(opText, fmt.Appendf(nil, "message %03d", i))...)
+	}
+	if err := c.write(burst); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		op, payload, err := c.read()
+		if err != nil {
+			t.Fatalf("after %d of %d replies: %v", i, n, err)
+		}
+		if want := fmt.Sprintf("message %03d", i); op != opText || string(payload) != want {
+			t.Fatalf("reply %d: opcode %d, %q; want %q", i, op, payload, want)
+		}
+	}
+	sc.mu.Lock()
+	writes := sc.writes
+	sc.mu.Unlock()
+	t.Logf("%d replies in %d writes", n, writes)
+	if writes > n/2 {
+		t.Fatalf("%d replies took %d writes: the replies to pipelined messages were not gathered", n, writes)
+	}
+}

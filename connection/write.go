@@ -143,7 +143,8 @@ func clone(b []byte) []byte {
 // with ErrWriteTimeout / ctx.Err() when ctx ends first, nothing queued.
 // With borrowed, m.data is the caller's until enqueue returns: it is
 // copied if it is queued, and not when it is written at once (writeInline),
-// which is what an answer to the peer usually is.
+// which is what an answer to the peer usually is (unless the peer
+// pipelines, see below).
 func (c *Conn) enqueue(ctx context.Context, m outbound, borrowed bool) error {
 	if m.pm == nil {
 		m.size = len(m.data)
@@ -188,7 +189,11 @@ func (c *Conn) enqueue(ctx context.Context, m outbound, borrowed bool) error {
 		}
 		c.wmu.Lock()
 	}
-	if !c.writing && len(c.queue) == 0 && len(c.pongs) == 0 && !c.pingDue && ctx.Done() == nil {
+	// A reply to a peer that pipelines (the reader holds its next messages
+	// already) goes through the queue: a flusher then gathers it with the
+	// replies that follow into one write (socketConn.round) instead of a
+	// write per reply.
+	if !c.writing && len(c.queue) == 0 && len(c.pongs) == 0 && !c.pingDue && ctx.Done() == nil && !c.moreIn.Load() {
 		return c.writeInline(&m)
 	}
 	if borrowed {

@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pid= # the server running, stopped if the script ends early
+trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 
 (cd bench && go build -o "$work/loadgen" ./cmd/loadgen && go build -o "$work/peer-gorilla" ./peers/gorilla)
 go build -o "$work/forge-bench" ./examples/bench
@@ -21,7 +22,7 @@ run() { # name binary scenario args... -> one JSON line
 	local name=$1 bin=$2 scen=$3
 	shift 3
 	"$bin" -addr "127.0.0.1:$port" >/dev/null 2>&1 &
-	local pid=$!
+	pid=$!
 	"$work/loadgen" -scenario wait -url "tcp://127.0.0.1:$port" -duration 10s 2>/dev/null
 	"$work/loadgen" -scenario "$scen" -pid "$pid" "$@" 2>/dev/null | sed "s/^/$name $scen /"
 	kill "$pid"

@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { echo "usage: $0 REV_A REV_B" >&2; exit 2; }
 ROUNDS=${ROUNDS:-7}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pid= # the server running, stopped if the script ends early
+trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 
 (cd bench && go build -o "$work/loadgen" ./cmd/loadgen)
 build() { # rev -> $work/forge-<n>
@@ -34,7 +35,7 @@ build "$2" b
 port=20100
 run() { # name binary -> one JSON line
 	"$work/$2" -addr "127.0.0.1:$port" >/dev/null 2>&1 &
-	local pid=$!
+	pid=$!
 	"$work/loadgen" -scenario wait -url "tcp://127.0.0.1:$port" -duration 10s 2>/dev/null
 	"$work/loadgen" -scenario broadcast -pid "$pid" -url "ws://127.0.0.1:$port/room" \
 		-conns 1000 -rate 100 -msgs 500 2>/dev/null | sed "s/^/$1 /"

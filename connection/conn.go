@@ -66,9 +66,9 @@ type Conn struct {
 	closeTimeout time.Duration
 	queueCap     int
 	policy       Policy
-	compress     bool // compression enabled for the route (see withDeflateOffers for the negotiation)
 	compressMin  int
 	inbound      reflect.Type // pointer to Config.Inbound's type; nil when undeclared
+	compress     bool         // compression enabled for the route (see withDeflateOffers for the negotiation)
 
 	// Read side.
 	rtok              chan struct{} // capacity 1; holding a token means owning ws's reader
@@ -78,9 +78,7 @@ type Conn struct {
 	stashed           atomic.Bool   // pending != nil || rerr != nil; set under rmu, lets reads skip it
 	moreIn            atomic.Bool   // the reader holds input past the message it returned last (see enqueue)
 	armedAt           time.Duration // owned by the reader; when the keepalive deadline was last moved, since start; 0: never
-	limiter           *rate.Limiter // nil without a MessageRate; used by the reader
-	rateClose         bool
-	rateReply         []byte        // what a message over the rate is answered with
+	msgRate           *msgRate      // nil without a MessageRate; used by the reader
 	msgsIn, bytesIn   atomic.Uint64 // added to by the reader; read by Info
 	msgsOut, bytesOut atomic.Uint64 // added to by the writer role; read by Info
 	route             string        // the route's pattern (Config.Route)
@@ -95,16 +93,16 @@ type Conn struct {
 	spare     []outbound    // guarded by wmu; the writer's drained batch, reused
 	qbytes    int           // guarded by wmu; payload bytes in queue and in the writer's hands, handed included
 	handed    atomic.Int64  // bytes of qbytes the writer handed to the socket since it last folded them (foldLocked)
-	writing   bool          // guarded by wmu; the writer role is held
 	space     chan struct{} // guarded by wmu; closed when room frees, nil without waiters
 	pongs     [][]byte      // guarded by wmu; payloads of unanswered pings, oldest first, at most maxPendingPongs
+	writing   bool          // guarded by wmu; the writer role is held
 	pingDue   bool          // guarded by wmu
 	closing   bool          // guarded by wmu; no more data is accepted
 	slow      bool          // guarded by wmu; closed as a slow consumer
+	waiters   atomic.Int32  // writers waiting for room; the writer then frees it message by message
 	closeMsg  []byte        // guarded by wmu; the close frame to send after the queue
 	closeCode StatusCode    // guarded by wmu; the code of the close frame, once chosen
 	werr      error         // guarded by wmu; sticky writer failure
-	waiters   atomic.Int32  // writers waiting for room; the writer then frees it message by message
 
 	ending     atomic.Bool // the closing handshake has begun; keepalive stands down
 	peerClosed atomic.Bool // the peer's close frame arrived
@@ -112,10 +110,10 @@ type Conn struct {
 	canDiscard atomic.Bool // forge refused a message; gorilla's reader still works
 
 	// Goroutines: writer and pump. done stops new ones before wg.Wait.
-	gmu  sync.Mutex
-	done bool // guarded by gmu
+	gmu sync.Mutex
 
 	closeSent   chan struct{} // guarded by gmu; made by the first waiter (whenCloseSent), closed by sentClose
+	done        bool          // guarded by gmu
 	closeDone   bool          // guarded by gmu; the close frame was written, or writing failed
 	closeFailed bool          // guarded by gmu; writing failed
 	wg          sync.WaitGroup
@@ -124,6 +122,14 @@ type Conn struct {
 }
 
 var _ Connection = (*Conn)(nil)
+
+// msgRate is a connection's MessageRate, made only for a route that sets
+// one, so that the others do not carry its fields.
+type msgRate struct {
+	limiter *rate.Limiter
+	reply   []byte // what a message over the rate is answered with
+	close   bool   // a message over the rate fails the connection instead
+}
 
 type inbound struct {
 	typ  MessageType
@@ -283,11 +289,13 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	c.compress = cfg.Compression || (cfg.Upgrader != nil && cfg.Upgrader.EnableCompression)
 	ws.EnableWriteCompression(false)
 	if cfg.MessageRate > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.MessageRate), max(cfg.MessageBurst, 1))
-		c.rateClose = cfg.RateLimitClose
-		c.rateReply = rateLimitedEvent
+		c.msgRate = &msgRate{
+			limiter: rate.NewLimiter(rate.Limit(cfg.MessageRate), max(cfg.MessageBurst, 1)),
+			reply:   rateLimitedEvent,
+			close:   cfg.RateLimitClose,
+		}
 		if cfg.RateLimitReply != nil {
-			c.rateReply = cfg.RateLimitReply
+			c.msgRate.reply = cfg.RateLimitReply
 		}
 	}
 	if cfg.Inbound != nil {

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/forgekit/forge/internal/testkit"
 )
@@ -304,3 +305,23 @@ func TestIdleFootprint(t *testing.T) {
 // idleHeapBudget is the heap an idle connection may take in
 // TestIdleFootprint, in bytes.
 const idleHeapBudget = 4608
+
+// TestConnSizes keeps the two structures every connection holds within
+// their allocation size classes: a field that pushes one past its class
+// costs each connection the next class's bytes.
+func TestConnSizes(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are kept for 64-bit platforms")
+	}
+	for _, s := range []struct {
+		name       string
+		size, most uintptr
+	}{
+		{"Conn", unsafe.Sizeof(Conn{}), 640},
+		{"socketConn", unsafe.Sizeof(socketConn{}), 256},
+	} {
+		if s.size > s.most {
+			t.Errorf("%s is %d bytes, over its size class of %d", s.name, s.size, s.most)
+		}
+	}
+}

@@ -95,7 +95,6 @@ type socketConn struct {
 	apos    int32                 // owned by the reader; ahead's unread bytes are (*ahead)[apos:alen]
 	alen    int32                 // owned by the reader
 	fillFn  func(fd uintptr) bool // c.rawFill, made once
-	fillErr error                 // owned by the reader; rawFill's result
 	rbudget int64                 // owned by the reader; bytes reads may still return (see limitReads), or -1: no bound
 	readErr error                 // owned by the reader; the last error the socket's Read returned
 	frames  frameCheck            // owned by the reader
@@ -324,18 +323,19 @@ func (c *socketConn) awaitInput() error {
 // input, so that an idle connection holds none. Errors are the socket's,
 // as its Read would return them.
 func (c *socketConn) fill() error {
-	err := c.raw.Read(c.fillFn)
-	if err == nil {
-		err, c.fillErr = c.fillErr, nil
-	}
-	if err != nil {
+	if err := c.raw.Read(c.fillFn); err != nil {
 		c.readErr = err
+		return err
 	}
-	return err
+	if c.ahead == nil { // rawFill found the socket's end or an error
+		return c.readErr
+	}
+	return nil
 }
 
 // rawFill is fill's callback for syscall.RawConn.Read: false means "no
-// input yet, wait for some".
+// input yet, wait for some". It sets ahead when it read input, and readErr
+// when the socket ended or failed.
 func (c *socketConn) rawFill(fd uintptr) bool {
 	bp := readChunks.Get().(*[]byte)
 	for {
@@ -347,10 +347,10 @@ func (c *socketConn) rawFill(fd uintptr) bool {
 			readChunks.Put(bp)
 			return false
 		case err != nil:
-			c.fillErr = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(),
+			c.readErr = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(),
 				Err: os.NewSyscallError("read", err)}
 		case n == 0:
-			c.fillErr = io.EOF
+			c.readErr = io.EOF
 		default:
 			c.ahead, c.apos, c.alen = bp, 0, int32(n)
 			return true

@@ -149,7 +149,7 @@ func (c *Conn) readFrame() (inbound, error) {
 		if c.obs != nil {
 			c.obs.Message(true, MessageType(typ), data)
 		}
-		if c.limiter != nil && !c.limiter.Allow() {
+		if c.msgRate != nil && !c.msgRate.limiter.Allow() {
 			if err := c.rateLimited(); err != nil {
 				return inbound{}, err
 			}
@@ -177,13 +177,13 @@ func (c *Conn) rateLimited() error {
 	if c.obs != nil {
 		c.obs.Dropped(DropRateLimited)
 	}
-	if c.rateClose {
+	if c.msgRate.close {
 		return c.readFailed(errRateLimited)
 	}
 	c.logAttrs(c.ctx, slog.LevelDebug, "websocket message over the rate limit dropped")
 	// Queue the error without waiting: the reader must not block on a
 	// peer that floods and does not read.
-	pm, _ := NewPreparedMessage(TextMessage, c.rateReply)
+	pm, _ := NewPreparedMessage(TextMessage, c.msgRate.reply)
 	c.Offer(pm)
 	return nil
 }

@@ -21,6 +21,7 @@ port=19800
 run() { # name binary scenario args... -> one JSON line
 	local name=$1 bin=$2 scen=$3
 	shift 3
+	while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done # taken by someone else
 	"$bin" -addr "127.0.0.1:$port" >/dev/null 2>&1 &
 	pid=$!
 	"$work/loadgen" -scenario wait -url "tcp://127.0.0.1:$port" -duration 10s 2>/dev/null

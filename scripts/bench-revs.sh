@@ -34,6 +34,7 @@ build "$2" b
 
 port=20100
 run() { # name binary -> one JSON line
+	while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done # taken by someone else
 	"$work/$2" -addr "127.0.0.1:$port" >/dev/null 2>&1 &
 	pid=$!
 	"$work/loadgen" -scenario wait -url "tcp://127.0.0.1:$port" -duration 10s 2>/dev/null

@@ -205,6 +205,69 @@ func TestSocketConnCorkedRound(t *testing.T) {
 	}
 }
 
+// TestCorkedRoundKeepsReadersClose: a close frame that gorilla's reader
+// sends (after a protocol error or a read limit) while the writer's round
+// is corked joins the frames the round gathered, and the pong the round
+// owes after it, which gorilla then refuses (ErrCloseSent), does not fail
+// the round: the peer gets the frames before the close frame, then the
+// close frame, as it would without the cork. The reader's write is placed
+// between the round's two pongs, where it may come at any time.
+func TestCorkedRoundKeepsReadersClose(t *testing.T) {
+	t.Parallel()
+	conns := make(chan *Conn, 1)
+	release := make(chan struct{})
+	s := newServer(t, Config{PingInterval: -1}, func(c *Conn) error {
+		conns <- c
+		<-release
+		return nil
+	})
+	cl := dialRaw(t, s)
+	c := <-conns
+	defer close(release)
+	if c.nc == nil {
+		t.Skip("the connection is not on a socketConn")
+	}
+	c.wmu.Lock()
+	if c.writing {
+		c.wmu.Unlock()
+		t.Fatal("a writer runs on a connection that was given nothing to write")
+	}
+	c.writing = true // the writer role, as a flusher takes it
+	c.wmu.Unlock()
+
+	try := c.nc.raw != nil
+	_, err := c.nc.round(try, true, func() error {
+		if _, err := c.writeFrames(&writeRound{pongs: [][]byte{[]byte("before")}}, try); err != nil {
+			return err
+		}
+		// What gorilla's reader does on a protocol error.
+		c.ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseProtocolError, "bad frame"), time.Now().Add(hangGuard))
+		_, err := c.writeFrames(&writeRound{pongs: [][]byte{[]byte("after")}}, try)
+		return err
+	})
+	if err != nil {
+		c.writeFailed(err)
+		t.Errorf("round: %v", err)
+	} else {
+		if err := c.nc.flush(time.Now().Add(hangGuard)); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+		c.wmu.Lock()
+		c.writing = false
+		c.wmu.Unlock()
+	}
+
+	op, payload, err := cl.read()
+	if err != nil || op != opPong || string(payload) != "before" {
+		t.Fatalf("first frame: opcode %d, %q, %v; want the pong", op, payload, err)
+	}
+	op, payload, err = cl.read()
+	if err != nil || op != opClose || len(payload) < 2 || int(payload[0])<<8|int(payload[1]) != websocket.CloseProtocolError {
+		t.Fatalf("second frame: opcode %d, %q, %v; want the reader's close frame (1002)", op, payload, err)
+	}
+}
+
 func firstDiff(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {

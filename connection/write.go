@@ -583,11 +583,11 @@ func (c *Conn) writeRound(r *writeRound, try bool) (turn, bool) {
 func (c *Conn) writeFrames(r *writeRound, try bool) (rest []outbound, err error) {
 	for _, pong := range r.pongs {
 		if err == nil {
-			err = c.ws.WriteControl(websocket.PongMessage, pong, time.Now().Add(c.writeTimeout))
+			err = c.writeControl(websocket.PongMessage, pong)
 		}
 	}
 	if r.ping && err == nil {
-		err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
+		err = c.writeControl(websocket.PingMessage, nil)
 	}
 	for i := range r.batch {
 		if try && c.nc.hasPending() {
@@ -607,6 +607,19 @@ func (c *Conn) writeFrames(r *writeRound, try bool) (rest []outbound, err error)
 		c.handOver(&r.batch[i])
 	}
 	return nil, err
+}
+
+// writeControl writes a pong or a ping. gorilla refuses it (ErrCloseSent)
+// once its reader sent a close frame (read limit, protocol error): nothing
+// may follow that frame, and the connection is closing anyway. That is no
+// write failure: failing the round would drop the frames it gathered
+// (socketConn.round), the reader's close frame among them.
+func (c *Conn) writeControl(typ int, data []byte) error {
+	err := c.ws.WriteControl(typ, data, time.Now().Add(c.writeTimeout))
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return nil
+	}
+	return err
 }
 
 // handOver frees the room of m, handed to the socket (or given up on), now

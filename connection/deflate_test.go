@@ -1,9 +1,15 @@
 package connection
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 func TestDeflateAcceptable(t *testing.T) {
@@ -114,6 +120,66 @@ func TestDeflateNegotiation(t *testing.T) {
 		}
 		if op, got, err := c.read(); err != nil || op != opText || string(got) != "plain" {
 			t.Fatalf("offer %q: echo: opcode %#x %q, %v", tt.offer, op, got, err)
+		}
+	}
+}
+
+// TestCorkedDeflateKeepsOrder: queued messages, compressed and not, small
+// and larger than a cork (compressed ones gorilla writes in several frames
+// and several writes), reach a peer that negotiated permessage-deflate
+// whole and in order when the writer gathers them (socketConn.round).
+func TestCorkedDeflateKeepsOrder(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	msg := func(i int) []byte {
+		if i%7 == 0 { // larger than a cork, and poor to compress
+			b := make([]byte, corkSize+i*13)
+			x := uint32(i + 1)
+			for j := range b {
+				x ^= x << 13
+				x ^= x >> 17
+				x ^= x << 5
+				b[j] = byte(x)
+			}
+			return b
+		}
+		return fmt.Appendf(nil, "%04d:%s", i, strings.Repeat("abc", i*3))
+	}
+	s := newServer(t, Config{Compression: true, CompressionMinSize: 64, QueueBytes: 8 << 20}, func(c *Conn) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // a ctx that can end: every message is queued
+		for i := range n {
+			if i%5 == 1 {
+				pm, err := NewPreparedMessage(BinaryMessage, msg(i))
+				if err != nil {
+					return err
+				}
+				if !c.Offer(pm) {
+					return fmt.Errorf("offer %d refused", i)
+				}
+				continue
+			}
+			if err := c.WriteMessage(ctx, BinaryMessage, msg(i)); err != nil {
+				return err
+			}
+		}
+		_, err := c.Read()
+		return err
+	})
+	d := websocket.Dialer{EnableCompression: true, HandshakeTimeout: hangGuard}
+	ws, _, err := d.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(hangGuard))
+	for i := range n {
+		_, got, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := msg(i); !bytes.Equal(got, want) {
+			t.Fatalf("message %d: %d bytes, want %d (first difference at %d)", i, len(got), len(want), firstDiff(got, want))
 		}
 	}
 }

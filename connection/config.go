@@ -75,6 +75,12 @@ type Config struct {
 	// keeps up is never closed, whatever the volume. A message larger than
 	// the cap is still accepted into an empty queue. Default
 	// DefaultQueueBytes.
+	//
+	// Handed to the socket includes the frames that one write gathers (16
+	// KiB at most, see the writer) and what the socket did not take of
+	// them at once: like the bytes in the kernel's send buffer, they are
+	// lost without being counted as dropped when the connection fails.
+	// Messages still queued when it fails are counted.
 	QueueBytes int
 
 	// SlowConsumer is the policy for messages offered without waiting when

@@ -119,7 +119,11 @@ func JWT(cfg JWTConfig) (*JWTProvider, error) {
 	case leeway < 0:
 		leeway = 0
 	}
-	popts := []jwt.ParserOption{jwt.WithValidMethods(algs), jwt.WithLeeway(leeway), jwt.WithIssuedAt()}
+	// Strict decoding refuses base64 that is not the canonical encoding
+	// (padding, or low bits set past the last byte): otherwise several
+	// token strings carry one signature, and a token altered in those bits
+	// would still be admitted.
+	popts := []jwt.ParserOption{jwt.WithValidMethods(algs), jwt.WithLeeway(leeway), jwt.WithIssuedAt(), jwt.WithStrictDecoding()}
 	if !cfg.ExpiryOptional {
 		popts = append(popts, jwt.WithExpirationRequired())
 	}

@@ -155,8 +155,12 @@ func (c *Conn) readFrame() (inbound, error) {
 			}
 			continue // dropped; read the next one
 		}
+		// Stored only when it changes: a store is a locked instruction,
+		// and with one message in flight it stays false.
 		if c.nc != nil {
-			c.moreIn.Store(c.nc.buffered())
+			if more := c.nc.buffered(); more != c.moreIn.Load() {
+				c.moreIn.Store(more)
+			}
 		}
 		return inbound{typ: MessageType(typ), data: data}, nil
 	}

@@ -556,7 +556,7 @@ func (c *Conn) writeRound(r *writeRound, try bool) (turn, bool) {
 		_, err = c.writeFrames(r, false)
 	}
 	if r.closeMsg != nil && err == nil {
-		err = c.writeCloseFrame(r.closeMsg)
+		err = c.writeControl(websocket.CloseMessage, r.closeMsg)
 	}
 	switch {
 	case err != nil:
@@ -609,11 +609,12 @@ func (c *Conn) writeFrames(r *writeRound, try bool) (rest []outbound, err error)
 	return nil, err
 }
 
-// writeControl writes a pong or a ping. gorilla refuses it (ErrCloseSent)
-// once its reader sent a close frame (read limit, protocol error): nothing
-// may follow that frame, and the connection is closing anyway. That is no
-// write failure: failing the round would drop the frames it gathered
-// (socketConn.round), the reader's close frame among them.
+// writeControl writes a pong, a ping or the close frame that follows the
+// queue. gorilla refuses it (ErrCloseSent) once its reader sent a close
+// frame (read limit, protocol error): nothing may follow that frame, which
+// stands, and the connection is closing anyway. That is no write failure:
+// failing the round would drop the frames it gathered (socketConn.round),
+// the reader's close frame among them.
 func (c *Conn) writeControl(typ int, data []byte) error {
 	err := c.ws.WriteControl(typ, data, time.Now().Add(c.writeTimeout))
 	if errors.Is(err, websocket.ErrCloseSent) {
@@ -633,17 +634,6 @@ func (c *Conn) handOver(m *outbound) {
 		c.wakeLocked()
 		c.wmu.Unlock()
 	}
-}
-
-// writeCloseFrame writes the close frame that follows the queue. gorilla
-// refuses it (ErrCloseSent) when it sent one itself, after a read limit or
-// a protocol error: that one stands.
-func (c *Conn) writeCloseFrame(msg []byte) error {
-	err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.writeTimeout))
-	if errors.Is(err, websocket.ErrCloseSent) {
-		return nil
-	}
-	return err
 }
 
 // requeue puts the messages that a full socket did not get to back at the

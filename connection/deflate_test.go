@@ -1,13 +1,11 @@
 package connection
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -172,14 +170,5 @@ func TestCorkedDeflateKeepsOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	ws.SetReadDeadline(time.Now().Add(hangGuard))
-	for i := range n {
-		_, got, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
-		}
-		if want := msg(i); !bytes.Equal(got, want) {
-			t.Fatalf("message %d: %d bytes, want %d (first difference at %d)", i, len(got), len(want), firstDiff(got, want))
-		}
-	}
+	expectInOrder(t, ws, n, msg)
 }

@@ -81,6 +81,22 @@ func dial(t *testing.T, s *server, header http.Header, protos ...string) *websoc
 
 // readClose reads until the connection ends and returns the close code the
 // server sent (or -1 for no close frame).
+// expectInOrder reads n messages from ws and fails unless the i-th is
+// want(i).
+func expectInOrder(t *testing.T, ws *websocket.Conn, n int, want func(i int) []byte) {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(hangGuard))
+	for i := range n {
+		_, got, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if w := want(i); !bytes.Equal(got, w) {
+			t.Fatalf("message %d: %d bytes %.20q, want %d (first difference at %d)", i, len(got), got, len(w), firstDiff(got, w))
+		}
+	}
+}
+
 func readClose(t *testing.T, ws *websocket.Conn) (int, string) {
 	t.Helper()
 	ws.SetReadDeadline(time.Now().Add(hangGuard))

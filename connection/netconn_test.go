@@ -458,16 +458,7 @@ func TestOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	ws.SetReadDeadline(time.Now().Add(hangGuard))
-	for i := range n {
-		_, got, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
-		}
-		if want := fmt.Sprintf("%d:%s", i, payload); string(got) != want {
-			t.Fatalf("message %d: got %.20q", i, got)
-		}
-	}
+	expectInOrder(t, ws, n, func(i int) []byte { return fmt.Appendf(nil, "%d:%s", i, payload) })
 }
 
 // TestNoDataAfterTooBigClose: once an oversized message is answered with

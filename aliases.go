@@ -46,6 +46,15 @@ type (
 	CloseError = connection.CloseError
 	// StatusCode is a WebSocket close status code.
 	StatusCode = connection.StatusCode
+	// MessageType is a WebSocket data message's type: TextMessage or
+	// BinaryMessage.
+	MessageType = connection.MessageType
+)
+
+// Data message types, for MessageType.
+const (
+	TextMessage   = connection.TextMessage
+	BinaryMessage = connection.BinaryMessage
 )
 
 // Message directions, for Message.Direction.
@@ -67,6 +76,8 @@ const (
 var (
 	ErrClosed      = connection.ErrClosed
 	ErrReadTimeout = connection.ErrReadTimeout
+	// ErrListening is Connection.Listen's result, which a handler returns.
+	ErrListening = connection.ErrListening
 )
 
 // NewHTTPError returns an error that a REST handler's response maps to the

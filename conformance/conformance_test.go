@@ -39,9 +39,10 @@ func TestConformance(t *testing.T) {
 			return !m
 		})
 	}
-	servers := []*server{startForge(t, false), startForge(t, true), startGorilla(t, false), startGorilla(t, true)}
+	servers := []*server{startForge(t, false, false), startForge(t, true, false), startForge(t, false, true),
+		startGorilla(t, false), startGorilla(t, true)}
 	// Each forge server is compared with the gorilla server configured alike.
-	pairs := [][2]int{{0, 2}, {1, 3}}
+	pairs := [][2]int{{0, 3}, {1, 4}, {2, 3}}
 
 	start := time.Now()
 	results := runAll(cases, servers)

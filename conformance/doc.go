@@ -25,6 +25,8 @@
 //   - forge: a route of forge.New with WithReadLimit, its handler echoing
 //     with ReadMessage and WriteMessage;
 //   - forge+deflate: the same with WithCompression;
+//   - forge+listen: the same echo handed to Connection.Listen, so that the
+//     connection parks between messages (compared with gorilla);
 //   - gorilla: gorilla/websocket's own echo, as its Autobahn example server
 //     writes it (the application checks that text is UTF-8);
 //   - gorilla+deflate: the same with EnableCompression.

@@ -30,17 +30,26 @@ type server struct {
 
 // startForge serves a forge echo route: each message goes back with its
 // own opcode. Only the read limit and, with compress, permessage-deflate
-// differ from forge's defaults.
-func startForge(t *testing.T, compress bool) *server {
+// differ from forge's defaults. With listen, the handler hands its reads to
+// Connection.Listen, so that the connection parks between messages.
+func startForge(t *testing.T, compress, listen bool) *server {
 	opts := []forge.WebSocketOption{forge.WithReadLimit(readLimit)}
 	name := "forge"
 	if compress {
 		opts = append(opts, forge.WithCompression(0))
 		name += "+deflate"
 	}
+	if listen {
+		name += "+listen"
+	}
 	app := forge.New(forge.WithAppName("conformance"), forge.WithLogger(slog.New(slog.DiscardHandler)))
 	app.Router().WebSocket(echoPath, func(_ forge.Context, conn forge.Connection) error {
 		ctx := context.Background()
+		if listen {
+			return conn.Listen(func(typ forge.MessageType, data []byte) error {
+				return conn.WriteMessage(ctx, typ, data)
+			})
+		}
 		for {
 			typ, data, err := conn.ReadMessage(ctx)
 			if err != nil {

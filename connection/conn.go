@@ -71,7 +71,8 @@ type Conn struct {
 	compress     bool         // compression enabled for the route (see withDeflateOffers for the negotiation)
 
 	// Read side.
-	rtok              chan struct{} // capacity 1; holding a token means owning ws's reader
+	rtok              chan struct{}            // capacity 1; holding a token means owning ws's reader
+	lis               atomic.Pointer[listener] // set by Listen
 	rmu               sync.Mutex
 	pending           *inbound      // guarded by rmu; read by the pump, not yet delivered
 	rerr              error         // guarded by rmu; sticky terminal read error
@@ -175,10 +176,7 @@ func Serve(w http.ResponseWriter, r *http.Request, cfg *Config, h func(*Conn) er
 	// write buffer) and an idle connection costs a small goroutine and its
 	// buffers. The goroutine is owned by the Tracker, whose Shutdown waits
 	// for it.
-	go func() {
-		defer cfg.Tracker.release()
-		c.serve(h)
-	}()
+	go c.serve(h)
 }
 
 // accept checks and upgrades the handshake; it returns nil after answering
@@ -320,7 +318,6 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 
 func (c *Conn) serve(h func(*Conn) error) {
 	c.tracker.add(c)
-	defer c.tracker.remove(c)
 	c.logAttrs(c.ctx, slog.LevelDebug, "websocket connected",
 		slog.String("remote_addr", c.remote), slog.String("subprotocol", c.ws.Subprotocol()))
 	// The first tick comes soon: if the handler is not reading by then (it
@@ -333,6 +330,18 @@ func (c *Conn) serve(h func(*Conn) error) {
 	c.gmu.Unlock()
 
 	err := c.runHandler(h)
+	if l := c.lis.Load(); l != nil && errors.Is(err, ErrListening) {
+		c.listen(l)
+		return
+	}
+	c.end(err)
+}
+
+// end closes the connection as the handler's result err says and releases
+// it: the last thing its goroutine does.
+func (c *Conn) end(err error) {
+	defer c.tracker.release()
+	defer c.tracker.remove(c)
 	code, reason := c.closeCodeFor(err)
 	c.finish(code, reason)
 	info := c.sessionInfo()
@@ -458,7 +467,7 @@ func (c *Conn) finish(code StatusCode, reason string) {
 	c.keepalive.Stop()
 	c.gmu.Unlock()
 	c.ws.Close()
-	c.cancel()
+	c.endContext()
 	c.wg.Wait()
 }
 
@@ -500,7 +509,7 @@ func drain(r interface{ Read([]byte) (int, error) }) {
 func (c *Conn) abort() {
 	c.ending.Store(true)
 	c.ws.NetConn().Close()
-	c.cancel()
+	c.endContext()
 	c.wmu.Lock()
 	c.closing = true
 	if c.werr == nil {
@@ -573,6 +582,18 @@ func (c *Conn) tick() {
 	if c.ending.Load() {
 		return
 	}
+	next := c.pingInterval
+	if l := c.lis.Load(); l != nil {
+		var ping bool
+		if ping, next = l.keepaliveCheck(time.Since(c.start), c.pingInterval); !ping {
+			c.gmu.Lock()
+			if !c.done {
+				c.keepalive.Reset(next)
+			}
+			c.gmu.Unlock()
+			return
+		}
+	}
 	c.wmu.Lock()
 	if !c.closing {
 		c.pingDue = true
@@ -582,7 +603,7 @@ func (c *Conn) tick() {
 	c.startPump()
 	c.gmu.Lock()
 	if !c.done {
-		c.keepalive.Reset(c.pingInterval)
+		c.keepalive.Reset(next)
 	}
 	c.gmu.Unlock()
 }
@@ -634,7 +655,7 @@ func (c *Conn) Close() error { return c.CloseWith(CloseNormal, "") }
 // answer or ErrClosed.
 func (c *Conn) CloseWith(code StatusCode, reason string) error {
 	c.initiateClose(code, reason, false)
-	c.cancel()
+	c.endContext()
 	return nil
 }
 

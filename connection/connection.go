@@ -87,6 +87,26 @@ type Connection interface {
 	// comparator is given). It returns nil when the connection ends, or the
 	// first error from get or from writing.
 	PeriodicWrite(interval time.Duration, get func() (any, error), same ...func(last, current any) bool) error
+
+	// Listen hands the connection's reads to fn, which is called with each
+	// message in turn, and returns ErrListening, which the handler returns
+	// at once: `return conn.Listen(fn)`. The connection then lives on
+	// without the handler's goroutine. Between messages it holds no
+	// goroutine at all on Linux, where the socket's readiness comes from
+	// an epoll poller that forge runs while any connection listens
+	// (elsewhere, and over TLS, a goroutine reads for it); so a server
+	// with many idle connections keeps only their buffers and state.
+	//
+	// fn runs in a goroutine of the connection's, one call at a time and
+	// in order; it may write, and it should return soon, since the
+	// connection reads nothing while it runs. Its error closes the
+	// connection as a handler's would (see Serve for the codes), and so
+	// does a panic, recovered and logged. The connection's context ends
+	// when it closes, for any reason; pings, pongs, keepalive and the
+	// closing handshake work as for a handler that reads. Read and
+	// ReadMessage fail once Listen was called. A message still being
+	// read when the connection closes is not delivered.
+	Listen(fn func(typ MessageType, data []byte) error) error
 }
 
 // MessageType is the type of a WebSocket data message.

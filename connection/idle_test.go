@@ -254,7 +254,8 @@ func idleBenchConns() int {
 // BenchmarkIdle measures what an idle connection costs the server with the
 // default settings: bytes of live heap and of goroutine stack, and
 // goroutines, per connection, with a handler that reads (an echo loop) and
-// one that only waits for the connection's end. Run it once:
+// one that only waits for the connection's end, and an echo that hands its
+// reads to Listen. Run it once:
 //
 //	go test -run '^$' -bench Idle -benchtime 1x ./connection
 //
@@ -270,6 +271,7 @@ func BenchmarkIdle(b *testing.B) {
 	}{
 		{"reading", idleEcho, true},
 		{"waiting", func(c *Conn) error { <-c.Context().Done(); return nil }, false},
+		{"listening", listenEcho, true},
 	}
 	for _, tc := range handlers {
 		b.Run(tc.name, func(b *testing.B) {

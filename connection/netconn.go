@@ -92,8 +92,9 @@ type socketConn struct {
 
 	gbr     *bufio.Reader         // owned by the reader; gorilla's frame reader, when hijacker supplied it
 	ahead   *[]byte               // owned by the reader; a pooled chunk of input read ahead, or nil
-	apos    int32                 // owned by the reader; ahead's unread bytes are (*ahead)[apos:alen]
-	alen    int32                 // owned by the reader
+	apos    int16                 // owned by the reader; ahead's unread bytes are (*ahead)[apos:alen] (readChunkSize fits)
+	alen    int16                 // owned by the reader
+	nowait  bool                  // owned by the reader; rawFill returns at once when there is no input (see poll)
 	fillFn  func(fd uintptr) bool // c.rawFill, made once
 	rbudget int64                 // owned by the reader; bytes reads may still return (see limitReads), or -1: no bound
 	readErr error                 // owned by the reader; the last error the socket's Read returned
@@ -270,6 +271,9 @@ func (c *socketConn) Read(p []byte) (int, error) {
 // takes what several small frames sent together need.
 const readChunkSize = 4096
 
+// A chunk's offsets are int16s (socketConn.apos, alen).
+const _ uint = -(readChunkSize >> 15)
+
 // readChunks lends read-ahead chunks to connections only while they hold
 // input that gorilla has not taken yet.
 var readChunks = sync.Pool{New: func() any { b := make([]byte, readChunkSize); return &b }}
@@ -291,7 +295,7 @@ func (c *socketConn) readIn(p []byte) (int, error) {
 		return c.Conn.Read(p)
 	}
 	n := copy(p, (*c.ahead)[c.apos:c.alen])
-	c.apos += int32(n)
+	c.apos += int16(n)
 	if c.apos == c.alen {
 		readChunks.Put(c.ahead)
 		c.ahead = nil
@@ -333,9 +337,27 @@ func (c *socketConn) fill() error {
 	return nil
 }
 
-// rawFill is fill's callback for syscall.RawConn.Read: false means "no
-// input yet, wait for some". It sets ahead when it read input, and readErr
-// when the socket ended or failed.
+// poll reads what input there is into a pooled chunk (ahead), without
+// waiting, and reports whether there was any; a socket that ended or
+// failed is an error, as its Read would return it (a read deadline that
+// passed included). Only the reader calls it, when nothing is buffered.
+func (c *socketConn) poll() (bool, error) {
+	c.nowait = true
+	err := c.raw.Read(c.fillFn)
+	c.nowait = false
+	if err != nil {
+		c.readErr = err
+		return false, err
+	}
+	if c.ahead == nil {
+		return false, c.readErr
+	}
+	return true, nil
+}
+
+// rawFill is fill's and poll's callback for syscall.RawConn.Read: false
+// means "no input yet, wait for some" (never under poll). It sets ahead
+// when it read input, and readErr when the socket ended or failed.
 func (c *socketConn) rawFill(fd uintptr) bool {
 	bp := readChunks.Get().(*[]byte)
 	for {
@@ -345,20 +367,79 @@ func (c *socketConn) rawFill(fd uintptr) bool {
 			continue
 		case err == syscall.EAGAIN:
 			readChunks.Put(bp)
-			return false
+			return c.nowait
 		case err != nil:
 			c.readErr = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(),
 				Err: os.NewSyscallError("read", err)}
 		case n == 0:
 			c.readErr = io.EOF
 		default:
-			c.ahead, c.apos, c.alen = bp, 0, int32(n)
+			c.ahead, c.apos, c.alen = bp, 0, int16(n)
 			return true
 		}
 		readChunks.Put(bp)
 		return true
 	}
 }
+
+// nextControl takes the next frame off the input when it is a ping or a
+// pong that the reader holds whole, and returns its opcode and unmasked
+// payload; ok is false, and nothing is taken, for anything else (a data
+// or close frame, a frame not all read yet, a frame that breaks the
+// protocol, which gorilla's reader then refuses). A listening connection
+// answers such frames itself between messages, because gorilla's reader,
+// once it has handled one, waits in the socket for the next frame (see
+// Conn.Listen). Only the reader calls it, between messages: what gorilla's
+// frame reader holds then starts with a frame.
+func (c *socketConn) nextControl() (op byte, payload []byte, ok bool) {
+	if c.gbr == nil {
+		return 0, nil, false
+	}
+	// Peek must not wait for input: it reads no more than is held.
+	held := c.gbr.Buffered()
+	if c.ahead != nil {
+		held += int(c.alen - c.apos)
+	}
+	if held < 2 {
+		return 0, nil, false
+	}
+	// The header is looked at where it lies, without a read: a read
+	// passes the bytes through frameCheck, and bufio.Reader.Peek would
+	// swallow the refusal of a frame that gorilla's reader must get.
+	var h [2]byte
+	inGbr, _ := c.gbr.Peek(min(c.gbr.Buffered(), 2)) // buffered: no read
+	if k := copy(h[:], inGbr); k < 2 {
+		copy(h[k:], (*c.ahead)[c.apos:c.alen]) // held >= 2: ahead holds the rest
+	}
+	const fin, masked = 0x80, 0x80
+	op = h[0] &^ fin
+	if h[0]&fin == 0 || (op != websocketPing && op != websocketPong) || h[1]&masked == 0 || h[1]&^masked > 125 {
+		return 0, nil, false
+	}
+	n := 2 + 4 + int(h[1]&^masked)
+	if held < n {
+		return 0, nil, false
+	}
+	// A ping or pong frame is one that frameCheck passes, whole; the
+	// refusal of a frame after it stays with gorilla's frame reader.
+	f, err := c.gbr.Peek(n)
+	if err != nil {
+		return 0, nil, false
+	}
+	key := f[2:6]
+	payload = make([]byte, n-6)
+	for i := range payload {
+		payload[i] = f[6+i] ^ key[i&3]
+	}
+	_, _ = c.gbr.Discard(n)
+	return op, payload, true
+}
+
+// Opcodes of the control frames nextControl takes (RFC 6455 §5.2).
+const (
+	websocketPing = 0x9
+	websocketPong = 0xA
+)
 
 // dropped reports whether err is the error the socket's last read
 // returned, as it came through gorilla's reader: the peer reset the

@@ -30,6 +30,9 @@ func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
 // in the caller's goroutine; with one, a pump reads so that the caller can
 // give up waiting while the message in flight is kept for the next read.
 func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
+	if c.lis.Load() != nil {
+		return 0, nil, errReadListening
+	}
 	done := ctx.Done()
 	for {
 		if m, err, ok := c.takePending(); ok {
@@ -121,49 +124,58 @@ func (c *Conn) pump() {
 // reader sets one). Errors are terminal and sticky.
 func (c *Conn) readFrame() (inbound, error) {
 	for {
-		c.armKeepalive()
-		if c.nc != nil {
-			if err := c.nc.awaitInput(); err != nil {
-				return inbound{}, c.readFailed(err)
-			}
+		m, dropped, err := c.readOne()
+		if !dropped {
+			return m, err
 		}
-		typ, r, err := c.ws.NextReader()
-		if err != nil {
-			return inbound{}, c.readFailed(err)
-		}
-		if c.nc != nil {
-			c.nc.limitReads(c.wireLimit)
-		}
-		data, err := readLimited(r, c.readLimit)
-		if c.nc != nil {
-			c.nc.limitReads(-1)
-		}
-		if err != nil {
-			return inbound{}, c.readFailed(err)
-		}
-		if typ == websocket.TextMessage && !utf8.Valid(data) {
-			return inbound{}, c.readFailed(errInvalidUTF8)
-		}
-		c.msgsIn.Add(1)
-		c.bytesIn.Add(uint64(len(data)))
-		if c.obs != nil {
-			c.obs.Message(true, MessageType(typ), data)
-		}
-		if c.msgRate != nil && !c.msgRate.limiter.Allow() {
-			if err := c.rateLimited(); err != nil {
-				return inbound{}, err
-			}
-			continue // dropped; read the next one
-		}
-		// Stored only when it changes: a store is a locked instruction,
-		// and with one message in flight it stays false.
-		if c.nc != nil {
-			if more := c.nc.buffered(); more != c.moreIn.Load() {
-				c.moreIn.Store(more)
-			}
-		}
-		return inbound{typ: MessageType(typ), data: data}, nil
 	}
+}
+
+// readOne reads the next message, like readFrame, but returns one that the
+// message rate dropped as dropped rather than reading on.
+func (c *Conn) readOne() (m inbound, dropped bool, err error) {
+	c.armKeepalive()
+	if c.nc != nil {
+		if err := c.nc.awaitInput(); err != nil {
+			return inbound{}, false, c.readFailed(err)
+		}
+	}
+	typ, r, err := c.ws.NextReader()
+	if err != nil {
+		return inbound{}, false, c.readFailed(err)
+	}
+	if c.nc != nil {
+		c.nc.limitReads(c.wireLimit)
+	}
+	data, err := readLimited(r, c.readLimit)
+	if c.nc != nil {
+		c.nc.limitReads(-1)
+	}
+	if err != nil {
+		return inbound{}, false, c.readFailed(err)
+	}
+	if typ == websocket.TextMessage && !utf8.Valid(data) {
+		return inbound{}, false, c.readFailed(errInvalidUTF8)
+	}
+	c.msgsIn.Add(1)
+	c.bytesIn.Add(uint64(len(data)))
+	if c.obs != nil {
+		c.obs.Message(true, MessageType(typ), data)
+	}
+	if c.msgRate != nil && !c.msgRate.limiter.Allow() {
+		if err := c.rateLimited(); err != nil {
+			return inbound{}, false, err
+		}
+		return inbound{}, true, nil
+	}
+	// Stored only when it changes: a store is a locked instruction,
+	// and with one message in flight it stays false.
+	if c.nc != nil {
+		if more := c.nc.buffered(); more != c.moreIn.Load() {
+			c.moreIn.Store(more)
+		}
+	}
+	return inbound{typ: MessageType(typ), data: data}, false, nil
 }
 
 // rateLimitedEvent is the error event a peer gets for a message over its
@@ -329,7 +341,7 @@ func (c *Conn) readFailed(err error) error {
 		attrs = append(attrs, slog.String("detail", detail))
 	}
 	c.logAttrs(c.ctx, level, "websocket read ended", attrs...)
-	c.cancel()
+	c.endContext()
 	return rerr
 }
 

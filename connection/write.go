@@ -257,7 +257,7 @@ func (c *Conn) slowConsumer() {
 		return
 	}
 	c.initiateClose(CloseSlowConsumer, "slow consumer", true)
-	c.cancel()
+	c.endContext()
 }
 
 // markSlow records that the peer is a slow consumer, once, and reports
@@ -289,7 +289,7 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closing {
-		c.cancel()
+		c.endContext()
 		return
 	}
 	c.closing = true
@@ -298,7 +298,7 @@ func (c *Conn) initiateClose(code StatusCode, reason string, discard bool) {
 	// done, and a handler that returns because its context ended finds
 	// this close, not its own, going out. Cancelling runs no caller's code
 	// in this goroutine (context.AfterFunc starts its own).
-	c.cancel()
+	c.endContext()
 	if discard {
 		for _, m := range c.queue {
 			c.qbytes -= m.size
@@ -368,7 +368,7 @@ func (c *Conn) onClose(code int, _ string) error {
 	} else {
 		c.initiateClose(StatusCode(code), "", false)
 	}
-	c.cancel()
+	c.endContext()
 	return nil
 }
 
@@ -720,7 +720,7 @@ func (c *Conn) writeFailed(err error) {
 	if errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load() {
 		c.markSlow() // the peer did not take one frame within the write timeout
 	}
-	c.cancel() // before the writes fail, as in initiateClose
+	c.endContext() // before the writes fail, as in initiateClose
 	c.wmu.Lock()
 	if c.werr == nil {
 		c.werr = err

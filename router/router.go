@@ -1,6 +1,8 @@
 package router
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -527,8 +529,18 @@ func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *se
 			// values and the connection's lifetime.
 			c.conn, c.r = conn, r.WithContext(conn.Context())
 			c.auth.watch(conn)
-			defer c.auth.stop()
-			return h(c, conn)
+			listening := false
+			defer func() {
+				if listening {
+					// The connection lives on without the handler.
+					context.AfterFunc(conn.Context(), c.auth.stop)
+				} else {
+					c.auth.stop()
+				}
+			}()
+			err := h(c, conn)
+			listening = errors.Is(err, connection.ErrListening)
+			return err
 		})
 	})
 }

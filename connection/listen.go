@@ -1,0 +1,213 @@
+package connection
+
+import (
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ErrListening is what Listen returns for the handler to return: it is not
+// a failure, but the sign that the handler handed its reads over (see
+// Connection.Listen). Code that wraps handlers passes it through and must
+// not take the handler's return for the end of the connection.
+var ErrListening = errors.New("forge: connection handed to its listener")
+
+var errReadListening = errors.New("forge: read on a connection that has a listener (see Listen)")
+
+// listener is the state of a connection whose handler called Listen.
+//
+// Between messages a listening connection parks: no goroutine waits for its
+// input. The poller resumes it in a new goroutine when input arrives, as do
+// the end of its context (a close from either side, Shutdown) and the
+// keepalive timer when the peer's answer is overdue. state decides who
+// resumes it: only the one that swaps parked for running starts the
+// goroutine, so at most one runs at a time, and one that finds nothing to
+// do parks again. While it is listening, the connection's read token stays
+// taken, parked or not, so that no pump reads behind its back.
+type listener struct {
+	c      *Conn
+	fn     func(MessageType, []byte) error
+	state  atomic.Int32 // running or parked
+	noPoll atomic.Bool  // read in a goroutine of its own (no poller, or it failed)
+
+	// For the keepalive timer (see Conn.tick), as durations since the
+	// connection's start.
+	deadline atomic.Int64 // when a parked connection's peer is overdue; 0: not parked yet
+	pingAt   atomic.Int64 // when the next ping is due
+
+	// The poller's registration (see poller_linux.go), set before the
+	// first park.
+	raw  syscall.RawConn
+	reg  uint64 // registration number; 0: not registered
+	epfd int
+}
+
+const (
+	running int32 = iota
+	parked
+)
+
+// Listen implements Connection.
+func (c *Conn) Listen(fn func(typ MessageType, data []byte) error) error {
+	if fn == nil {
+		return errors.New("forge: Listen: nil callback")
+	}
+	if !c.lis.CompareAndSwap(nil, &listener{c: c, fn: fn}) {
+		return errors.New("forge: Listen called twice")
+	}
+	return ErrListening
+}
+
+// listen runs the connection once its handler returned ErrListening: it
+// takes the read side for good, then reads and delivers messages until the
+// connection ends or it parks. It runs in the connection's goroutine.
+func (c *Conn) listen(l *listener) {
+	// A pump may be reading (the handler waited past pumpGrace before it
+	// called Listen); what it reads is delivered first.
+	c.rtok <- struct{}{}
+	if canPoll && c.nc != nil && c.nc.raw != nil && c.nc.gbr != nil {
+		l.raw = c.nc.raw
+		if pollJoin(l) != nil {
+			l.noPoll.Store(true)
+		}
+	} else {
+		l.noPoll.Store(true)
+	}
+	c.armKeepalive() // as a read would, before it waits
+	c.listenLoop(l)
+}
+
+// endContext ends the connection's context and resumes a parked
+// listener, so that it runs the closing handshake. Every end of the
+// context goes through it.
+func (c *Conn) endContext() {
+	c.cancel()
+	if l := c.lis.Load(); l != nil {
+		l.resume()
+	}
+}
+
+// resume starts a goroutine to run a parked connection, unless it is
+// running already.
+func (l *listener) resume() {
+	if l.state.CompareAndSwap(parked, running) {
+		go l.c.listenLoop(l)
+	}
+}
+
+// listenLoop reads and delivers messages until the connection ends, or
+// until it parks with nothing to read (its goroutine then ends). The
+// caller holds the read token and the running state.
+func (c *Conn) listenLoop(l *listener) {
+	for {
+		if c.ctx.Err() != nil {
+			c.endListening(l, nil)
+			return
+		}
+		if m, err, ok := c.takePending(); ok {
+			if err == nil {
+				err = c.deliver(l, m)
+			}
+			if err != nil {
+				c.endListening(l, err)
+				return
+			}
+			continue
+		}
+		if !l.noPoll.Load() {
+			if !c.nc.buffered() {
+				got, err := c.nc.poll()
+				if err == nil && !got {
+					if c.park(l) {
+						return
+					}
+					continue
+				}
+				// Input shows the peer is alive. (An error is the
+				// socket's: readOne meets it again and ends the
+				// connection with it.) Only input moves the deadline: a
+				// resume that finds none, the keepalive timer's at the
+				// deadline among them, must not.
+				c.armKeepalive()
+			}
+			if op, p, ok := c.nc.nextControl(); ok {
+				if op == websocketPing {
+					c.onPing(string(p))
+				}
+				continue
+			}
+		}
+		m, dropped, err := c.readOne()
+		if err == nil && !dropped {
+			err = c.deliver(l, m)
+		}
+		if err != nil {
+			c.endListening(l, err)
+			return
+		}
+	}
+}
+
+// park leaves the connection parked and reports true, unless it must run
+// on: its context ended, or the poller could not be armed (the socket is
+// closed; the next read says so). After it returns true, the caller must
+// not touch the connection: another goroutine may be running it already.
+func (c *Conn) park(l *listener) bool {
+	if c.pingInterval > 0 {
+		l.deadline.Store(int64(c.armedAt + c.pingInterval + c.pongWait))
+	}
+	l.state.Store(parked)
+	if c.ctx.Err() == nil && pollArm(l) == nil {
+		return true
+	}
+	// Whoever swaps the state back runs the connection: this goroutine, or
+	// a resume that came first.
+	return !l.state.CompareAndSwap(parked, running)
+}
+
+// deliver calls the listener's callback, turning a panic into an error.
+func (c *Conn) deliver(l *listener, m inbound) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.logAttrs(c.ctx, slog.LevelError, "websocket listener panicked",
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			err = errPanicked
+		}
+	}()
+	return l.fn(m.typ, m.data)
+}
+
+// endListening gives the read side back and closes the connection as a
+// handler's result would.
+func (c *Conn) endListening(l *listener, err error) {
+	pollLeave(l)
+	<-c.rtok
+	c.end(err)
+}
+
+// keepaliveCheck is tick's part for a listening connection: it resumes a
+// parked one whose peer is overdue (its next read then fails with the
+// read deadline, which closes it as a keepalive timeout would), and says
+// when the timer should fire next and whether a ping is due now. Without
+// a goroutine blocked in a read, the read deadline alone would not be
+// noticed, so the timer fires at the deadline too when it comes before
+// the next ping.
+func (l *listener) keepaliveCheck(now, interval time.Duration) (ping bool, next time.Duration) {
+	deadline := time.Duration(l.deadline.Load())
+	if deadline > 0 && now >= deadline && l.state.Load() == parked {
+		l.resume()
+	}
+	pingAt := time.Duration(l.pingAt.Load())
+	if ping = now >= pingAt; ping {
+		pingAt = now + interval
+		l.pingAt.Store(int64(pingAt))
+	}
+	next = pingAt - now
+	if deadline > now {
+		next = min(next, deadline-now)
+	}
+	return ping, max(next, time.Millisecond)
+}

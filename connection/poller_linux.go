@@ -1,0 +1,192 @@
+//go:build linux
+
+package connection
+
+import (
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The poller tells listening connections (see Conn.Listen) that input has
+// arrived, so that one parked between messages holds no goroutine. It is an
+// epoll instance of its own, beside the runtime's: a parked connection's
+// socket is armed with EPOLLONESHOT, so that it is reported once and then
+// left alone until the connection parks again. Arming is level-triggered,
+// so input that arrived between the connection's last read and the arming
+// is reported at once.
+//
+// One goroutine waits on the instance. It is started by the first listener
+// and ended when the last one leaves (the instance is then closed; a later
+// listener starts a new one), so that a program with no listening
+// connection runs no poller.
+//
+// Sockets are known to the instance by a registration number, never by
+// their descriptor, which the system reuses as soon as a socket is closed:
+// an event for a registration that is gone is ignored.
+type poller struct {
+	epfd   int
+	wakefd int           // an eventfd; written to end the goroutine
+	done   chan struct{} // closed when the goroutine has ended
+}
+
+var polling struct {
+	mu   sync.Mutex
+	p    *poller              // guarded by mu; nil without listeners
+	regs map[uint64]*listener // guarded by mu
+	next uint64               // guarded by mu; the last registration number given
+}
+
+// canPoll reports whether this platform parks listening connections.
+const canPoll = true
+
+// pollJoin registers l with the poller, starting one if needed. It fails
+// only when the system refuses an epoll instance; the listener then reads
+// in a goroutine of its own, as on platforms without the poller.
+func pollJoin(l *listener) error {
+	polling.mu.Lock()
+	defer polling.mu.Unlock()
+	if polling.p == nil {
+		p, err := newPoller()
+		if err != nil {
+			return err
+		}
+		polling.p = p
+		polling.regs = make(map[uint64]*listener)
+		go p.run()
+	}
+	polling.next++
+	reg, epfd := polling.next, polling.p.epfd
+	// Added disarmed: the first park arms it.
+	ev := unix.EpollEvent{Events: unix.EPOLLONESHOT}
+	ev.Fd, ev.Pad = int32(uint32(reg)), int32(uint32(reg>>32))
+	var err error
+	if cerr := l.raw.Control(func(fd uintptr) { err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, int(fd), &ev) }); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		if len(polling.regs) == 0 {
+			p := polling.p
+			polling.p, polling.regs = nil, nil
+			defer p.stop() // after the unlock
+		}
+		return err
+	}
+	l.reg, l.epfd = reg, epfd
+	polling.regs[reg] = l
+	return nil
+}
+
+// pollLeave removes l's registration (the socket's interest too, if it is
+// still open) and, when l was the last listener, ends the poller and waits
+// for its goroutine.
+func pollLeave(l *listener) {
+	if l.reg == 0 {
+		return
+	}
+	// The socket may be closed already; closing it removed the interest.
+	_ = l.raw.Control(func(fd uintptr) {
+		_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+	})
+	polling.mu.Lock()
+	delete(polling.regs, l.reg)
+	var last *poller
+	if len(polling.regs) == 0 && polling.p != nil {
+		last, polling.p, polling.regs = polling.p, nil, nil
+	}
+	polling.mu.Unlock()
+	if last != nil {
+		last.stop()
+	}
+}
+
+// pollArm asks for one report when l's socket has input (or its peer ended
+// or failed). It fails when the socket is closed.
+func pollArm(l *listener) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT}
+	ev.Fd, ev.Pad = int32(uint32(l.reg)), int32(uint32(l.reg>>32))
+	var err error
+	cerr := l.raw.Control(func(fd uintptr) {
+		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	// Registration number 0 is the wake-up descriptor's.
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &unix.EpollEvent{Events: unix.EPOLLIN}); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	return &poller{epfd: epfd, wakefd: wakefd, done: make(chan struct{})}, nil
+}
+
+// run waits for reports and resumes the connections they name, until stop.
+func (p *poller) run() {
+	defer close(p.done)
+	defer unix.Close(p.epfd)
+	defer unix.Close(p.wakefd)
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			// Not expected from a valid instance; the listeners that were
+			// parked are resumed so that none is stranded, and read in
+			// goroutines of their own from now on.
+			p.failAll()
+			return
+		}
+		for _, ev := range events[:n] {
+			reg := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if reg == 0 {
+				return
+			}
+			polling.mu.Lock()
+			l := polling.regs[reg]
+			polling.mu.Unlock()
+			if l != nil {
+				l.resume()
+			}
+		}
+	}
+}
+
+func (p *poller) failAll() {
+	polling.mu.Lock()
+	var ls []*listener
+	if polling.p == p {
+		for _, l := range polling.regs {
+			l.noPoll.Store(true)
+			ls = append(ls, l)
+		}
+		polling.p, polling.regs = nil, nil
+	}
+	polling.mu.Unlock()
+	for _, l := range ls {
+		l.resume()
+	}
+}
+
+// stop ends the goroutine and waits for it.
+func (p *poller) stop() {
+	var one = [8]byte{1}
+	_, _ = unix.Write(p.wakefd, one[:])
+	<-p.done
+}

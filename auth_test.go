@@ -233,6 +233,10 @@ func TestAuthExpiryAndInBandRefresh(t *testing.T) {
 			conn.WriteJSON(map[string]string{"sub": p.Subject, "say": msg.Say})
 		}
 	}, forge.WithAuth("jwt"), forge.WithAuthExpiry())
+	// A listening connection outlives its handler: the expiry still holds.
+	app.Router().WebSocket("/listen", func(_ forge.Context, conn forge.Connection) error {
+		return conn.Listen(func(_ forge.MessageType, data []byte) error { return conn.Write(data) })
+	}, forge.WithAuth("jwt"), forge.WithAuthExpiry())
 	srv := forgetest.Start(t, app)
 	soon := func(sub string, d time.Duration) string {
 		return token(t, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(d).Unix()})
@@ -240,6 +244,16 @@ func TestAuthExpiryAndInBandRefresh(t *testing.T) {
 
 	t.Run("closed with 4401 at expiry", func(t *testing.T) {
 		ws := srv.Dial(t, "/ws", http.Header{"Authorization": {"Bearer " + soon("ann", 2*time.Second)}})
+		if reason := ws.ExpectClose(4401); reason != "token expired" {
+			t.Fatalf("reason %q", reason)
+		}
+	})
+	t.Run("listening, closed with 4401 at expiry", func(t *testing.T) {
+		ws := srv.Dial(t, "/listen", http.Header{"Authorization": {"Bearer " + soon("ann", 2*time.Second)}})
+		ws.SendText("hello")
+		if got := ws.ReadText(); got != "hello" {
+			t.Fatalf("echo %q", got)
+		}
 		if reason := ws.ExpectClose(4401); reason != "token expired" {
 			t.Fatalf("reason %q", reason)
 		}

@@ -513,6 +513,15 @@ func (m *Mux) restHandler(h Handler, pattern string, bodyLimit int64) http.Handl
 	})
 }
 
+// hijacked is the ResponseWriter of a WebSocket handler's Context once the
+// request is upgraded: writing fails, as it would on net/http's writer
+// after a hijack.
+type hijacked struct{}
+
+func (hijacked) Header() http.Header       { return http.Header{} }
+func (hijacked) Write([]byte) (int, error) { return 0, http.ErrHijacked }
+func (hijacked) WriteHeader(int)           {}
+
 // webSocketHandler upgrades the request; connection.Serve runs the handler
 // in the connection's own goroutine. The Context copied the path parameters
 // already, so chi may reuse its route context once ServeHTTP returns.
@@ -528,14 +537,18 @@ func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *se
 			// hijacked: the handler gets the connection's, with the same
 			// values and the connection's lifetime.
 			c.conn, c.r = conn, r.WithContext(conn.Context())
-			c.auth.watch(conn)
+			// net/http's writer would keep its connection's buffers (8
+			// KB) alive for as long as the handler holds c.
+			c.w, c.raw = hijacked{}, hijacked{}
+			a := c.auth // the deferred func must not keep c alive either
+			a.watch(conn)
 			listening := false
 			defer func() {
 				if listening {
 					// The connection lives on without the handler.
-					context.AfterFunc(conn.Context(), c.auth.stop)
+					context.AfterFunc(conn.Context(), a.stop)
 				} else {
-					c.auth.stop()
+					a.stop()
 				}
 			}()
 			err := h(c, conn)

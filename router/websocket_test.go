@@ -139,6 +139,27 @@ func TestWebSocketContextResponsesFail(t *testing.T) {
 	}
 }
 
+// TestWebSocketContextDropsResponseWriter checks that a WebSocket
+// handler's Context does not hold net/http's writer once the request is
+// upgraded: it would keep the server connection's buffers (8 KB) alive for
+// as long as the handler keeps its Context.
+func TestWebSocketContextDropsResponseWriter(t *testing.T) {
+	t.Parallel()
+	var tracker connection.Tracker
+	m := newMux(t, router.Config{Tracker: &tracker})
+	m.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
+		w := ctx.ResponseWriter()
+		_, hijacker := w.(http.Hijacker)
+		_, err := w.Write([]byte("x"))
+		return conn.WriteJSON(map[string]any{"hijacker": hijacker, "write": errorString(err)})
+	})
+	url := startServer(t, m, &tracker)
+	c := testkit.Dial(t, url+"/ws", nil)
+	if got, want := readText(t, c), `{"hijacker":false,"write":"http: connection has been hijacked"}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
 func errorString(err error) string {
 	if err == nil {
 		return "<nil>"

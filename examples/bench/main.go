@@ -1,6 +1,8 @@
 // Command bench is the server that bench/run-suite.sh,
 // scripts/bench-compare.sh and scripts/bench-cluster.sh measure forge with.
-// It serves /echo (every message comes back), /room (a hub room: every
+// It serves /echo (every message comes back), /listen (the same echo
+// through Connection.Listen, which holds no goroutine per idle
+// connection), /room (a hub room: every
 // message goes to every member, sender included, encoded once and offered
 // to each member without waiting) and GET /stats ({"goroutines":N,
 // "dropped":D, ..., "hub":{...}}, the last the hub's Status).
@@ -153,6 +155,13 @@ func newApp(addr string, counters *benchCounters, opts ...hub.Option) (*forge.Ap
 				return err
 			}
 		}
+	})
+	// The same echo with its reads handed to Listen: an idle connection
+	// then holds no goroutine (see Connection.Listen).
+	r.WebSocket("/listen", func(_ forge.Context, conn forge.Connection) error {
+		return conn.Listen(func(_ forge.MessageType, msg []byte) error {
+			return conn.Write(msg)
+		})
 	})
 	r.WebSocket("/room", func(ctx forge.Context, conn forge.Connection) error {
 		if err := rooms.Register(conn); err != nil {

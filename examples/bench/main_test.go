@@ -39,10 +39,14 @@ func startNode(t *testing.T, opts ...hub.Option) *forgetest.Server {
 func TestBenchServer(t *testing.T) {
 	srv := startNode(t)
 
-	echo := srv.Dial(t, "/echo", nil)
-	echo.SendText("ping")
-	if got := echo.ReadText(); got != "ping" {
-		t.Fatalf("echo: %q", got)
+	for _, path := range []string{"/echo", "/listen"} {
+		echo := srv.Dial(t, path, nil)
+		for _, m := range []string{"ping", "pong"} {
+			echo.SendText(m)
+			if got := echo.ReadText(); got != m {
+				t.Fatalf("%s: %q, want %q", path, got, m)
+			}
+		}
 	}
 
 	// Every message sent to /room reaches every member, sender included,

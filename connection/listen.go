@@ -43,6 +43,7 @@ type listener struct {
 	raw  syscall.RawConn
 	reg  uint64 // registration number; 0: not registered
 	epfd int
+	w    *workers // the poller's; nil without one
 }
 
 const (
@@ -90,11 +91,59 @@ func (c *Conn) endContext() {
 	}
 }
 
-// resume starts a goroutine to run a parked connection, unless it is
-// running already.
+// resume runs a parked connection in a goroutine, unless it is running
+// already: in an idle worker of the poller's, or in a new goroutine that
+// becomes one.
 func (l *listener) resume() {
-	if l.state.CompareAndSwap(parked, running) {
-		go l.c.listenLoop(l)
+	if !l.state.CompareAndSwap(parked, running) {
+		return
+	}
+	if w := l.w; w != nil {
+		select {
+		case w.work <- l:
+			return
+		default:
+		}
+	}
+	go l.w.run(l)
+}
+
+// workers are the goroutines that run resumed listeners. A goroutine that
+// parked its connection waits a while for another to run before it ends,
+// so that a busy server does not start a goroutine per message, each of
+// which would grow its stack anew on the way to the socket. They belong
+// to a poller and end with it, or after workerIdle without work.
+type workers struct {
+	work chan *listener // unbuffered: a send succeeds only to an idle worker
+	quit chan struct{}  // closed when the poller ends
+}
+
+// workerIdle is how long a worker waits for another listener to run.
+const workerIdle = time.Second
+
+func newWorkers() *workers {
+	return &workers{work: make(chan *listener), quit: make(chan struct{})}
+}
+
+// run runs l, then, with w (nil without a poller), other listeners until
+// it has none for workerIdle.
+func (w *workers) run(l *listener) {
+	l.c.listenLoop(l)
+	if w == nil {
+		return
+	}
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case l := <-w.work:
+			l.c.listenLoop(l)
+			idle.Reset(workerIdle)
+		case <-idle.C:
+			return
+		case <-w.quit:
+			return
+		}
 	}
 }
 
@@ -120,17 +169,22 @@ func (c *Conn) listenLoop(l *listener) {
 		if !l.noPoll.Load() {
 			if !c.nc.buffered() {
 				got, err := c.nc.poll()
-				if err == nil && !got {
+				if err != nil {
+					// The socket's: the peer ended or failed, or the
+					// keepalive deadline passed. (readOne would move the
+					// deadline before it read.)
+					c.endListening(l, c.readFailed(err))
+					return
+				}
+				if !got {
 					if c.park(l) {
 						return
 					}
 					continue
 				}
-				// Input shows the peer is alive. (An error is the
-				// socket's: readOne meets it again and ends the
-				// connection with it.) Only input moves the deadline: a
-				// resume that finds none, the keepalive timer's at the
-				// deadline among them, must not.
+				// Input shows the peer is alive. Only input moves the
+				// deadline: a resume that finds none, the keepalive
+				// timer's at the deadline among them, must not.
 				c.armKeepalive()
 			}
 			if op, p, ok := c.nc.nextControl(); ok {

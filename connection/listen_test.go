@@ -170,7 +170,11 @@ func TestListenKeepaliveClosesUnresponsivePeer(t *testing.T) {
 
 func TestListenSparesHealthyPeer(t *testing.T) {
 	t.Parallel()
-	s, conns := listening(t, Config{PingInterval: 20 * time.Millisecond, PongWait: 30 * time.Millisecond},
+	// A pong may take a while on a busy machine: the pong wait is
+	// generous, and the test runs for several times ping interval plus
+	// pong wait, which a connection that did not see the pongs would not
+	// survive.
+	s, conns := listening(t, Config{PingInterval: 20 * time.Millisecond, PongWait: 250 * time.Millisecond},
 		func(*Conn, MessageType, []byte) error { return nil })
 	ws := dial(t, s, nil)
 	pings := make(chan struct{}, 64)
@@ -183,8 +187,8 @@ func TestListenSparesHealthyPeer(t *testing.T) {
 	})
 	go ws.ReadMessage() // answers pings until the test closes ws
 	c := takeConn(t, conns)
-	// Ten pings answered: many times the pong wait without a data message.
-	for range 10 {
+	// Forty pings answered: 800 ms without a data message.
+	for range 40 {
 		select {
 		case <-pings:
 		case <-c.Context().Done():
@@ -464,4 +468,31 @@ func TestListenManyConnections(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestListenCompressed echoes compressed messages, small and larger than
+// a read chunk, sent one at a time and back to back, to a listening
+// connection.
+func TestListenCompressed(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Config{Compression: true, CompressionMinSize: 64}, listenEcho)
+	d := websocket.Dialer{EnableCompression: true, HandshakeTimeout: hangGuard}
+	ws, _, err := d.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	msg := func(i int) []byte { return fmt.Appendf(nil, "%04d:%s", i, strings.Repeat("abcd", i*7)) }
+	for i := range 20 {
+		if err := ws.WriteMessage(websocket.TextMessage, msg(i)); err != nil {
+			t.Fatal(err)
+		}
+		expectInOrder(t, ws, 1, func(int) []byte { return msg(i) })
+	}
+	for i := range 200 {
+		if err := ws.WriteMessage(websocket.TextMessage, msg(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectInOrder(t, ws, 200, msg)
 }

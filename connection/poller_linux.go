@@ -29,6 +29,7 @@ type poller struct {
 	epfd   int
 	wakefd int           // an eventfd; written to end the goroutine
 	done   chan struct{} // closed when the goroutine has ended
+	w      *workers      // run the listeners it resumes
 }
 
 var polling struct {
@@ -73,7 +74,7 @@ func pollJoin(l *listener) error {
 		}
 		return err
 	}
-	l.reg, l.epfd = reg, epfd
+	l.reg, l.epfd, l.w = reg, epfd, polling.p.w
 	polling.regs[reg] = l
 	return nil
 }
@@ -132,7 +133,7 @@ func newPoller() (*poller, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
-	return &poller{epfd: epfd, wakefd: wakefd, done: make(chan struct{})}, nil
+	return &poller{epfd: epfd, wakefd: wakefd, done: make(chan struct{}), w: newWorkers()}, nil
 }
 
 // run waits for reports and resumes the connections they name, until stop.
@@ -184,9 +185,10 @@ func (p *poller) failAll() {
 	}
 }
 
-// stop ends the goroutine and waits for it.
+// stop ends the goroutine and waits for it, and has the idle workers end.
 func (p *poller) stop() {
 	var one = [8]byte{1}
 	_, _ = unix.Write(p.wakefd, one[:])
 	<-p.done
+	close(p.w.quit)
 }

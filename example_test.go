@@ -125,3 +125,41 @@ func ExampleRouter_webSocket() {
 	fmt.Printf("%s from %s: %s\n", reply.Type, reply.User, reply.Content)
 	// Output: message from ada: lobby: hi
 }
+
+// A route for many mostly idle connections: the handler hands its reads to
+// Listen and returns, and an idle connection then holds no goroutine.
+func ExampleConnection_listen() {
+	app := forge.New(forge.WithAppName("notify"), forge.WithLogger(slog.New(slog.DiscardHandler)))
+	app.Router().WebSocket("/ws/notify", func(ctx forge.Context, conn forge.Connection) error {
+		return conn.Listen(func(typ forge.MessageType, msg []byte) error {
+			return conn.Write(append([]byte("ack: "), msg...)) // one call at a time, in order
+		})
+	})
+
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = app.Shutdown(ctx)
+	}()
+
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/notify", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	for _, m := range []string{"one", "two"} {
+		_ = c.WriteMessage(websocket.TextMessage, []byte(m))
+		_, reply, err := c.ReadMessage()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(string(reply))
+	}
+	// Output:
+	// ack: one
+	// ack: two
+}

@@ -454,6 +454,13 @@ func (c *Conn) finish(code StatusCode, reason string) {
 				break
 			}
 		}
+		if !c.peerClosed.Load() {
+			// The peer did not answer (in time): closing now, with its
+			// input unread or still arriving, would reset the connection
+			// and could discard the close frame before it reads it.
+			// Half-close and drain briefly instead, as for a failed peer.
+			c.fail(netConn)
+		}
 	case c.mustDrain.Load():
 		// gorilla's reader failed for good (a protocol error, frame
 		// lengths that overflow): its close frame is out, and the peer's

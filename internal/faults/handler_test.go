@@ -55,6 +55,19 @@ func newHandlerApp(t *testing.T) *handlerApp {
 		<-h.release // neither the connection's end nor Shutdown stops it
 		return nil
 	})
+	// The same faults in a listener's callback (Connection.Listen).
+	r.WebSocket("/listen-panic", func(_ forge.Context, conn forge.Connection) error {
+		return conn.Listen(func(forge.MessageType, []byte) error {
+			panic("faults: the handler panics")
+		})
+	})
+	r.WebSocket("/listen-block", func(_ forge.Context, conn forge.Connection) error {
+		return conn.Listen(func(forge.MessageType, []byte) error {
+			h.blocked <- struct{}{}
+			<-h.release
+			return nil
+		})
+	})
 	d := events.New(events.WithLogger(h.logs.logger()))
 	events.On(d, "leak", func(c *events.Context, _ struct{}) error {
 		c.GoSafe(c.ConnContext(), func(context.Context) {
@@ -121,21 +134,23 @@ func TestHandlerPanics(t *testing.T) {
 	echoOnce(t, echo, "before")
 
 	const n = 3
-	for i := range n {
-		ws := srv.Dial(t, "/panic", nil)
-		ws.SendText("go")
-		if reason := ws.ExpectClose(websocket.CloseInternalServerErr); reason == "" {
-			t.Errorf("panic %d: the 1011 has no reason", i)
+	for _, route := range []string{"/panic", "/listen-panic"} {
+		for i := range n {
+			ws := srv.Dial(t, route, nil)
+			ws.SendText("go")
+			if reason := ws.ExpectClose(websocket.CloseInternalServerErr); reason == "" {
+				t.Errorf("%s, panic %d: the 1011 has no reason", route, i)
+			}
+			echoOnce(t, echo, "after panic")
 		}
-		echoOnce(t, echo, "after panic")
-	}
-	recs := h.faultLogs("/panic")
-	if len(recs) != n {
-		t.Errorf("%d panics logged %d records at Warn or above, want one each:\n%s", n, len(recs), joinRecords(recs))
-	}
-	for _, r := range recs {
-		if r.level != slog.LevelError || r.attrs["stack"] == "" || !strings.Contains(r.attrs["panic"], "the handler panics") {
-			t.Errorf("want an Error with the panic and its stack, got %s", r)
+		recs := h.faultLogs(route)
+		if len(recs) != n {
+			t.Errorf("%s: %d panics logged %d records at Warn or above, want one each:\n%s", route, n, len(recs), joinRecords(recs))
+		}
+		for _, r := range recs {
+			if r.level != slog.LevelError || r.attrs["stack"] == "" || !strings.Contains(r.attrs["panic"], "the handler panics") {
+				t.Errorf("%s: want an Error with the panic and its stack, got %s", route, r)
+			}
 		}
 	}
 }
@@ -177,12 +192,13 @@ func TestEventHandlerPanics(t *testing.T) {
 	}
 }
 
-// TestStuckHandlersAndShutdown: a handler that blocks forever and a GoSafe
-// goroutine that ignores its context do not stop the server serving other
-// clients, and Shutdown still returns, with the context's error, by its
-// deadline, after every client that could be closed got 1001. Each stuck
-// handler is logged once, at Error, with its route; the stuck connections
-// stay counted in Stats().Open.
+// TestStuckHandlersAndShutdown: a handler that blocks forever, a GoSafe
+// goroutine that ignores its context and a listener's callback that blocks
+// forever do not stop the server serving other clients, and Shutdown still
+// returns, with the context's error, by its deadline, after every client
+// that could be closed got 1001. Each stuck handler is logged once, at
+// Error, with its route; the stuck connections stay counted in
+// Stats().Open.
 func TestStuckHandlersAndShutdown(t *testing.T) {
 	t.Parallel()
 	h := newHandlerApp(t)
@@ -194,9 +210,13 @@ func TestStuckHandlersAndShutdown(t *testing.T) {
 	leaky := srv.Dial(t, "/events", nil)
 	leaky.SendText(`{"event":"leak"}`)
 	<-h.leaked
-	// The clients of both leave; their handlers stay.
+	stuckListener := srv.Dial(t, "/listen-block", nil)
+	stuckListener.SendText("go")
+	<-h.blocked
+	// The clients of all three leave; their handlers stay.
 	blocked.Close()
 	leaky.Close()
+	stuckListener.Close()
 	echoOnce(t, echo, "with stuck handlers")
 	// A new client is served too.
 	echoOnce(t, srv.Dial(t, "/echo", nil), "a newcomer")
@@ -224,14 +244,14 @@ func TestStuckHandlersAndShutdown(t *testing.T) {
 		t.Fatalf("Serve did not return after Shutdown")
 	}
 	// What forge said about the handlers it gave up on.
-	for _, route := range []string{"/block", "/events"} {
+	for _, route := range []string{"/block", "/events", "/listen-block"} {
 		recs := h.faultLogs(route)
 		if len(recs) != 1 || recs[0].level != slog.LevelError || recs[0].attrs["conn_id"] == "" {
 			t.Errorf("the stuck handler of %s was logged as:\n%s\nwant one Error with its connection", route, joinRecords(recs))
 		}
 	}
-	if open := h.app.Stats().Open; open != 2 {
-		t.Errorf("after Shutdown gave up, Stats().Open = %d, want the 2 stuck connections", open)
+	if open := h.app.Stats().Open; open != 3 {
+		t.Errorf("after Shutdown gave up, Stats().Open = %d, want the 3 stuck connections", open)
 	}
 }
 

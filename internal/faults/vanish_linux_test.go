@@ -29,8 +29,9 @@ const (
 // involved, in a row.
 const vanishBound = 3 * (vanishPing + vanishPong + vanishWrite + vanishClose)
 
-// vanishApp serves /echo, whose handler waits in Read, and /stream, whose
-// handler writes a message every few milliseconds, with small keepalive,
+// vanishApp serves /echo, whose handler waits in Read, /listen, the same
+// echo through Connection.Listen, and /stream, whose handler writes a
+// message every few milliseconds, with small keepalive,
 // write and close timeouts. Every session's summary goes to sessions.
 type vanishApp struct {
 	app      *forge.App
@@ -58,6 +59,9 @@ func newVanishApp(t *testing.T, addr string) *vanishApp {
 	r := v.app.Router()
 	r.WebSocket("/steady", echoHandler) // the default keepalive
 	r.WebSocket("/echo", echoHandler, opts...)
+	r.WebSocket("/listen", func(_ forge.Context, conn forge.Connection) error {
+		return conn.Listen(func(_ forge.MessageType, msg []byte) error { return conn.Write(msg) })
+	}, opts...)
 	r.WebSocket("/stream", func(_ forge.Context, conn forge.Connection) error {
 		msg := make([]byte, 1024)
 		tick := time.NewTicker(5 * time.Millisecond)
@@ -92,6 +96,10 @@ func TestVanishedPeer(t *testing.T) {
 		{"link down, server writing", "/stream", (*netns).linkDown},
 		{"address gone, idle connection", "/echo", (*netns).addrGone},
 		{"address gone, server writing", "/stream", (*netns).addrGone},
+		// A listening connection parks between messages: only its
+		// keepalive timer can notice.
+		{"link down, idle listening connection", "/listen", (*netns).linkDown},
+		{"address gone, idle listening connection", "/listen", (*netns).addrGone},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +133,7 @@ func TestVanishedPeer(t *testing.T) {
 				}
 			}()
 			defer func() { ws.Close(); <-readDone }()
-			if tc.route == "/echo" {
+			if tc.route != "/stream" {
 				if err := ws.WriteMessage(websocket.TextMessage, []byte("from the namespace")); err != nil {
 					t.Fatal(err)
 				}

@@ -363,8 +363,8 @@ const holdRoom = 100 * time.Millisecond
 // stalled machine holds that many, the next are skipped (and counted).
 const maxChurning = 1024
 
-// churn opens rate connections per second, alternately to /echo and
-// /room, until stop closes; at most maxChurning are open at once.
+// churn opens rate connections per second, in turn to /echo, /room and
+// /listen, until stop closes; at most maxChurning are open at once.
 func churn(cfg clientConfig, start time.Time, stop <-chan struct{}) churnTotals {
 	var (
 		ct     churnTotals
@@ -388,10 +388,13 @@ func churn(cfg clientConfig, start time.Time, stop <-chan struct{}) churnTotals 
 			continue
 		}
 		ct.Started++
-		room := k%2 == 1
+		room := k%3 == 1
 		url := cfg.URL + "/echo"
-		if room {
+		switch k % 3 {
+		case 1:
 			url = cfg.URL + "/room"
+		case 2:
+			url = cfg.URL + "/listen"
 		}
 		ops.Go(func() {
 			defer func() { <-sem }()
@@ -440,14 +443,23 @@ func runClients() int {
 		fmt.Println("fail", err)
 		return 1
 	}
-	echo, err := dialAll(cfg.URL+"/echo", 'E', cfg.Conns, 1)
+	// Half the echo connections read in their handler, half listen.
+	echo, err := dialAll(cfg.URL+"/echo", 'E', cfg.Conns-cfg.Conns/2, 1)
+	var listen []*steadyConn
+	if err == nil {
+		listen, err = dialAll(cfg.URL+"/listen", 'E', cfg.Conns/2, 1)
+	}
 	if err != nil {
-		for _, c := range room {
+		for _, c := range append(room, echo...) {
 			c.ws.Close()
 		}
 		fmt.Println("fail", err)
 		return 1
 	}
+	for i, c := range listen {
+		c.id = uint32(len(echo) + i) // one numbering for every echo connection
+	}
+	echo = append(echo, listen...)
 	all := append(append([]*steadyConn(nil), room...), echo...)
 	var (
 		n       counters

@@ -1,5 +1,7 @@
 // Package soak holds forge's soak test, TestSoak: a forge app in the test
-// process serves /echo and a hub room at /room over loopback, while a child
+// process serves /echo, the same echo through Connection.Listen at /listen
+// (half the echo connections use it) and a hub room at /room over
+// loopback, while a child
 // process (the test binary started again) keeps echo connections, the
 // room's members and a stream of short-lived connections busy at steady
 // rates. It counts every message by (connection, sequence number), so that

@@ -66,6 +66,17 @@ func startServer(t *testing.T, logger *slog.Logger) *server {
 			s.echoed.Add(1)
 		}
 	})
+	// The same echo through Connection.Listen: half the echo connections
+	// and a third of the churn park between their messages.
+	r.WebSocket("/listen", func(_ forge.Context, conn forge.Connection) error {
+		return conn.Listen(func(_ forge.MessageType, msg []byte) error {
+			if err := conn.Write(msg); err != nil {
+				return err
+			}
+			s.echoed.Add(1)
+			return nil
+		})
+	})
 	r.WebSocket("/room", func(ctx forge.Context, conn forge.Connection) error {
 		if err := rooms.Register(conn); err != nil {
 			return err

@@ -86,5 +86,12 @@ func NewHTTPError(status int, message string) *HTTPError {
 	return router.NewHTTPError(status, message)
 }
 
+// ListenJSON hands conn's reads to fn, each message decoded into a new T
+// and validated like ReadJSON's; see connection.ListenJSON and
+// Connection.Listen.
+func ListenJSON[T any](conn Connection, fn func(*T) error) error {
+	return connection.ListenJSON(conn, fn)
+}
+
 // CloseStatus returns the WebSocket close code carried by err, or -1.
 func CloseStatus(err error) StatusCode { return connection.CloseStatus(err) }

@@ -677,6 +677,11 @@ func (c *Conn) ReadJSON(v any) error {
 	if err != nil {
 		return err
 	}
+	return c.decodeJSON(data, v)
+}
+
+// decodeJSON is ReadJSON's decoding of a message already read.
+func (c *Conn) decodeJSON(data []byte, v any) error {
 	if c.inbound != nil && reflect.TypeOf(v) == c.inbound {
 		if err := c.validate(data); err != nil {
 			return err

@@ -79,3 +79,35 @@ func TestInvalidMessageCloses1007(t *testing.T) {
 		t.Fatalf("close %d %q, want 1007 \"invalid message\"", code, reason)
 	}
 }
+
+// TestListenJSONEnforcesInbound: ListenJSON hands fn the messages that
+// decode into the declared inbound type, validated like ReadJSON's, and
+// closes with 1007 at the first that does not.
+func TestListenJSONEnforcesInbound(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		bad, reason string
+	}{
+		{`{"text":""}`, "invalid message"},
+		{`{"text":`, "invalid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, Config{Inbound: &say{}}, func(c *Conn) error {
+				return ListenJSON(c, func(m *say) error { return c.WriteJSON(m) })
+			})
+			ws := dial(t, s, nil)
+			for _, m := range []string{`{"text":"one"}`, `{"text":"two"}`} {
+				ws.WriteMessage(websocket.TextMessage, []byte(m))
+				if _, got, err := ws.ReadMessage(); err != nil || string(got) != m {
+					t.Fatalf("sent %s, got %s, %v", m, got, err)
+				}
+			}
+			ws.WriteMessage(websocket.TextMessage, []byte(tt.bad))
+			if code, reason := readClose(t, ws); code != 1007 || reason != tt.reason {
+				t.Fatalf("close %d %q, want 1007 %q", code, reason, tt.reason)
+			}
+		})
+	}
+}

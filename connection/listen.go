@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"runtime/debug"
@@ -60,6 +61,26 @@ func (c *Conn) Listen(fn func(typ MessageType, data []byte) error) error {
 		return errors.New("forge: Listen called twice")
 	}
 	return ErrListening
+}
+
+// ListenJSON is Listen for JSON messages: each message is decoded into a
+// new T, as ReadJSON would decode it (validated first against the route's
+// declared inbound schema when T is that type), and handed to fn. A
+// message that does not decode closes the connection with
+// CloseInvalidPayload, as a handler that returns ReadJSON's *DecodeError
+// does; to answer it and go on instead, decode in a Listen callback.
+func ListenJSON[T any](conn Connection, fn func(*T) error) error {
+	return conn.Listen(func(_ MessageType, data []byte) error {
+		v := new(T)
+		if c, ok := conn.(*Conn); ok {
+			if err := c.decodeJSON(data, v); err != nil {
+				return err
+			}
+		} else if err := json.Unmarshal(data, v); err != nil {
+			return &DecodeError{Err: err}
+		}
+		return fn(v)
+	})
 }
 
 // listen runs the connection once its handler returned ErrListening: it

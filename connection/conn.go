@@ -37,8 +37,11 @@ import (
 // at a time owns the read side: the goroutine calling Read, or a
 // short-lived pump goroutine that reads on behalf of a handler that is not
 // reading (to answer pings and notice the peer's close) or of a read with a
-// deadline. An idle connection therefore costs its handler's goroutine and
-// nothing more.
+// deadline. On Linux the pump of a handler that is not reading does not
+// wait for input either: the poller of listening connections (see Listen)
+// watches the socket and starts one when input arrives. An idle connection
+// therefore costs its handler's goroutine and nothing more, and one whose
+// handler listens costs no goroutine.
 //
 // Every ping is answered with its own pong, in order, ahead of queued
 // messages. Under pressure (a peer that pings faster than its socket takes
@@ -73,6 +76,7 @@ type Conn struct {
 	// Read side.
 	rtok              chan struct{}            // capacity 1; holding a token means owning ws's reader
 	lis               atomic.Pointer[listener] // set by Listen
+	watch             atomic.Pointer[listener] // set by the first idle pump that watches (see idlePump)
 	rmu               sync.Mutex
 	pending           *inbound      // guarded by rmu; read by the pump, not yet delivered
 	rerr              error         // guarded by rmu; sticky terminal read error
@@ -473,6 +477,9 @@ func (c *Conn) finish(code StatusCode, reason string) {
 	c.done = true
 	c.keepalive.Stop()
 	c.gmu.Unlock()
+	if w := c.watch.Load(); w != nil {
+		pollLeave(w)
+	}
 	c.ws.Close()
 	c.endContext()
 	c.wg.Wait()
@@ -543,8 +550,9 @@ func (c *Conn) spawn(role goroutineRole) bool {
 type goroutineRole int
 
 const (
-	writerRole goroutineRole = iota
-	pumpRole
+	writerRole   goroutineRole = iota
+	pumpRole                   // reads one message for a waiting reader
+	idlePumpRole               // reads for a handler that is not reading; may watch instead (see idlePump)
 )
 
 // hold counts one more goroutine's work for c (a goroutine of its own or a
@@ -561,9 +569,12 @@ func (c *Conn) hold() bool {
 
 func (c *Conn) run(role goroutineRole) {
 	defer c.wg.Done()
-	if role == writerRole {
+	switch role {
+	case writerRole:
 		c.writeLoop(false)
-	} else {
+	case idlePumpRole:
+		c.idlePump()
+	default:
 		c.pump()
 	}
 }
@@ -590,7 +601,11 @@ func (c *Conn) tick() {
 		return
 	}
 	next := c.pingInterval
-	if l := c.lis.Load(); l != nil {
+	l := c.lis.Load()
+	if l == nil {
+		l = c.watch.Load()
+	}
+	if l != nil {
 		var ping bool
 		if ping, next = l.keepaliveCheck(time.Since(c.start), c.pingInterval); !ping {
 			c.gmu.Lock()

@@ -29,10 +29,11 @@ var errReadListening = errors.New("forge: read on a connection that has a listen
 // do parks again. While it is listening, the connection's read token stays
 // taken, parked or not, so that no pump reads behind its back.
 type listener struct {
-	c      *Conn
-	fn     func(MessageType, []byte) error
-	state  atomic.Int32 // running or parked
-	noPoll atomic.Bool  // read in a goroutine of its own (no poller, or it failed)
+	c        *Conn
+	fn       func(MessageType, []byte) error
+	watching bool         // an idle pump's watch, not a listener (see Conn.idlePump)
+	state    atomic.Int32 // running or parked
+	noPoll   atomic.Bool  // read in a goroutine of its own (no poller, or it failed)
 
 	// For the keepalive timer (see Conn.tick), as durations since the
 	// connection's start.
@@ -90,6 +91,9 @@ func (c *Conn) listen(l *listener) {
 	// A pump may be reading (the handler waited past pumpGrace before it
 	// called Listen); what it reads is delivered first.
 	c.rtok <- struct{}{}
+	if w := c.watch.Swap(nil); w != nil {
+		pollLeave(w) // the listener registers the socket itself
+	}
 	if canPoll && c.nc != nil && c.nc.raw != nil && c.nc.gbr != nil {
 		l.raw = c.nc.raw
 		if pollJoin(l) != nil {
@@ -117,6 +121,10 @@ func (c *Conn) endContext() {
 // becomes one.
 func (l *listener) resume() {
 	if !l.state.CompareAndSwap(parked, running) {
+		return
+	}
+	if l.watching {
+		l.c.startPump() // never waits
 		return
 	}
 	if w := l.w; w != nil {

@@ -100,9 +100,71 @@ func (c *Conn) startPump() {
 	c.rmu.Lock()
 	idle := c.pending == nil && c.rerr == nil
 	c.rmu.Unlock()
-	if !idle || !c.spawn(pumpRole) {
+	if !idle || !c.spawn(idlePumpRole) {
 		<-c.rtok
 	}
+}
+
+// idlePump reads on behalf of a handler that is not reading: it answers
+// pings and pongs and notices the peer's close, and keeps a message for
+// the handler's next read. Where the poller can watch the socket (see
+// Listen), it does not wait for input: with none, it gives the read side
+// back and has the poller start a pump when input arrives (or the keepalive
+// timer, when the peer is overdue), so that a handler that only writes, or
+// only waits, costs its own goroutine and no other.
+func (c *Conn) idlePump() {
+	if !canPoll || c.nc == nil || c.nc.raw == nil || c.nc.gbr == nil {
+		c.pump()
+		return
+	}
+	w := c.watch.Load()
+	if w == nil {
+		w = &listener{c: c, watching: true}
+		w.raw = c.nc.raw
+		if pollJoin(w) != nil {
+			w.noPoll.Store(true)
+		}
+		c.watch.Store(w) // only the reader, which this pump is, stores it
+		// As a read would before it waits; from now on only input moves
+		// the deadline (a pump that finds none must not).
+		c.armKeepalive()
+	}
+	if w.noPoll.Load() {
+		c.pump()
+		return
+	}
+	for c.ctx.Err() == nil {
+		if !c.nc.buffered() {
+			got, err := c.nc.poll()
+			if err != nil {
+				c.readFailed(err) // stores the terminal error
+				<-c.rtok
+				return
+			}
+			if !got {
+				if c.pingInterval > 0 {
+					w.deadline.Store(int64(c.armedAt + c.pingInterval + c.pongWait))
+				}
+				// The read side goes back before the poller is armed:
+				// a report after arming then finds it free.
+				<-c.rtok
+				w.state.Store(parked)
+				if pollArm(w) != nil {
+					w.state.Store(running)
+				}
+				return
+			}
+			c.armKeepalive()
+		}
+		op, p, ok := c.nc.nextControl()
+		if !ok {
+			break // a data or close frame, or part of one: read it
+		}
+		if op == websocketPing {
+			c.onPing(string(p))
+		}
+	}
+	c.pump()
 }
 
 // pump reads one message on behalf of whoever reads next. It is started

@@ -1,0 +1,178 @@
+package connection
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// waitWatching waits until c's idle pump has handed the socket to the
+// poller: no goroutine reads for the handler.
+func waitWatching(t *testing.T, c *Conn) {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for {
+		w := c.watch.Load()
+		if w != nil && w.state.Load() == parked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection is not watched")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestIdleHandlerIsWatched: a handler that does not read gets no pump
+// goroutine while its peer is quiet. Pings are answered meanwhile, and a
+// message that arrives is kept for the handler's next read.
+func TestIdleHandlerIsWatched(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	t.Parallel()
+	conns := make(chan *Conn, 1)
+	readNow := make(chan struct{})
+	s := newServer(t, Config{}, func(c *Conn) error {
+		conns <- c
+		select {
+		case <-readNow:
+		case <-c.Context().Done():
+			return nil
+		}
+		data, err := c.Read()
+		if err != nil {
+			return err
+		}
+		if err := c.Write(data); err != nil {
+			return err
+		}
+		<-c.Context().Done()
+		return nil
+	})
+	rc := dialRaw(t, s)
+	c := takeConn(t, conns)
+	waitWatching(t, c)
+	for i := range 3 {
+		p := fmt.Sprintf("ping %d", i)
+		if err := rc.write(maskedFrame(opPing, []byte(p))); err != nil {
+			t.Fatal(err)
+		}
+		if op, got, err := rc.read(); err != nil || op != opPong || string(got) != p {
+			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
+		}
+		waitWatching(t, c)
+	}
+	if err := rc.write(maskedFrame(opText, []byte("kept"))); err != nil {
+		t.Fatal(err)
+	}
+	// The pump reads it and keeps it; then the handler reads.
+	deadline := time.Now().Add(hangGuard)
+	for !c.stashed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the message was not read for the handler")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(readNow)
+	if op, got, err := rc.read(); err != nil || op != opText || string(got) != "kept" {
+		t.Fatalf("opcode %#x %q, %v; want the echo", op, got, err)
+	}
+}
+
+// TestIdleHandlerKeepalive: a watched connection whose peer answers no
+// ping is closed with 1001 at its keepalive deadline; one whose peer
+// answers every ping stays open.
+func TestIdleHandlerKeepalive(t *testing.T) {
+	t.Parallel()
+	cfg := Config{PingInterval: 20 * time.Millisecond, PongWait: 250 * time.Millisecond}
+	t.Run("silent peer", func(t *testing.T) {
+		t.Parallel()
+		ended := make(chan error, 1)
+		s := newServer(t, cfg, func(c *Conn) error {
+			<-c.Context().Done()
+			_, err := c.Read()
+			ended <- err
+			return nil
+		})
+		rc := dialRaw(t, s) // answers no ping
+		for {
+			op, got, err := rc.read()
+			if err != nil {
+				t.Fatalf("no close frame: %v", err)
+			}
+			if op == opPing {
+				continue
+			}
+			if op != opClose || len(got) < 2 || StatusCode(got[0])<<8|StatusCode(got[1]) != CloseGoingAway {
+				t.Fatalf("opcode %#x %q, want a close frame with 1001", op, got)
+			}
+			break
+		}
+		if err := <-ended; !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "keepalive") {
+			t.Fatalf("read after the end: %v, want the keepalive's ErrClosed", err)
+		}
+	})
+	t.Run("healthy peer", func(t *testing.T) {
+		t.Parallel()
+		conns := make(chan *Conn, 1)
+		s := newServer(t, cfg, func(c *Conn) error {
+			conns <- c
+			<-c.Context().Done()
+			return nil
+		})
+		ws := dial(t, s, nil)
+		pings := make(chan struct{}, 64)
+		ws.SetPingHandler(func(p string) error {
+			select {
+			case pings <- struct{}{}:
+			default:
+			}
+			return ws.WriteControl(websocket.PongMessage, []byte(p), time.Now().Add(time.Second))
+		})
+		go ws.ReadMessage()
+		c := takeConn(t, conns)
+		// 800 ms: several times ping interval plus pong wait.
+		for range 40 {
+			select {
+			case <-pings:
+			case <-c.Context().Done():
+				t.Fatal("a peer that answers every ping was closed")
+			case <-time.After(hangGuard):
+				t.Fatal("no ping")
+			}
+		}
+		if c.Context().Err() != nil {
+			t.Fatal("a peer that answers every ping was closed")
+		}
+	})
+}
+
+// TestIdleHandlerThenListens: a handler that waited past the first idle
+// pump, which watches the socket, and then calls Listen takes the socket
+// over from the watch.
+func TestIdleHandlerThenListens(t *testing.T) {
+	t.Parallel()
+	conns := make(chan *Conn, 1)
+	s := newServer(t, Config{}, func(c *Conn) error {
+		conns <- c
+		time.Sleep(3 * pumpGrace)
+		return listenEcho(c)
+	})
+	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	for i := range 5 {
+		m := fmt.Appendf(nil, "m%d", i)
+		if err := ws.WriteMessage(websocket.TextMessage, m); err != nil {
+			t.Fatal(err)
+		}
+		expectInOrder(t, ws, 1, func(int) []byte { return m })
+	}
+	if c.watch.Load() != nil {
+		t.Fatal("the watch is still registered beside the listener")
+	}
+}

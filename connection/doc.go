@@ -29,6 +29,18 @@
 // so that an idle connection costs its handler's goroutine and nothing
 // more.
 //
+// # Many idle connections
+//
+// A handler that returns [Connection.Listen] (or [ListenJSON]) hands its
+// reads to a callback and lets its goroutine go: between messages the
+// connection holds no goroutine at all. On Linux an epoll instance of this
+// package's own (one goroutine, run while any connection uses it) reports
+// input, and the connection is resumed on a shared worker goroutine; the
+// end of the connection's context and the keepalive timer resume it too.
+// Elsewhere, and over TLS, a goroutine reads for the listener. The same
+// poller watches the socket of a handler that does not read, in place of
+// a goroutine blocked in it.
+//
 // # Writes and backpressure
 //
 // The queue is capped in bytes (Config.QueueBytes). [Connection.Write]

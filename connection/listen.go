@@ -196,29 +196,14 @@ func (c *Conn) listenLoop(l *listener) {
 			continue
 		}
 		if !l.noPoll.Load() {
-			if !c.nc.buffered() {
-				got, err := c.nc.poll()
-				if err != nil {
-					// The socket's: the peer ended or failed, or the
-					// keepalive deadline passed. (readOne would move the
-					// deadline before it read.)
-					c.endListening(l, c.readFailed(err))
-					return
-				}
-				if !got {
-					if c.park(l) {
-						return
-					}
-					continue
-				}
-				// Input shows the peer is alive. Only input moves the
-				// deadline: a resume that finds none, the keepalive
-				// timer's at the deadline among them, must not.
-				c.armKeepalive()
+			ready, err := c.nextInput()
+			if err != nil {
+				c.endListening(l, c.readFailed(err))
+				return
 			}
-			if op, p, ok := c.nc.nextControl(); ok {
-				if op == websocketPing {
-					c.onPing(string(p))
+			if !ready {
+				if c.park(l) {
+					return
 				}
 				continue
 			}
@@ -230,6 +215,36 @@ func (c *Conn) listenLoop(l *listener) {
 		if err != nil {
 			c.endListening(l, err)
 			return
+		}
+	}
+}
+
+// nextInput reads the input there is without waiting, and answers the
+// whole pings and pongs at its start itself: gorilla's reader, once it has
+// handled one, waits in the socket for the next frame. It reports whether
+// a data or close frame (or part of one) is there for readOne; false means
+// there is no input: the caller may park. An error is the socket's: the
+// peer ended or failed, or the keepalive deadline passed (readOne would
+// move the deadline before it read). Only the reader calls it, between
+// messages, where the poller can watch the socket.
+func (c *Conn) nextInput() (ready bool, err error) {
+	for {
+		if !c.nc.buffered() {
+			got, err := c.nc.poll()
+			if err != nil || !got {
+				return false, err
+			}
+			// Input shows the peer is alive. Only input moves the
+			// deadline: a resume that finds none, the keepalive timer's
+			// at the deadline among them, must not.
+			c.armKeepalive()
+		}
+		op, p, ok := c.nc.nextControl()
+		if !ok {
+			return true, nil
+		}
+		if op == websocketPing {
+			c.onPing(string(p))
 		}
 	}
 }

@@ -133,35 +133,25 @@ func (c *Conn) idlePump() {
 		c.pump()
 		return
 	}
-	for c.ctx.Err() == nil {
-		if !c.nc.buffered() {
-			got, err := c.nc.poll()
-			if err != nil {
-				c.readFailed(err) // stores the terminal error
-				<-c.rtok
-				return
-			}
-			if !got {
-				if c.pingInterval > 0 {
-					w.deadline.Store(int64(c.armedAt + c.pingInterval + c.pongWait))
-				}
-				// The read side goes back before the poller is armed:
-				// a report after arming then finds it free.
-				<-c.rtok
-				w.state.Store(parked)
-				if pollArm(w) != nil {
-					w.state.Store(running)
-				}
-				return
-			}
-			c.armKeepalive()
+	if c.ctx.Err() == nil {
+		ready, err := c.nextInput()
+		if err != nil {
+			c.readFailed(err) // stores the terminal error
+			<-c.rtok
+			return
 		}
-		op, p, ok := c.nc.nextControl()
-		if !ok {
-			break // a data or close frame, or part of one: read it
-		}
-		if op == websocketPing {
-			c.onPing(string(p))
+		if !ready {
+			if c.pingInterval > 0 {
+				w.deadline.Store(int64(c.armedAt + c.pingInterval + c.pongWait))
+			}
+			// The read side goes back before the poller is armed: a
+			// report after arming then finds it free.
+			<-c.rtok
+			w.state.Store(parked)
+			if pollArm(w) != nil {
+				w.state.Store(running)
+			}
+			return
 		}
 	}
 	c.pump()

@@ -95,6 +95,7 @@ type socketConn struct {
 	apos    int16                 // owned by the reader; ahead's unread bytes are (*ahead)[apos:alen] (readChunkSize fits)
 	alen    int16                 // owned by the reader
 	nowait  bool                  // owned by the reader; rawFill returns at once when there is no input (see poll)
+	inFrame bool                  // owned by the reader; gorilla's reader may stand inside a frame (see nextControl)
 	fillFn  func(fd uintptr) bool // c.rawFill, made once
 	rbudget int64                 // owned by the reader; bytes reads may still return (see limitReads), or -1: no bound
 	readErr error                 // owned by the reader; the last error the socket's Read returned
@@ -390,9 +391,10 @@ func (c *socketConn) rawFill(fd uintptr) bool {
 // answers such frames itself between messages, because gorilla's reader,
 // once it has handled one, waits in the socket for the next frame (see
 // Conn.Listen). Only the reader calls it, between messages: what gorilla's
-// frame reader holds then starts with a frame.
+// frame reader holds then starts with a frame, unless inFrame says it may
+// not (see atFrameStart).
 func (c *socketConn) nextControl() (op byte, payload []byte, ok bool) {
-	if c.gbr == nil {
+	if c.gbr == nil || c.inFrame {
 		return 0, nil, false
 	}
 	// Peek must not wait for input: it reads no more than is held.
@@ -433,6 +435,17 @@ func (c *socketConn) nextControl() (op byte, payload []byte, ok bool) {
 	}
 	_, _ = c.gbr.Discard(n)
 	return op, payload, true
+}
+
+// atFrameStart reports whether gorilla's frame reader surely stands at the
+// start of a frame: it took every byte read so far, and they end with a
+// whole frame. After a compressed message it may not: the inflater stops
+// at a deflate block with BFINAL set (RFC 7692 §7.2.3.3), and gorilla
+// skips what follows in the frame only when it reads the next message.
+// Only the reader calls it.
+func (c *socketConn) atFrameStart() bool {
+	f := &c.frames
+	return c.gbr != nil && c.gbr.Buffered() == 0 && !f.off && f.skip == 0 && f.hn == 0
 }
 
 // Opcodes of the control frames nextControl takes (RFC 6455 §5.2).

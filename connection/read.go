@@ -206,6 +206,12 @@ func (c *Conn) readOne() (m inbound, dropped bool, err error) {
 	if err != nil {
 		return inbound{}, false, c.readFailed(err)
 	}
+	if c.compress && c.nc != nil {
+		// A compressed message may leave the rest of its frame unread;
+		// nextControl must not take that for frames. Without compression
+		// a message is read to the end of its last frame.
+		c.nc.inFrame = !c.nc.atFrameStart()
+	}
 	if typ == websocket.TextMessage && !utf8.Valid(data) {
 		return inbound{}, false, c.readFailed(errInvalidUTF8)
 	}

@@ -1,0 +1,106 @@
+package connection
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestListenCompressedEndsEarly sends a compressed message whose deflate
+// data ends (a block with BFINAL set, RFC 7692 §7.2.3.3) before its
+// frame does: gorilla's reader skips the rest of the frame when it reads
+// the next message, and a listening connection must not take the bytes it
+// skips for frames of their own. Here they look like pings.
+func TestListenCompressedEndsEarly(t *testing.T) {
+	t.Parallel()
+	for phase := range 6 {
+		t.Run(fmt.Sprint(phase), func(t *testing.T) {
+			t.Parallel()
+			testCompressedEndsEarly(t, phase)
+		})
+	}
+}
+
+func testCompressedEndsEarly(t *testing.T, phase int) {
+	got := make(chan string, 4)
+	s := newServer(t, Config{Compression: true}, func(c *Conn) error {
+		return c.Listen(func(_ MessageType, data []byte) error {
+			got <- string(data)
+			return nil
+		})
+	})
+	rc := dialRawDeflate(t, s)
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	fw.Write([]byte("hello"))
+	fw.Close() // a final block
+	payload := make([]byte, 3000)
+	copy(payload, z.Bytes())
+	// Past the deflate data, what an empty masked ping looks like, at
+	// every sixth byte from wherever gorilla's reader may stop.
+	ping := []byte{0x80 | opPing, 0x80, 0, 0, 0, 0}
+	for i := z.Len(); i < len(payload); i++ {
+		payload[i] = ping[(i+phase)%6]
+	}
+	if err := rc.write(clientFragment(0x80|0x40|opText, payload), clientFrame(opText, []byte("after"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hello", "after"} {
+		select {
+		case m := <-got:
+			if m != want {
+				t.Fatalf("got %q, want %q", m, want)
+			}
+		case <-time.After(hangGuard):
+			t.Fatalf("no %q", want)
+		}
+	}
+	// The first frame back answers this ping: nothing answered the bytes
+	// gorilla's reader skipped.
+	if err := rc.write(maskedFrame(opPing, []byte("end"))); err != nil {
+		t.Fatal(err)
+	}
+	if op, p, err := rc.read(); err != nil || op != opPong || string(p) != "end" {
+		t.Fatalf("opcode %#x %q, %v; want the pong \"end\"", op, p, err)
+	}
+}
+
+// TestListenCompressedParks checks that a compressed message read whole
+// leaves the listener answering a ping by itself and parked, as without
+// compression.
+func TestListenCompressedParks(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	t.Parallel()
+	s, conns := listening(t, Config{Compression: true}, func(c *Conn, typ MessageType, data []byte) error {
+		return c.WriteMessage(context.Background(), typ, data)
+	})
+	rc := dialRawDeflate(t, s)
+	c := takeConn(t, conns)
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	fw.Write([]byte("hello"))
+	fw.Flush()
+	data := bytes.TrimSuffix(z.Bytes(), []byte{0, 0, 0xff, 0xff})
+	for i := range 3 {
+		if err := rc.write(clientFragment(0x80|0x40|opText, data)); err != nil {
+			t.Fatal(err)
+		}
+		if op, _, err := rc.read(); err != nil || op != opText {
+			t.Fatalf("opcode %#x, %v; want the echo", op, err)
+		}
+		waitParked(t, c)
+		p := fmt.Sprint("ping ", i)
+		if err := rc.write(maskedFrame(opPing, []byte(p))); err != nil {
+			t.Fatal(err)
+		}
+		if op, got, err := rc.read(); err != nil || op != opPong || string(got) != p {
+			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
+		}
+		waitParked(t, c)
+	}
+}

@@ -193,6 +193,7 @@ func (c *Conn) listenLoop(l *listener) {
 				c.endListening(l, err)
 				return
 			}
+			c.armKeepalive() // see below
 			continue
 		}
 		if !l.noPoll.Load() {
@@ -216,6 +217,10 @@ func (c *Conn) listenLoop(l *listener) {
 			c.endListening(l, err)
 			return
 		}
+		// The callback may have run past the deadline while the peer's
+		// pongs waited in the socket: as a read after it would, the next
+		// poll gives the peer a full window.
+		c.armKeepalive()
 	}
 }
 

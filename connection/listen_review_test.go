@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestListenCompressedEndsEarly sends a compressed message whose deflate
@@ -102,5 +104,40 @@ func TestListenCompressedParks(t *testing.T) {
 			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
 		}
 		waitParked(t, c)
+	}
+}
+
+// TestListenSlowCallbackSparesHealthyPeer has a callback run for longer
+// than ping interval plus pong wait while the peer answers every ping: as
+// for a handler that reads after long work, the peer is not closed for
+// the pongs the connection could not read meanwhile.
+func TestListenSlowCallbackSparesHealthyPeer(t *testing.T) {
+	t.Parallel()
+	const interval, wait = 20 * time.Millisecond, 30 * time.Millisecond
+	got := make(chan string, 2)
+	s, conns := listening(t, Config{PingInterval: interval, PongWait: wait}, func(_ *Conn, _ MessageType, data []byte) error {
+		if string(data) == "slow" {
+			time.Sleep(6 * (interval + wait))
+		}
+		got <- string(data)
+		return nil
+	})
+	ws := dial(t, s, nil)
+	go ws.ReadMessage() // answers pings until the test closes ws
+	c := takeConn(t, conns)
+	for _, m := range []string{"slow", "after"} {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case g := <-got:
+			if g != m {
+				t.Fatalf("got %q, want %q", g, m)
+			}
+		case <-c.Context().Done():
+			t.Fatalf("a peer that answers every ping was closed before %q", m)
+		case <-time.After(hangGuard):
+			t.Fatalf("no %q", m)
+		}
 	}
 }

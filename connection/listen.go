@@ -234,7 +234,10 @@ func (c *Conn) listenLoop(l *listener) {
 // messages, where the poller can watch the socket.
 func (c *Conn) nextInput() (ready bool, err error) {
 	for {
-		if !c.nc.buffered() {
+		// Wait for input, unless some is held: a frame for nextControl or
+		// gorilla's reader, or only the start of a ping or pong, whose
+		// rest is polled for here (short).
+		if !c.nc.buffered() || c.nc.short {
 			got, err := c.nc.poll()
 			if err != nil || !got {
 				return false, err
@@ -245,10 +248,10 @@ func (c *Conn) nextInput() (ready bool, err error) {
 			c.armKeepalive()
 		}
 		op, p, ok := c.nc.nextControl()
-		if !ok {
+		if !ok && !c.nc.short {
 			return true, nil
 		}
-		if op == websocketPing {
+		if ok && op == websocketPing {
 			c.onPing(string(p))
 		}
 	}

@@ -141,3 +141,42 @@ func TestListenSlowCallbackSparesHealthyPeer(t *testing.T) {
 		}
 	}
 }
+
+// TestListenSplitPing sends pings in two pieces, cut in the header and in
+// the payload, as TCP may deliver them: the listener answers each and
+// parks, without a goroutine left waiting in gorilla's reader for the next
+// message.
+func TestListenSplitPing(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	t.Parallel()
+	s, conns := listening(t, Config{}, func(c *Conn, typ MessageType, data []byte) error {
+		return c.WriteMessage(context.Background(), typ, data)
+	})
+	rc := dialRaw(t, s)
+	c := takeConn(t, conns)
+	waitParked(t, c)
+	for _, cut := range []int{1, 2, 4, 6, 9} {
+		p := fmt.Sprint("ping cut at ", cut)
+		f := maskedFrame(opPing, []byte(p))
+		if err := rc.write(f[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		waitParked(t, c)
+		if err := rc.write(f[cut:]); err != nil {
+			t.Fatal(err)
+		}
+		if op, got, err := rc.read(); err != nil || op != opPong || string(got) != p {
+			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
+		}
+		waitParked(t, c)
+	}
+	// The input that follows is read as it should be.
+	if err := rc.write(maskedFrame(opText, []byte("after"))); err != nil {
+		t.Fatal(err)
+	}
+	if op, got, err := rc.read(); err != nil || op != opText || string(got) != "after" {
+		t.Fatalf("opcode %#x %q, %v; want the echo", op, got, err)
+	}
+}

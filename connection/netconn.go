@@ -96,6 +96,7 @@ type socketConn struct {
 	alen    int16                 // owned by the reader
 	nowait  bool                  // owned by the reader; rawFill returns at once when there is no input (see poll)
 	inFrame bool                  // owned by the reader; gorilla's reader may stand inside a frame (see nextControl)
+	short   bool                  // owned by the reader; all input held is the start of a ping or pong (see nextControl)
 	fillFn  func(fd uintptr) bool // c.rawFill, made once
 	rbudget int64                 // owned by the reader; bytes reads may still return (see limitReads), or -1: no bound
 	readErr error                 // owned by the reader; the last error the socket's Read returned
@@ -341,8 +342,11 @@ func (c *socketConn) fill() error {
 // poll reads what input there is into a pooled chunk (ahead), without
 // waiting, and reports whether there was any; a socket that ended or
 // failed is an error, as its Read would return it (a read deadline that
-// passed included). Only the reader calls it, when nothing is buffered.
+// passed included). Only the reader calls it, with nothing read ahead.
 func (c *socketConn) poll() (bool, error) {
+	if c.ahead != nil {
+		return true, nil // never replace input read ahead
+	}
 	c.nowait = true
 	err := c.raw.Read(c.fillFn)
 	c.nowait = false
@@ -386,14 +390,18 @@ func (c *socketConn) rawFill(fd uintptr) bool {
 // nextControl takes the next frame off the input when it is a ping or a
 // pong that the reader holds whole, and returns its opcode and unmasked
 // payload; ok is false, and nothing is taken, for anything else (a data
-// or close frame, a frame not all read yet, a frame that breaks the
-// protocol, which gorilla's reader then refuses). A listening connection
-// answers such frames itself between messages, because gorilla's reader,
-// once it has handled one, waits in the socket for the next frame (see
-// Conn.Listen). Only the reader calls it, between messages: what gorilla's
-// frame reader holds then starts with a frame, unless inFrame says it may
-// not (see atFrameStart).
+// or close frame, a frame that breaks the protocol, which gorilla's
+// reader then refuses). A listening connection answers such frames itself
+// between messages, because gorilla's reader, once it has handled one,
+// waits in the socket for the next frame (see Conn.Listen). When the input
+// held is only the start of a ping or pong (TCP delivered it in pieces),
+// it sets short and moves that input into gorilla's frame reader, so that
+// the caller can poll for the rest instead of leaving it to gorilla. Only
+// the reader calls it, between messages: what gorilla's frame reader holds
+// then starts with a frame, unless inFrame says it may not (see
+// atFrameStart).
 func (c *socketConn) nextControl() (op byte, payload []byte, ok bool) {
+	c.short = false
 	if c.gbr == nil || c.inFrame {
 		return 0, nil, false
 	}
@@ -402,7 +410,7 @@ func (c *socketConn) nextControl() (op byte, payload []byte, ok bool) {
 	if c.ahead != nil {
 		held += int(c.alen - c.apos)
 	}
-	if held < 2 {
+	if held == 0 {
 		return 0, nil, false
 	}
 	// The header is looked at where it lies, without a read: a read
@@ -410,16 +418,24 @@ func (c *socketConn) nextControl() (op byte, payload []byte, ok bool) {
 	// swallow the refusal of a frame that gorilla's reader must get.
 	var h [2]byte
 	inGbr, _ := c.gbr.Peek(min(c.gbr.Buffered(), 2)) // buffered: no read
-	if k := copy(h[:], inGbr); k < 2 {
-		copy(h[k:], (*c.ahead)[c.apos:c.alen]) // held >= 2: ahead holds the rest
+	if k := copy(h[:], inGbr); k < min(held, 2) {
+		copy(h[k:], (*c.ahead)[c.apos:c.alen]) // ahead holds the rest
 	}
 	const fin, masked = 0x80, 0x80
 	op = h[0] &^ fin
-	if h[0]&fin == 0 || (op != websocketPing && op != websocketPong) || h[1]&masked == 0 || h[1]&^masked > 125 {
+	if h[0]&fin == 0 || (op != websocketPing && op != websocketPong) {
+		return 0, nil, false
+	}
+	if held < 2 {
+		c.keepShort(held)
+		return 0, nil, false
+	}
+	if h[1]&masked == 0 || h[1]&^masked > 125 {
 		return 0, nil, false
 	}
 	n := 2 + 4 + int(h[1]&^masked)
 	if held < n {
+		c.keepShort(held)
 		return 0, nil, false
 	}
 	// A ping or pong frame is one that frameCheck passes, whole; the
@@ -435,6 +451,16 @@ func (c *socketConn) nextControl() (op byte, payload []byte, ok bool) {
 	}
 	_, _ = c.gbr.Discard(n)
 	return op, payload, true
+}
+
+// keepShort moves the held input, the start of a ping or pong frame, into
+// gorilla's frame reader, which has room for a whole one, and sets short:
+// with nothing read ahead, the reader may poll for the rest. frameCheck
+// passes these bytes: a ping or pong header without RSV bits is valid.
+func (c *socketConn) keepShort(held int) {
+	if _, err := c.gbr.Peek(held); err == nil && c.ahead == nil {
+		c.short = true
+	}
 }
 
 // atFrameStart reports whether gorilla's frame reader surely stands at the

@@ -188,6 +188,7 @@ func (c *Conn) readFrame() (inbound, error) {
 func (c *Conn) readOne() (m inbound, dropped bool, err error) {
 	c.armKeepalive()
 	if c.nc != nil {
+		c.nc.short = false // gorilla takes whatever nextControl left
 		if err := c.nc.awaitInput(); err != nil {
 			return inbound{}, false, c.readFailed(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync/atomic"
 	"syscall"
@@ -203,6 +204,12 @@ func (c *Conn) listenLoop(l *listener) {
 				return
 			}
 			if !ready {
+				if c.overdue() {
+					// The socket's deadline fires about now: the
+					// keepalive timer may have seen it first.
+					c.endListening(l, c.readFailed(os.ErrDeadlineExceeded))
+					return
+				}
 				if c.park(l) {
 					return
 				}
@@ -258,20 +265,30 @@ func (c *Conn) nextInput() (ready bool, err error) {
 }
 
 // park leaves the connection parked and reports true, unless it must run
-// on: its context ended, or the poller could not be armed (the socket is
-// closed; the next read says so). After it returns true, the caller must
-// not touch the connection: another goroutine may be running it already.
+// on: its context ended, the poller failed (failAll), the keepalive
+// deadline passed, or the poller could not be armed (the socket is
+// closed; the next read says so). Each is checked after the state says
+// parked: whoever changed it before found the connection running, and
+// left it to run on. After park returns true, the caller must not touch
+// the connection: another goroutine may be running it already.
 func (c *Conn) park(l *listener) bool {
 	if c.pingInterval > 0 {
 		l.deadline.Store(int64(c.armedAt + c.pingInterval + c.pongWait))
 	}
 	l.state.Store(parked)
-	if c.ctx.Err() == nil && pollArm(l) == nil {
+	if c.ctx.Err() == nil && !l.noPoll.Load() && !c.overdue() && pollArm(l) == nil {
 		return true
 	}
 	// Whoever swaps the state back runs the connection: this goroutine, or
 	// a resume that came first.
 	return !l.state.CompareAndSwap(parked, running)
+}
+
+// overdue reports whether the peer's keepalive deadline has passed, as
+// the keepalive timer sees it (see listener.keepaliveCheck). Only the
+// reader calls it.
+func (c *Conn) overdue() bool {
+	return c.pingInterval > 0 && c.armedAt != 0 && time.Since(c.start) >= c.armedAt+c.pingInterval+c.pongWait
 }
 
 // deliver calls the listener's callback, turning a panic into an error.

@@ -544,8 +544,10 @@ func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *se
 			a.watch(conn)
 			listening := false
 			defer func() {
-				if listening {
-					// The connection lives on without the handler.
+				if listening && a != nil {
+					// The connection lives on without the handler. (A
+					// route without auth registers nothing on the
+					// context, which would cost each idle connection.)
 					context.AfterFunc(conn.Context(), a.stop)
 				} else {
 					a.stop()

@@ -272,11 +272,16 @@ func (c *Conn) nextInput() (ready bool, err error) {
 // left it to run on. After park returns true, the caller must not touch
 // the connection: another goroutine may be running it already.
 func (c *Conn) park(l *listener) bool {
+	var deadline time.Duration // as keepaliveCheck sees it; 0: none
 	if c.pingInterval > 0 {
-		l.deadline.Store(int64(c.armedAt + c.pingInterval + c.pongWait))
+		deadline = c.armedAt + c.pingInterval + c.pongWait
+		l.deadline.Store(int64(deadline))
 	}
 	l.state.Store(parked)
-	if c.ctx.Err() == nil && !l.noPoll.Load() && !c.overdue() && pollArm(l) == nil {
+	// From here on, only what another runner does not change is read
+	// (not armedAt, which it may be moving already).
+	overdue := deadline > 0 && time.Since(c.start) >= deadline
+	if c.ctx.Err() == nil && !l.noPoll.Load() && !overdue && pollArm(l) == nil {
 		return true
 	}
 	// Whoever swaps the state back runs the connection: this goroutine, or

@@ -198,8 +198,10 @@ func TestListenPollerFails(t *testing.T) {
 		got <- string(data)
 		return nil
 	})
-	busy, idle := dialRaw(t, s), dialRaw(t, s)
-	cb, ci := takeConn(t, conns), takeConn(t, conns)
+	busy := dialRaw(t, s)
+	cb := takeConn(t, conns)
+	idle := dialRaw(t, s)
+	ci := takeConn(t, conns)
 	waitParked(t, cb)
 	waitParked(t, ci)
 	if err := busy.write(maskedFrame(opText, []byte("hold"))); err != nil {

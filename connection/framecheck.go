@@ -20,10 +20,19 @@ import "encoding/binary"
 // sees are the ones gorilla parses.
 type frameCheck struct {
 	skip uint64   // payload bytes of the current frame still to pass
-	hdr  [14]byte // the start of a header that the end of a read cut
+	hdr  [14]byte // the start of a header that the end of a read cut; with hn 0, see last
 	hn   uint8    // bytes in hdr
 	off  bool     // a frame was refused: check no more
 }
+
+// setLast records the length (header and payload) of the frame whose
+// header was parsed last, in hdr, which holds no header while hn is 0.
+func (f *frameCheck) setLast(n uint64) { binary.LittleEndian.PutUint64(f.hdr[:8], n) }
+
+// last returns what setLast recorded; only while hn is 0. The last
+// frame's header then starts last()-skip bytes before the end of the
+// bytes scanned.
+func (f *frameCheck) last() uint64 { return binary.LittleEndian.Uint64(f.hdr[:8]) }
 
 // frameError is a frame that frameCheck refused; its text is the reason
 // for the close frame.
@@ -47,12 +56,13 @@ func (f *frameCheck) scan(p []byte) (int, error) {
 		f.hdr[f.hn] = p[i]
 		f.hn++
 		i++
-		if _, plen, ok := header(f.hdr[:f.hn]); ok {
+		if h, plen, ok := header(f.hdr[:f.hn]); ok {
 			if err := check(f.hdr[0], plen); err != nil {
 				f.off = true
 				return 0, err
 			}
 			f.hn, f.skip = 0, plen
+			f.setLast(uint64(h) + plen)
 		}
 	}
 	if rest := uint64(len(p) - i); f.skip >= rest {
@@ -70,6 +80,7 @@ func (f *frameCheck) scan(p []byte) (int, error) {
 			f.off = true
 			return i, err
 		}
+		f.setLast(uint64(h) + plen)
 		i += h
 		if rest := uint64(len(p) - i); plen >= rest {
 			f.skip = plen - rest

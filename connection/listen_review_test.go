@@ -72,7 +72,7 @@ func testCompressedEndsEarly(t *testing.T, phase int) {
 
 // TestListenCompressedParks checks that a compressed message read whole
 // leaves the listener answering a ping by itself and parked, as without
-// compression.
+// compression: alone, or with a pong read together with it.
 func TestListenCompressedParks(t *testing.T) {
 	if !canPoll {
 		t.Skip("no poller on this platform")
@@ -90,6 +90,13 @@ func TestListenCompressedParks(t *testing.T) {
 	data := bytes.TrimSuffix(z.Bytes(), []byte{0, 0, 0xff, 0xff})
 	for i := range 3 {
 		if err := rc.write(clientFragment(0x80|0x40|opText, data)); err != nil {
+			t.Fatal(err)
+		}
+		if op, _, err := rc.read(); err != nil || op != opText {
+			t.Fatalf("opcode %#x, %v; want the echo", op, err)
+		}
+		waitParked(t, c)
+		if err := rc.write(clientFragment(0x80|0x40|opText, data), maskedFrame(opPong, []byte("pong"))); err != nil {
 			t.Fatal(err)
 		}
 		if op, _, err := rc.read(); err != nil || op != opText {

@@ -465,13 +465,18 @@ func (c *socketConn) keepShort(held int) {
 
 // atFrameStart reports whether gorilla's frame reader surely stands at the
 // start of a frame: it took every byte read so far, and they end with a
-// whole frame. After a compressed message it may not: the inflater stops
-// at a deflate block with BFINAL set (RFC 7692 §7.2.3.3), and gorilla
-// skips what follows in the frame only when it reads the next message.
-// Only the reader calls it.
+// whole frame, or what it holds is the last frame that frameCheck saw
+// begin, whole or in part. After a compressed message it may not: the
+// inflater stops at a deflate block with BFINAL set (RFC 7692 §7.2.3.3),
+// and gorilla skips what follows in the frame only when it reads the next
+// message. Only the reader calls it.
 func (c *socketConn) atFrameStart() bool {
 	f := &c.frames
-	return c.gbr != nil && c.gbr.Buffered() == 0 && !f.off && f.skip == 0 && f.hn == 0
+	if c.gbr == nil || f.off || f.hn > 0 {
+		return false
+	}
+	held := uint64(c.gbr.Buffered())
+	return held == 0 && f.skip == 0 || held > 0 && held == f.last()-f.skip
 }
 
 // Opcodes of the control frames nextControl takes (RFC 6455 §5.2).

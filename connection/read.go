@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -141,15 +142,27 @@ func (c *Conn) idlePump() {
 			return
 		}
 		if !ready {
+			if c.overdue() {
+				// The socket's deadline fires about now: the keepalive
+				// timer may have seen it first.
+				c.readFailed(os.ErrDeadlineExceeded)
+				<-c.rtok
+				return
+			}
+			var deadline time.Duration // as keepaliveCheck sees it; 0: none
 			if c.pingInterval > 0 {
-				w.deadline.Store(int64(c.armedAt + c.pingInterval + c.pongWait))
+				deadline = c.armedAt + c.pingInterval + c.pongWait
+				w.deadline.Store(int64(deadline))
 			}
 			// The read side goes back before the poller is armed: a
 			// report after arming then finds it free.
 			<-c.rtok
 			w.state.Store(parked)
-			if pollArm(w) != nil {
-				w.state.Store(running)
+			// As in park: the keepalive timer may have found the watch
+			// running just before the deadline passed.
+			overdue := deadline > 0 && time.Since(c.start) >= deadline
+			if (overdue || pollArm(w) != nil) && w.state.CompareAndSwap(parked, running) && overdue {
+				c.startPump() // its poll fails on the deadline
 			}
 			return
 		}

@@ -120,11 +120,13 @@ func TestListenCompressedParks(t *testing.T) {
 // the pongs the connection could not read meanwhile.
 func TestListenSlowCallbackSparesHealthyPeer(t *testing.T) {
 	t.Parallel()
-	const interval, wait = 20 * time.Millisecond, 30 * time.Millisecond
+	// The pong wait leaves room for a busy machine; the callback still
+	// runs for twice ping interval plus pong wait.
+	const interval, wait = 20 * time.Millisecond, 200 * time.Millisecond
 	got := make(chan string, 2)
 	s, conns := listening(t, Config{PingInterval: interval, PongWait: wait}, func(_ *Conn, _ MessageType, data []byte) error {
 		if string(data) == "slow" {
-			time.Sleep(6 * (interval + wait))
+			time.Sleep(2 * (interval + wait))
 		}
 		got <- string(data)
 		return nil

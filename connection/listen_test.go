@@ -171,10 +171,10 @@ func TestListenKeepaliveClosesUnresponsivePeer(t *testing.T) {
 func TestListenSparesHealthyPeer(t *testing.T) {
 	t.Parallel()
 	// A pong may take a while on a busy machine: the pong wait is
-	// generous, and the test runs for several times ping interval plus
+	// generous, and the test runs for about twice ping interval plus
 	// pong wait, which a connection that did not see the pongs would not
 	// survive.
-	s, conns := listening(t, Config{PingInterval: 20 * time.Millisecond, PongWait: 250 * time.Millisecond},
+	s, conns := listening(t, Config{PingInterval: 20 * time.Millisecond, PongWait: time.Second},
 		func(*Conn, MessageType, []byte) error { return nil })
 	ws := dial(t, s, nil)
 	pings := make(chan struct{}, 64)
@@ -187,8 +187,9 @@ func TestListenSparesHealthyPeer(t *testing.T) {
 	})
 	go ws.ReadMessage() // answers pings until the test closes ws
 	c := takeConn(t, conns)
-	// Forty pings answered: 800 ms without a data message.
-	for range 40 {
+	// A hundred pings answered: 2 s without a data message, past ping
+	// interval plus pong wait.
+	for range 100 {
 		select {
 		case <-pings:
 		case <-c.Context().Done():

@@ -92,15 +92,21 @@ func (c *Conn) listen(l *listener) {
 	// A pump may be reading (the handler waited past pumpGrace before it
 	// called Listen); what it reads is delivered first.
 	c.rtok <- struct{}{}
-	if w := c.watch.Swap(nil); w != nil {
-		pollLeave(w) // the listener registers the socket itself
-	}
-	if canPoll && c.nc != nil && c.nc.raw != nil && c.nc.gbr != nil {
+	w := c.watch.Swap(nil)
+	switch {
+	case w != nil && pollHandOver(w, l):
+		// The listener takes the watch's registration over: an idle pump
+		// that gave the read side back may arm it still, and the report
+		// must then resume the listener.
+	case canPoll && c.nc != nil && c.nc.raw != nil && c.nc.gbr != nil:
+		if w != nil {
+			pollLeave(w) // it could not join, or the poller failed under it
+		}
 		l.raw = c.nc.raw
 		if pollJoin(l) != nil {
 			l.noPoll.Store(true)
 		}
-	} else {
+	default:
 		l.noPoll.Store(true)
 	}
 	c.armKeepalive() // as a read would, before it waits

@@ -102,6 +102,20 @@ func pollLeave(l *listener) {
 	}
 }
 
+// pollHandOver gives from's registration to to, which then owns it as if
+// it had joined, and reports whether there was one to give (there is none
+// once the poller failed).
+func pollHandOver(from, to *listener) bool {
+	polling.mu.Lock()
+	defer polling.mu.Unlock()
+	if from.reg == 0 || polling.regs[from.reg] != from {
+		return false
+	}
+	to.raw, to.reg, to.epfd, to.w = from.raw, from.reg, from.epfd, from.w
+	polling.regs[from.reg] = to
+	return true
+}
+
 // pollArm asks for one report when l's socket has input (or its peer ended
 // or failed). It fails when the socket is closed.
 func pollArm(l *listener) error {

@@ -178,3 +178,37 @@ func TestIdleHandlerThenListens(t *testing.T) {
 		t.Fatal("the watch is still registered beside the listener")
 	}
 }
+
+// TestIdleHandlerThenListensLateArm: an idle pump gives the read side back
+// before it arms the poller for its watch, so it may arm it only after the
+// handler called Listen and the listener registered the socket and parked
+// (the pump's goroutine was descheduled in between). That late arming must
+// not take the listener's reports: the listener still gets the next
+// message. The test plays the late pump's part itself.
+func TestIdleHandlerThenListensLateArm(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	t.Parallel()
+	conns := make(chan *Conn, 1)
+	listen := make(chan struct{})
+	// Without keepalive, nothing but the poller resumes the listener.
+	s := newServer(t, Config{PingInterval: -1}, func(c *Conn) error {
+		conns <- c
+		<-listen
+		return listenEcho(c)
+	})
+	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	waitWatching(t, c)
+	w := c.watch.Load()
+	close(listen)
+	waitParked(t, c)
+	// What the late idle pump does once it has given the read side back.
+	w.state.Store(parked)
+	_ = pollArm(w)
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	expectInOrder(t, ws, 1, func(int) []byte { return []byte("after") })
+}

@@ -37,11 +37,13 @@ import (
 // at a time owns the read side: the goroutine calling Read, or a
 // short-lived pump goroutine that reads on behalf of a handler that is not
 // reading (to answer pings and notice the peer's close) or of a read with a
-// deadline. On Linux the pump of a handler that is not reading does not
-// wait for input either: the poller of listening connections (see Listen)
-// watches the socket and starts one when input arrives. An idle connection
-// therefore costs its handler's goroutine and nothing more, and one whose
-// handler listens costs no goroutine.
+// deadline. On Linux, where the poller of listening connections (see
+// Listen) can watch the socket (not over TLS, nor with an Upgrader that
+// sets ReadBufferSize), the pump of a handler that is not reading does not
+// wait for input either: the poller starts one when input arrives. An idle
+// connection there costs its handler's goroutine and nothing more (but for
+// the pump of a ReadMessage whose context ended, which waits for the next
+// message), and one whose handler listens costs no goroutine.
 //
 // Every ping is answered with its own pong, in order, ahead of queued
 // messages. Under pressure (a peer that pings faster than its socket takes

@@ -37,9 +37,9 @@
 // package's own (one goroutine, run while any connection uses it) reports
 // input, and the connection is resumed on a shared worker goroutine; the
 // end of the connection's context and the keepalive timer resume it too.
-// Elsewhere, and over TLS, a goroutine reads for the listener. The same
-// poller watches the socket of a handler that does not read, in place of
-// a goroutine blocked in it.
+// Elsewhere, and over TLS, a goroutine reads for the listener. Where it
+// can, the same poller also watches the socket of a handler that does not
+// read, in place of a goroutine blocked in it.
 //
 // # Writes and backpressure
 //

@@ -479,12 +479,15 @@ func (c *Conn) finish(code StatusCode, reason string) {
 	c.done = true
 	c.keepalive.Stop()
 	c.gmu.Unlock()
-	if w := c.watch.Load(); w != nil {
-		pollLeave(w)
-	}
 	c.ws.Close()
 	c.endContext()
 	c.wg.Wait()
+	// After the wait: a pump that began just before done was set may have
+	// registered the watch. The socket is closed, so the poller's interest
+	// in it is gone already.
+	if w := c.watch.Load(); w != nil {
+		pollLeave(w)
+	}
 }
 
 // failLinger bounds how long a failed connection discards its input once

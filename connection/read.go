@@ -159,10 +159,14 @@ func (c *Conn) idlePump() {
 			<-c.rtok
 			w.state.Store(parked)
 			// As in park: the keepalive timer may have found the watch
-			// running just before the deadline passed.
+			// running just before the deadline passed, or the poller
+			// failed meanwhile (failAll found it running), or the socket
+			// closed. Whoever takes the watch back starts a pump: its poll
+			// fails on the deadline or the socket, or it reads without the
+			// poller.
 			overdue := deadline > 0 && time.Since(c.start) >= deadline
-			if (overdue || pollArm(w) != nil) && w.state.CompareAndSwap(parked, running) && overdue {
-				c.startPump() // its poll fails on the deadline
+			if (overdue || w.noPoll.Load() || pollArm(w) != nil) && w.state.CompareAndSwap(parked, running) {
+				c.startPump()
 			}
 			return
 		}

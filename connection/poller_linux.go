@@ -83,15 +83,17 @@ func pollJoin(l *listener) error {
 // still open) and, when l was the last listener, ends the poller and waits
 // for its goroutine.
 func pollLeave(l *listener) {
-	if l.reg == 0 {
+	polling.mu.Lock()
+	if l.reg == 0 || polling.regs[l.reg] != l {
+		// Never joined, handed over (pollHandOver), or the poller failed.
+		polling.mu.Unlock()
 		return
 	}
+	delete(polling.regs, l.reg)
 	// The socket may be closed already; closing it removed the interest.
 	_ = l.raw.Control(func(fd uintptr) {
 		_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
 	})
-	polling.mu.Lock()
-	delete(polling.regs, l.reg)
 	var last *poller
 	if len(polling.regs) == 0 && polling.p != nil {
 		last, polling.p, polling.regs = polling.p, nil, nil

@@ -65,9 +65,7 @@ func testCompressedEndsEarly(t *testing.T, phase int) {
 	if err := rc.write(maskedFrame(opPing, []byte("end"))); err != nil {
 		t.Fatal(err)
 	}
-	if op, p, err := rc.read(); err != nil || op != opPong || string(p) != "end" {
-		t.Fatalf("opcode %#x %q, %v; want the pong \"end\"", op, p, err)
-	}
+	expectFrame(t, rc, opPong, "end")
 }
 
 // TestListenCompressedParks checks that a compressed message read whole
@@ -107,9 +105,7 @@ func TestListenCompressedParks(t *testing.T) {
 		if err := rc.write(maskedFrame(opPing, []byte(p))); err != nil {
 			t.Fatal(err)
 		}
-		if op, got, err := rc.read(); err != nil || op != opPong || string(got) != p {
-			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
-		}
+		expectFrame(t, rc, opPong, p)
 		waitParked(t, c)
 	}
 }
@@ -176,16 +172,12 @@ func TestListenSplitPing(t *testing.T) {
 		if err := rc.write(f[cut:]); err != nil {
 			t.Fatal(err)
 		}
-		if op, got, err := rc.read(); err != nil || op != opPong || string(got) != p {
-			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
-		}
+		expectFrame(t, rc, opPong, p)
 		waitParked(t, c)
 	}
 	// The input that follows is read as it should be.
 	if err := rc.write(maskedFrame(opText, []byte("after"))); err != nil {
 		t.Fatal(err)
 	}
-	if op, got, err := rc.read(); err != nil || op != opText || string(got) != "after" {
-		t.Fatalf("opcode %#x %q, %v; want the echo", op, got, err)
-	}
+	expectFrame(t, rc, opText, "after")
 }

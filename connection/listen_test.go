@@ -110,17 +110,22 @@ func TestListenParksBetweenMessages(t *testing.T) {
 		if err := rc.write(maskedFrame(opPing, []byte(p))); err != nil {
 			t.Fatal(err)
 		}
-		if op, got, err := rc.read(); err != nil || op != opPong || string(got) != p {
-			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
-		}
+		expectFrame(t, rc, opPong, p)
 		waitParked(t, c)
 		if err := rc.write(maskedFrame(opPong, []byte("unsolicited")), maskedFrame(opText, []byte(p))); err != nil {
 			t.Fatal(err)
 		}
-		if op, got, err := rc.read(); err != nil || op != opText || string(got) != p {
-			t.Fatalf("opcode %#x %q, %v; want the echo %q", op, got, err, p)
-		}
+		expectFrame(t, rc, opText, p)
 		waitParked(t, c)
+	}
+}
+
+// expectFrame reads the next frame from rc and fails unless it has opcode
+// op and payload want.
+func expectFrame(t *testing.T, rc *rawClient, op byte, want string) {
+	t.Helper()
+	if gotOp, got, err := rc.read(); err != nil || gotOp != op || string(got) != want {
+		t.Fatalf("opcode %#x %q, %v; want opcode %#x %q", gotOp, got, err, op, want)
 	}
 }
 
@@ -177,6 +182,16 @@ func TestListenSparesHealthyPeer(t *testing.T) {
 	s, conns := listening(t, Config{PingInterval: 20 * time.Millisecond, PongWait: time.Second},
 		func(*Conn, MessageType, []byte) error { return nil })
 	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	// A hundred pings answered: 2 s without a data message, past ping
+	// interval plus pong wait.
+	answerPings(t, ws, c, 100)
+}
+
+// answerPings has ws answer every ping c sends and fails if c ends before
+// n pings came.
+func answerPings(t *testing.T, ws *websocket.Conn, c *Conn, n int) {
+	t.Helper()
 	pings := make(chan struct{}, 64)
 	ws.SetPingHandler(func(p string) error {
 		select {
@@ -186,10 +201,7 @@ func TestListenSparesHealthyPeer(t *testing.T) {
 		return ws.WriteControl(websocket.PongMessage, []byte(p), time.Now().Add(time.Second))
 	})
 	go ws.ReadMessage() // answers pings until the test closes ws
-	c := takeConn(t, conns)
-	// A hundred pings answered: 2 s without a data message, past ping
-	// interval plus pong wait.
-	for range 100 {
+	for range n {
 		select {
 		case <-pings:
 		case <-c.Context().Done():

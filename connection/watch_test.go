@@ -62,9 +62,7 @@ func TestIdleHandlerIsWatched(t *testing.T) {
 		if err := rc.write(maskedFrame(opPing, []byte(p))); err != nil {
 			t.Fatal(err)
 		}
-		if op, got, err := rc.read(); err != nil || op != opPong || string(got) != p {
-			t.Fatalf("opcode %#x %q, %v; want the pong %q", op, got, err, p)
-		}
+		expectFrame(t, rc, opPong, p)
 		waitWatching(t, c)
 	}
 	if err := rc.write(maskedFrame(opText, []byte("kept"))); err != nil {
@@ -79,9 +77,7 @@ func TestIdleHandlerIsWatched(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	close(readNow)
-	if op, got, err := rc.read(); err != nil || op != opText || string(got) != "kept" {
-		t.Fatalf("opcode %#x %q, %v; want the echo", op, got, err)
-	}
+	expectFrame(t, rc, opText, "kept")
 }
 
 // TestIdleHandlerKeepalive: a watched connection whose peer answers no
@@ -128,29 +124,9 @@ func TestIdleHandlerKeepalive(t *testing.T) {
 			return nil
 		})
 		ws := dial(t, s, nil)
-		pings := make(chan struct{}, 64)
-		ws.SetPingHandler(func(p string) error {
-			select {
-			case pings <- struct{}{}:
-			default:
-			}
-			return ws.WriteControl(websocket.PongMessage, []byte(p), time.Now().Add(time.Second))
-		})
-		go ws.ReadMessage()
 		c := takeConn(t, conns)
 		// 2 s: past ping interval plus pong wait.
-		for range 100 {
-			select {
-			case <-pings:
-			case <-c.Context().Done():
-				t.Fatal("a peer that answers every ping was closed")
-			case <-time.After(hangGuard):
-				t.Fatal("no ping")
-			}
-		}
-		if c.Context().Err() != nil {
-			t.Fatal("a peer that answers every ping was closed")
-		}
+		answerPings(t, ws, c, 100)
 	})
 }
 

@@ -156,12 +156,7 @@ func TestListenSplitPing(t *testing.T) {
 		t.Skip("no poller on this platform")
 	}
 	t.Parallel()
-	s, conns := listening(t, Config{}, func(c *Conn, typ MessageType, data []byte) error {
-		return c.WriteMessage(context.Background(), typ, data)
-	})
-	rc := dialRaw(t, s)
-	c := takeConn(t, conns)
-	waitParked(t, c)
+	rc, c := parkedEcho(t)
 	for _, cut := range []int{1, 2, 4, 6, 9} {
 		p := fmt.Sprint("ping cut at ", cut)
 		f := maskedFrame(opPing, []byte(p))

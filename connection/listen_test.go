@@ -47,17 +47,35 @@ func takeConn(t *testing.T, conns <-chan *Conn) *Conn {
 // waitParked waits until c's listener is parked: no goroutine runs it.
 func waitParked(t *testing.T, c *Conn) {
 	t.Helper()
+	waitParkedOn(t, &c.lis, "the listening connection did not park")
+}
+
+// waitParkedOn waits until the listener or watch in p is parked.
+func waitParkedOn(t *testing.T, p *atomic.Pointer[listener], failure string) {
+	t.Helper()
 	deadline := time.Now().Add(hangGuard)
 	for {
-		l := c.lis.Load()
-		if l != nil && l.state.Load() == parked {
+		if l := p.Load(); l != nil && l.state.Load() == parked {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the listening connection did not park")
+			t.Fatal(failure)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// parkedEcho serves an echo through Listen and returns a raw client of it
+// and its connection, once parked.
+func parkedEcho(t *testing.T) (*rawClient, *Conn) {
+	t.Helper()
+	s, conns := listening(t, Config{}, func(c *Conn, typ MessageType, data []byte) error {
+		return c.WriteMessage(context.Background(), typ, data)
+	})
+	rc := dialRaw(t, s)
+	c := takeConn(t, conns)
+	waitParked(t, c)
+	return rc, c
 }
 
 func TestListenEchoesInOrder(t *testing.T) {
@@ -99,12 +117,7 @@ func TestListenParksBetweenMessages(t *testing.T) {
 		t.Skip("no poller on this platform")
 	}
 	t.Parallel()
-	s, conns := listening(t, Config{}, func(c *Conn, typ MessageType, data []byte) error {
-		return c.WriteMessage(context.Background(), typ, data)
-	})
-	rc := dialRaw(t, s)
-	c := takeConn(t, conns)
-	waitParked(t, c)
+	rc, c := parkedEcho(t)
 	for i := range 3 {
 		p := fmt.Sprintf("ping %d", i)
 		if err := rc.write(maskedFrame(opPing, []byte(p))); err != nil {

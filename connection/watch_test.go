@@ -14,17 +14,7 @@ import (
 // poller: no goroutine reads for the handler.
 func waitWatching(t *testing.T, c *Conn) {
 	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for {
-		w := c.watch.Load()
-		if w != nil && w.state.Load() == parked {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the idle connection is not watched")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitParkedOn(t, &c.watch, "the idle connection is not watched")
 }
 
 // TestIdleHandlerIsWatched: a handler that does not read gets no pump

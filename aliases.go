@@ -49,6 +49,8 @@ type (
 	// MessageType is a WebSocket data message's type: TextMessage or
 	// BinaryMessage.
 	MessageType = connection.MessageType
+	// ListenOption configures Connection.Listen: OnListenEnd.
+	ListenOption = connection.ListenOption
 )
 
 // Data message types, for MessageType.
@@ -89,9 +91,14 @@ func NewHTTPError(status int, message string) *HTTPError {
 // ListenJSON hands conn's reads to fn, each message decoded into a new T
 // and validated like ReadJSON's; see connection.ListenJSON and
 // Connection.Listen.
-func ListenJSON[T any](conn Connection, fn func(*T) error) error {
-	return connection.ListenJSON(conn, fn)
+func ListenJSON[T any](conn Connection, fn func(*T) error, opts ...ListenOption) error {
+	return connection.ListenJSON(conn, fn, opts...)
 }
+
+// OnListenEnd has Connection.Listen call fn when the connection ends, with
+// what ended it: what a reading handler runs in its defers; see
+// connection.OnListenEnd.
+func OnListenEnd(fn func(err error)) ListenOption { return connection.OnListenEnd(fn) }
 
 // CloseStatus returns the WebSocket close code carried by err, or -1.
 func CloseStatus(err error) StatusCode { return connection.CloseStatus(err) }

@@ -104,9 +104,14 @@ type Connection interface {
 	// does a panic, recovered and logged. The connection's context ends
 	// when it closes, for any reason; pings, pongs, keepalive and the
 	// closing handshake work as for a handler that reads. Read and
-	// ReadMessage fail once Listen was called. A message still being
-	// read when the connection closes is not delivered.
-	Listen(fn func(typ MessageType, data []byte) error) error
+	// ReadMessage fail once Listen was called, except while fn runs: then
+	// they take the next messages (from fn, or from a goroutine waiting
+	// for a reply meanwhile), which fn is not given, and the connection
+	// reads on for fn once they returned. A message still being read when
+	// the connection closes is not delivered. The handler's defers run
+	// when it returns, at once; what must run when the connection ends
+	// goes in OnListenEnd.
+	Listen(fn func(typ MessageType, data []byte) error, opts ...ListenOption) error
 }
 
 // MessageType is the type of a WebSocket data message.

@@ -32,9 +32,11 @@ var errReadListening = errors.New("forge: read on a connection that has a listen
 type listener struct {
 	c        *Conn
 	fn       func(MessageType, []byte) error
+	onEnd    func(error)  // OnListenEnd's; nil without
 	watching bool         // an idle pump's watch, not a listener (see Conn.idlePump)
 	state    atomic.Int32 // running or parked
 	noPoll   atomic.Bool  // read in a goroutine of its own (no poller, or it failed)
+	inFn     atomic.Bool  // fn is running, and the read side is free for Read (see deliver)
 
 	// For the keepalive timer (see Conn.tick), as durations since the
 	// connection's start.
@@ -54,12 +56,32 @@ const (
 	parked
 )
 
+// A ListenOption configures Listen.
+type ListenOption func(*listener)
+
+// OnListenEnd has Listen call fn once, when the connection ends, with what
+// ended it: a callback's error, or the read's (a *CloseError the peer
+// sent, an error wrapping ErrClosed, ...; nil when the connection's
+// context ended, by Close or Shutdown). It is what a handler that reads
+// would run in its defers, which in a handler that returns Listen's result
+// run at once: fn runs in the connection's goroutine after the last
+// callback returned, before the closing handshake, and the connection
+// waits for it. A panic in fn is recovered and logged, and closes with
+// CloseInternalError.
+func OnListenEnd(fn func(err error)) ListenOption {
+	return func(l *listener) { l.onEnd = fn }
+}
+
 // Listen implements Connection.
-func (c *Conn) Listen(fn func(typ MessageType, data []byte) error) error {
+func (c *Conn) Listen(fn func(typ MessageType, data []byte) error, opts ...ListenOption) error {
 	if fn == nil {
 		return errors.New("forge: Listen: nil callback")
 	}
-	if !c.lis.CompareAndSwap(nil, &listener{c: c, fn: fn}) {
+	l := &listener{c: c, fn: fn}
+	for _, o := range opts {
+		o(l)
+	}
+	if !c.lis.CompareAndSwap(nil, l) {
 		return errors.New("forge: Listen called twice")
 	}
 	return ErrListening
@@ -71,7 +93,7 @@ func (c *Conn) Listen(fn func(typ MessageType, data []byte) error) error {
 // message that does not decode closes the connection with
 // CloseInvalidPayload, as a handler that returns ReadJSON's *DecodeError
 // does; to answer it and go on instead, decode in a Listen callback.
-func ListenJSON[T any](conn Connection, fn func(*T) error) error {
+func ListenJSON[T any](conn Connection, fn func(*T) error, opts ...ListenOption) error {
 	return conn.Listen(func(_ MessageType, data []byte) error {
 		v := new(T)
 		if c, ok := conn.(*Conn); ok {
@@ -82,7 +104,7 @@ func ListenJSON[T any](conn Connection, fn func(*T) error) error {
 			return &DecodeError{Err: err}
 		}
 		return fn(v)
-	})
+	}, opts...)
 }
 
 // listen runs the connection once its handler returned ErrListening: it
@@ -303,8 +325,16 @@ func (c *Conn) overdue() bool {
 }
 
 // deliver calls the listener's callback, turning a panic into an error.
+// While the callback runs, the read side is free: Read and ReadMessage,
+// called from the callback or from another goroutine meanwhile, take the
+// next messages (an event dispatcher waiting for a client's reply inside
+// a handler does), and the listener goes on once they are done.
 func (c *Conn) deliver(l *listener, m inbound) (err error) {
+	l.inFn.Store(true)
+	<-c.rtok
 	defer func() {
+		l.inFn.Store(false)
+		c.rtok <- struct{}{}
 		if p := recover(); p != nil {
 			c.logAttrs(c.ctx, slog.LevelError, "websocket listener panicked",
 				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
@@ -319,6 +349,9 @@ func (c *Conn) deliver(l *listener, m inbound) (err error) {
 func (c *Conn) endListening(l *listener, err error) {
 	pollLeave(l)
 	<-c.rtok
+	if fn := l.onEnd; fn != nil {
+		err = c.runHandler(func(*Conn) error { fn(err); return err })
+	}
 	c.end(err)
 }
 

@@ -31,7 +31,7 @@ func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
 // in the caller's goroutine; with one, a pump reads so that the caller can
 // give up waiting while the message in flight is kept for the next read.
 func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
-	if c.lis.Load() != nil {
+	if l := c.lis.Load(); l != nil && !l.inFn.Load() {
 		return 0, nil, errReadListening
 	}
 	done := ctx.Done()
@@ -91,8 +91,12 @@ func (c *Conn) takePending() (inbound, error, bool) {
 	return inbound{}, nil, false
 }
 
-// startPump starts a pump if nobody is reading and nothing is pending.
+// startPump starts a pump if nobody is reading and nothing is pending. A
+// listening connection has its listener for that: it never starts one.
 func (c *Conn) startPump() {
+	if c.lis.Load() != nil {
+		return
+	}
 	select {
 	case c.rtok <- struct{}{}:
 	default:

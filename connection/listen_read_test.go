@@ -1,0 +1,206 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// send writes each message to ws as text.
+func send(t *testing.T, ws *websocket.Conn, msgs ...string) {
+	t.Helper()
+	for _, m := range msgs {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// expectTexts reads len(want) messages from ws and fails unless they are
+// want, in order.
+func expectTexts(t *testing.T, ws *websocket.Conn, want ...string) {
+	t.Helper()
+	expectInOrder(t, ws, len(want), func(i int) []byte { return []byte(want[i]) })
+}
+
+// TestListenReadInCallback has a callback read the messages after its own,
+// inline and with a context: they are the callback's, not delivered, and
+// the listener delivers the next ones once the callback returned.
+func TestListenReadInCallback(t *testing.T) {
+	t.Parallel()
+	s, conns := listening(t, Config{}, func(c *Conn, _ MessageType, data []byte) error {
+		if string(data) != "ask" {
+			return c.Write(data)
+		}
+		first, err := c.Read()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+		defer cancel()
+		_, second, err := c.ReadMessage(ctx)
+		if err != nil {
+			return err
+		}
+		return c.Write(fmt.Appendf(nil, "asked: %s, %s", first, second))
+	})
+	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	for range 3 {
+		send(t, ws, "ask", "one", "two", "after")
+		expectTexts(t, ws, "asked: one, two", "after")
+		if canPoll {
+			waitParked(t, c)
+		}
+	}
+}
+
+// TestListenReadFromAnotherGoroutine has a goroutine read while a callback
+// waits for it, as an event handler's request to its client does; outside
+// a callback, Read fails.
+func TestListenReadFromAnotherGoroutine(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	outside := make(chan error, 1)
+	s, conns := listening(t, Config{}, func(c *Conn, _ MessageType, data []byte) error {
+		switch string(data) {
+		case "ask":
+			got := make(chan []byte, 1)
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+				defer cancel()
+				_, m, err := c.ReadMessage(ctx)
+				if err != nil {
+					m = []byte(err.Error())
+				}
+				got <- m
+			})
+			return c.Write(fmt.Appendf(nil, "other: %s", <-got))
+		case "later":
+			// After this callback returned, a Read fails.
+			wg.Go(func() {
+				time.Sleep(10 * time.Millisecond)
+				_, err := c.Read()
+				outside <- err
+			})
+		}
+		return c.Write(data)
+	})
+	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	send(t, ws, "ask", "reply", "next")
+	expectTexts(t, ws, "other: reply", "next")
+	send(t, ws, "later")
+	expectTexts(t, ws, "later")
+	if err := <-outside; !errors.Is(err, errReadListening) {
+		t.Fatalf("Read outside a callback: %v, want errReadListening", err)
+	}
+	if canPoll {
+		waitParked(t, c)
+	}
+}
+
+// TestListenReadTimeoutInCallback has a callback give up waiting for a
+// message: the pump reading it goes on, and the message it reads is
+// delivered to the listener.
+func TestListenReadTimeoutInCallback(t *testing.T) {
+	t.Parallel()
+	s, conns := listening(t, Config{}, func(c *Conn, _ MessageType, data []byte) error {
+		if string(data) != "ask" {
+			return c.Write(data)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		_, _, err := c.ReadMessage(ctx)
+		return c.Write(fmt.Appendf(nil, "gave up: %v", errors.Is(err, ErrReadTimeout)))
+	})
+	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	send(t, ws, "ask")
+	expectTexts(t, ws, "gave up: true")
+	send(t, ws, "late", "later")
+	expectTexts(t, ws, "late", "later")
+	if canPoll {
+		waitParked(t, c)
+	}
+}
+
+// TestOnListenEnd checks that OnListenEnd's function runs once, with what
+// ended the connection, before the closing handshake.
+func TestOnListenEnd(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		end     func(t *testing.T, ws *websocket.Conn, c *Conn)
+		replies []string // what the peer reads before the close frame
+		wantErr func(error) bool
+		code    int
+	}{
+		{"callback error", func(t *testing.T, ws *websocket.Conn, _ *Conn) { send(t, ws, "bye") },
+			[]string{"farewell"}, func(err error) bool { return CloseStatus(err) == 4001 }, 4001},
+		{"peer close", func(t *testing.T, ws *websocket.Conn, _ *Conn) {
+			ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4002, "gone"), time.Now().Add(hangGuard))
+		}, nil, func(err error) bool { return CloseStatus(err) == 4002 }, 4002},
+		{"server close", func(t *testing.T, _ *websocket.Conn, c *Conn) { c.Close() },
+			nil, func(err error) bool { return err == nil }, int(CloseNormal)},
+		{"panic", func(t *testing.T, ws *websocket.Conn, _ *Conn) { send(t, ws, "panic at end", "bye") },
+			[]string{"panic at end", "farewell"}, func(err error) bool { return CloseStatus(err) == 4001 }, int(CloseInternalError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ended := make(chan error, 2)
+			conns := make(chan *Conn, 1)
+			var panicAtEnd atomic.Bool
+			s := newServer(t, Config{}, func(c *Conn) error {
+				conns <- c
+				return c.Listen(func(_ MessageType, data []byte) error {
+					switch string(data) {
+					case "bye":
+						return &CloseError{Code: 4001, Reason: "bye"}
+					case "panic at end":
+						panicAtEnd.Store(true)
+					}
+					return c.Write(data)
+				}, OnListenEnd(func(err error) {
+					ended <- err
+					// Before the closing handshake: a write still goes
+					// out, unless the connection is closing already.
+					c.Write([]byte("farewell"))
+					if panicAtEnd.Load() {
+						panic("cleanup bug")
+					}
+				}))
+			})
+			ws := dial(t, s, nil)
+			tt.end(t, ws, takeConn(t, conns))
+			expectTexts(t, ws, tt.replies...)
+			select {
+			case err := <-ended:
+				if !tt.wantErr(err) {
+					t.Errorf("OnListenEnd's function got %v", err)
+				}
+			case <-time.After(hangGuard):
+				t.Fatal("OnListenEnd's function did not run")
+			}
+			if code, reason := readClose(t, ws); code != tt.code {
+				t.Errorf("close %d %q, want %d", code, reason, tt.code)
+			}
+			if err := waitErr(t, s); !errors.Is(err, ErrListening) {
+				t.Fatalf("handler returned %v", err)
+			}
+			select {
+			case err := <-ended:
+				t.Fatalf("OnListenEnd's function ran twice, the second time with %v", err)
+			default:
+			}
+		})
+	}
+}

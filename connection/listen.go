@@ -226,8 +226,17 @@ func (c *Conn) listenLoop(l *listener) {
 			continue
 		}
 		if !l.noPoll.Load() {
-			ready, err := c.nextInput()
-			if err != nil {
+			var (
+				ready bool
+				err   error
+			)
+			if c.nc.drained && !c.nc.buffered() {
+				// The last read left the socket empty: arming the poller
+				// (level-triggered) reports input that came since, so a
+				// read that would most likely find none is saved. Once:
+				// the next look reads.
+				c.nc.drained = false
+			} else if ready, err = c.nextInput(); err != nil {
 				c.endListening(l, c.readFailed(err))
 				return
 			}

@@ -97,6 +97,7 @@ type socketConn struct {
 	nowait  bool                  // owned by the reader; rawFill returns at once when there is no input (see poll)
 	inFrame bool                  // owned by the reader; gorilla's reader may stand inside a frame (see nextControl)
 	short   bool                  // owned by the reader; all input held is the start of a ping or pong (see nextControl)
+	drained bool                  // owned by the reader; the last read from the socket took less than it could: it had no more
 	fillFn  func(fd uintptr) bool // c.rawFill, made once
 	rbudget int64                 // owned by the reader; bytes reads may still return (see limitReads), or -1: no bound
 	readErr error                 // owned by the reader; the last error the socket's Read returned
@@ -294,6 +295,7 @@ func (c *socketConn) readIn(p []byte) (int, error) {
 		}
 	}
 	if c.ahead == nil {
+		c.drained = false
 		return c.Conn.Read(p)
 	}
 	n := copy(p, (*c.ahead)[c.apos:c.alen])
@@ -380,6 +382,7 @@ func (c *socketConn) rawFill(fd uintptr) bool {
 			c.readErr = io.EOF
 		default:
 			c.ahead, c.apos, c.alen = bp, 0, int16(n)
+			c.drained = n < len(*bp)
 			return true
 		}
 		readChunks.Put(bp)

@@ -3,6 +3,7 @@
 package connection
 
 import (
+	"os"
 	"sync"
 	"syscall"
 
@@ -20,16 +21,22 @@ import (
 // One goroutine waits on the instance. It is started by the first listener
 // and ended when the last one leaves (the instance is then closed; a later
 // listener starts a new one), so that a program with no listening
-// connection runs no poller.
+// connection runs no poller. The goroutine waits in the runtime's own
+// poller, which watches the instance's descriptor like a socket's (an
+// epoll instance is readable when it has reports): it does not hold a
+// thread in epoll_wait, whose every wake-up would cost a thread switch
+// and the scheduler's hand-off, several times a message's own cost.
 //
 // Sockets are known to the instance by a registration number, never by
 // their descriptor, which the system reuses as soon as a socket is closed:
 // an event for a registration that is gone is ignored.
 type poller struct {
 	epfd   int
-	wakefd int           // an eventfd; written to end the goroutine
-	done   chan struct{} // closed when the goroutine has ended
-	w      *workers      // run the listeners it resumes
+	file   *os.File        // epfd, in the runtime's poller
+	raw    syscall.RawConn // file's
+	wakefd int             // an eventfd; written to end the goroutine
+	done   chan struct{}   // closed when the goroutine has ended
+	w      *workers        // run the listeners it resumes
 }
 
 var polling struct {
@@ -121,17 +128,33 @@ func pollHandOver(from, to *listener) bool {
 // pollArm asks for one report when l's socket has input (or its peer ended
 // or failed). It fails when the socket is closed.
 func pollArm(l *listener) error {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT}
-	ev.Fd, ev.Pad = int32(uint32(l.reg)), int32(uint32(l.reg>>32))
-	var err error
-	cerr := l.raw.Control(func(fd uintptr) {
-		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
-	})
-	if cerr != nil {
-		return cerr
+	a := arms.Get().(*arming)
+	a.epfd = l.epfd
+	a.ev.Fd, a.ev.Pad = int32(uint32(l.reg)), int32(uint32(l.reg>>32))
+	err := l.raw.Control(a.fn)
+	if err == nil {
+		err = a.err
 	}
+	a.err = nil
+	arms.Put(a)
 	return err
 }
+
+// An arming is one EPOLL_CTL_MOD of pollArm's. They are pooled, with the
+// function RawConn.Control calls made once for each, so that a park (one
+// per message with one message in flight) allocates nothing.
+type arming struct {
+	epfd int
+	ev   unix.EpollEvent
+	err  error
+	fn   func(fd uintptr)
+}
+
+var arms = sync.Pool{New: func() any {
+	a := &arming{ev: unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT}}
+	a.fn = func(fd uintptr) { a.err = unix.EpollCtl(a.epfd, unix.EPOLL_CTL_MOD, int(fd), &a.ev) }
+	return a
+}}
 
 func newPoller() (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -144,24 +167,46 @@ func newPoller() (*poller, error) {
 		return nil, err
 	}
 	// Registration number 0 is the wake-up descriptor's.
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &unix.EpollEvent{Events: unix.EPOLLIN}); err != nil {
+	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &unix.EpollEvent{Events: unix.EPOLLIN})
+	if err == nil {
+		// Non-blocking, so that os.NewFile hands it to the runtime's
+		// poller.
+		err = unix.SetNonblock(epfd, true)
+	}
+	if err != nil {
 		unix.Close(wakefd)
 		unix.Close(epfd)
 		return nil, err
 	}
-	return &poller{epfd: epfd, wakefd: wakefd, done: make(chan struct{}), w: newWorkers()}, nil
+	file := os.NewFile(uintptr(epfd), "forge-poller")
+	raw, err := file.SyscallConn()
+	if err != nil {
+		unix.Close(wakefd)
+		file.Close()
+		return nil, err
+	}
+	return &poller{epfd: epfd, file: file, raw: raw, wakefd: wakefd, done: make(chan struct{}), w: newWorkers()}, nil
 }
 
 // run waits for reports and resumes the connections they name, until stop.
 func (p *poller) run() {
 	defer close(p.done)
-	defer unix.Close(p.epfd)
+	defer p.file.Close()
 	defer unix.Close(p.wakefd)
 	events := make([]unix.EpollEvent, 256)
+	var (
+		n   int
+		err error
+	)
+	// Take the reports there are without waiting; with none, the runtime
+	// parks this goroutine until the instance is readable.
+	take := func(uintptr) bool {
+		n, err = unix.EpollWait(p.epfd, events, 0)
+		return n > 0 || err != nil && err != syscall.EINTR
+	}
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err == syscall.EINTR {
-			continue
+		if rerr := p.raw.Read(take); err == nil {
+			err = rerr
 		}
 		if err != nil {
 			// Not expected from a valid instance; the listeners that were

@@ -64,7 +64,8 @@ func BenchmarkDispatch(b *testing.B) {
 // BenchmarkRead compares reading messages over loopback with a raw
 // Connection.ReadMessage loop and with a dispatcher on the same
 // connection type, in one run (a handler taking the raw payload): the difference is the dispatch overhead per
-// message as the server sees it. One op is one message from a client that
+// message as the server sees it. "dispatch" listens (the default),
+// "dispatch-reader" has WithDedicatedReader. One op is one message from a client that
 // writes as fast as the server reads, at most two windows of 64 messages
 // ahead (the server reports every 64th).
 func BenchmarkRead(b *testing.B) {
@@ -85,8 +86,13 @@ func BenchmarkRead(b *testing.B) {
 			On(d, "message", func(*Context, json.RawMessage) error { tick(); return nil })
 			return d.serve
 		},
+		"dispatch-reader": func(tick func()) router.WebSocketHandler {
+			d := New(WithLogger(slog.New(slog.DiscardHandler)), WithDedicatedReader())
+			On(d, "message", func(*Context, json.RawMessage) error { tick(); return nil })
+			return d.serve
+		},
 	}
-	for _, name := range []string{"raw", "dispatch"} {
+	for _, name := range []string{"raw", "dispatch", "dispatch-reader"} {
 		b.Run(name, func(b *testing.B) {
 			windows := make(chan struct{}, 1<<16)
 			n := 0 // touched by the connection's goroutine only
@@ -112,6 +118,47 @@ func BenchmarkRead(b *testing.B) {
 				}
 				if sent++; sent%window == 0 && sent >= 2*window {
 					<-windows
+				}
+			}
+			ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		})
+	}
+}
+
+// BenchmarkRoundTrip measures a request and its acknowledgement over
+// loopback, one at a time on one connection: the connection waits for
+// each message, so a listening one (the default) parks and is woken by
+// the poller every time, and one with WithDedicatedReader has its
+// goroutine woken by the runtime's. One op is one round trip, the
+// client's time included.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts []DispatcherOption
+	}{
+		{"listen", nil},
+		{"reader", []DispatcherOption{WithDedicatedReader()}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			d := New(append(mode.opts, WithLogger(slog.New(slog.DiscardHandler)))...)
+			On(d, "message", func(*Context, json.RawMessage) error { return nil })
+			mux := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)})
+			Route(mux, "/ws", d)
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ws.Close()
+			msg := []byte(`{"event":"message","id":"1","payload":{"text":"hello there"}}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := ws.ReadMessage(); err != nil {
+					b.Fatal(err)
 				}
 			}
 			ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))

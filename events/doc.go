@@ -28,8 +28,13 @@
 // over the route's read limit (1009), ends the connection. Every answer is
 // counted in [Dispatcher.Stats].
 //
-// A connection's messages are handled one at a time, in order, in the
-// connection's goroutine. [Context.Context] is the message's context: the
+// A connection's messages are handled one at a time, in order. Between
+// messages a connection holds no goroutine: the dispatcher hands its reads
+// to connection.Listen, so that on Linux (without TLS) an idle connection
+// costs its buffers and state only, and each message runs its handler in
+// a goroutine of forge's. [WithDedicatedReader] keeps a goroutine per
+// connection instead, for few busy connections, which then cost less CPU
+// per message. [Context.Context] is the message's context: the
 // connection's (rooted outside the upgrade request, which ends after the
 // handshake), with the event's deadline from [WithTimeout];
 // [Context.ConnContext] lives as long as the dispatcher handles the

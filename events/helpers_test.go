@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"flag"
 	"log/slog"
 	"testing"
 
@@ -13,11 +14,31 @@ import (
 	"github.com/forgekit/forge/router"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The tests run twice: with the dispatchers' connections listening (the
+// default), then with WithDedicatedReader (serve gives it to every
+// dispatcher), so that both ways of reading pass every test.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(bothReaders{m}) }
+
+type bothReaders struct{ m *testing.M }
+
+func (b bothReaders) Run() int {
+	code := b.m.Run()
+	if code != 0 || flag.Lookup("test.bench").Value.String() != "" {
+		return code
+	}
+	dedicatedReaders = true
+	return b.m.Run()
+}
+
+// dedicatedReaders has serve route dispatchers with WithDedicatedReader.
+var dedicatedReaders bool
 
 // serve routes d on /ws and starts the server.
 func serve(t testing.TB, d *Dispatcher, opts ...router.WebSocketOption) *forgetest.Server {
 	t.Helper()
+	if dedicatedReaders {
+		d.cfg.dedicatedReader = true
+	}
 	app := testmux.New(t)
 	Route(app.Mux, "/ws", d, opts...)
 	return forgetest.Start(t, app)

@@ -89,9 +89,13 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		s.recover = parseRecover(rc.Request().URL.Query()["recover"])
 	}
 	d.stats.conns.Add(1)
-	defer d.stats.conns.Add(-1)
 	base := &Context{s: s, ctx: ctx}
-	defer s.end(base)
+	listening := false
+	defer func() {
+		if !listening {
+			s.end(base)
+		}
+	}()
 
 	if h := d.cfg.hub; h != nil {
 		var meta map[string]string
@@ -113,6 +117,18 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 			return err
 		}
 	}
+	if !d.cfg.dedicatedReader {
+		// The listener holds the read side between messages (see
+		// onMessage). Messages kept by a request in the OnConnect hook (or
+		// in a goroutine it started) come first.
+		s.rtok <- struct{}{}
+		if err := s.dispatchKept(); err != nil {
+			return err
+		}
+		err := conn.Listen(s.onMessage, connection.OnListenEnd(func(error) { s.end(base) }))
+		listening = errors.Is(err, connection.ErrListening)
+		return err
+	}
 	for {
 		typ, data, err := s.next()
 		if err != nil {
@@ -124,9 +140,49 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 	}
 }
 
+// onMessage is the connection's listener (see connection.Listen): the
+// connection holds no goroutine between messages. Between calls it holds
+// rtok; each message is dispatched with rtok free, so that a request
+// waiting for the client's reply (in the handler, or in a GoSafe
+// goroutine) reads meanwhile, and the messages it keeps are dispatched
+// before the call returns. A reply that comes while no handler runs is
+// routed here.
+func (s *session) onMessage(typ connection.MessageType, data []byte) error {
+	if s.routeReply(typ, data) {
+		return nil
+	}
+	if err := s.dispatchFree(typ, data); err != nil {
+		return err
+	}
+	return s.dispatchKept()
+}
+
+// dispatchFree dispatches a message with rtok free; the caller holds it.
+func (s *session) dispatchFree(typ connection.MessageType, data []byte) error {
+	<-s.rtok
+	err := s.dispatch(typ, data)
+	s.rtok <- struct{}{} // once a request's read is done
+	return err
+}
+
+// dispatchKept dispatches the messages requests kept, in order, until
+// there are none; the caller holds rtok.
+func (s *session) dispatchKept() error {
+	for {
+		m, ok := s.popDeferred()
+		if !ok {
+			return nil
+		}
+		if err := s.dispatchFree(m.typ, m.data); err != nil {
+			return err
+		}
+	}
+}
+
 // end runs when the connection's handling ends: the disconnect hook, the
 // hub, then the goroutines started with GoSafe, which are waited for.
 func (s *session) end(base *Context) {
+	defer s.d.stats.conns.Add(-1)
 	if fn := s.d.cfg.onDisconnect; fn != nil {
 		s.protect(base, func() error { fn(base); return nil })
 	}

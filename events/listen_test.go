@@ -1,0 +1,118 @@
+package events
+
+import (
+	"encoding/json"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/forgetest"
+	"github.com/forgekit/forge/internal/testkit/testmux"
+)
+
+// TestIdleConnectionGoroutines checks what the two ways of reading cost an
+// idle connection: no goroutine when it listens (the default, on Linux),
+// one with WithDedicatedReader. Not parallel: it counts goroutines.
+func TestIdleConnectionGoroutines(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("connections listen without a goroutine on Linux only")
+	}
+	const n = 40
+	for _, tc := range []struct {
+		name string
+		opts []DispatcherOption
+		want func(perConn float64) bool
+	}{
+		{"listening", nil, func(g float64) bool { return g < 0.1 }},
+		{"dedicated reader", []DispatcherOption{WithDedicatedReader()}, func(g float64) bool { return g > 0.9 && g < 1.1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := New(append(tc.opts, quiet())...)
+			On(d, "ping", func(*Context, struct{}) error { return nil })
+			app := testmux.New(t)
+			Route(app.Mux, "/ws", d) // not serve, which may choose the reader
+			srv := forgetest.Start(t, app)
+			base := runtime.NumGoroutine()
+			dialer := websocket.Dialer{HandshakeTimeout: forgetest.Timeout}
+			wss := make([]*websocket.Conn, n)
+			for i := range wss {
+				ws, _, err := dialer.Dial(srv.WebSocketURL("/ws"), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ws.Close()
+				wss[i] = ws
+			}
+			// Past one message, so that each connection has dispatched.
+			for _, ws := range wss {
+				ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"ping","id":"1","payload":{}}`))
+				ws.SetReadDeadline(time.Now().Add(forgetest.Timeout))
+				if _, m, err := ws.ReadMessage(); err != nil || !json.Valid(m) {
+					t.Fatalf("ack %q, %v", m, err)
+				}
+			}
+			// Goroutines wind down (pumps, workers): wait for the count to
+			// come within the bound, failing only if it never does.
+			deadline := time.Now().Add(forgetest.Timeout)
+			var per float64
+			for {
+				per = float64(runtime.NumGoroutine()-base) / n
+				if tc.want(per) || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !tc.want(per) {
+				t.Fatalf("%.2f goroutines per idle connection", per)
+			}
+		})
+	}
+}
+
+// TestRequestInOnConnect has the connect hook wait for a client's reply
+// while the client sends other events first: they are kept, and handled
+// once the hook returned, before any later message, without waiting for
+// one.
+func TestRequestInOnConnect(t *testing.T) {
+	t.Parallel()
+	var d *Dispatcher
+	var confirm *Request[question, answer]
+	d = New(quiet(), WithOnConnect(func(c *Context) error {
+		a, err := confirm.Do(c.Context(), c, question{Q: "hello?"})
+		if err != nil || !a.OK {
+			return NewError(CodeForbidden, "no answer")
+		}
+		return nil
+	}))
+	confirm = Requests[question, answer](d, "confirm")
+	Emits[echoed](d, "result")
+	On(d, "note", func(c *Context, n echoed) error { return c.Emit("result", n) })
+	c := dial(t, serve(t, d), "/ws")
+	req := c.recv()
+	if req.Event != "confirm" {
+		t.Fatalf("got %+v, want the request", req)
+	}
+	c.SendEvent("note", "", echoed{Text: "first"})
+	c.SendEvent("note", "", echoed{Text: "second"})
+	c.SendEvent("confirm.ack", req.ID, answer{OK: true})
+	for _, want := range []string{"first", "second"} {
+		var got echoed
+		json.Unmarshal(c.expect("result", ""), &got)
+		if got.Text != want {
+			t.Fatalf("result %q, want %q", got.Text, want)
+		}
+	}
+	if s := d.Stats(); s.Connections != 1 {
+		t.Fatalf("%d connections counted, want 1", s.Connections)
+	}
+	c.Close()
+	deadline := time.Now().Add(forgetest.Timeout)
+	for d.Stats().Connections != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the closed connection is still counted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -2,7 +2,7 @@
 // scripts/bench-compare.sh and scripts/bench-cluster.sh measure forge with.
 // It serves /echo (every message comes back), /listen (the same echo
 // through Connection.Listen, which holds no goroutine per idle
-// connection), /room (a hub room: every
+// connection), /events (an event route echoing the event "echo"), /room (a hub room: every
 // message goes to every member, sender included, encoded once and offered
 // to each member without waiting) and GET /stats ({"goroutines":N,
 // "dropped":D, ..., "hub":{...}}, the last the hub's Status).
@@ -38,6 +38,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,6 +55,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/forgekit/forge"
+	"github.com/forgekit/forge/events"
 	"github.com/forgekit/forge/examples/internal/brokerurl"
 	"github.com/forgekit/forge/hub"
 )
@@ -163,6 +165,14 @@ func newApp(addr string, counters *benchCounters, opts ...hub.Option) (*forge.Ap
 			return conn.Write(msg)
 		})
 	})
+	// An event route with the default options: {"event":"echo",
+	// "payload":...} comes back as the event "echo" with the same payload.
+	// Its connections listen, as every event route's do unless it has
+	// events.WithDedicatedReader.
+	d := events.New(events.WithLogger(logger))
+	events.On(d, "echo", func(c *events.Context, p json.RawMessage) error { return c.Emit("echo", p) })
+	events.Emits[json.RawMessage](d, "echo")
+	events.Route(r, "/events", d)
 	r.WebSocket("/room", func(ctx forge.Context, conn forge.Connection) error {
 		if err := rooms.Register(conn); err != nil {
 			return err

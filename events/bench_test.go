@@ -20,7 +20,7 @@ var benchMessage = []byte(`{"event":"message","payload":{"text":"hello there","m
 // messages whose handlers succeed and that carry no id (so nothing is
 // written).
 func benchSession(d *Dispatcher) *session {
-	return &session{d: d, ctx: context.Background(), log: d.log, subs: newSubscriptions(""), rtok: make(chan struct{}, 1)}
+	return &session{d: d, ctx: context.Background(), subs: newSubscriptions(""), rtok: make(chan struct{}, 1)}
 }
 
 // BenchmarkDispatch measures what the dispatcher adds to a message once

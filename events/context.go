@@ -88,7 +88,7 @@ func (c *Context) RefreshAuth(token string) (*auth.Principal, error) {
 }
 
 // Logger returns the dispatcher's logger with the connection's id.
-func (c *Context) Logger() *slog.Logger { return c.s.log }
+func (c *Context) Logger() *slog.Logger { return c.s.logger() }
 
 // Set stores a value for the connection's lifetime, for later messages.
 func (c *Context) Set(key, value any) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -30,8 +31,8 @@ type session struct {
 	rc     router.Context
 	ctx    context.Context // the connection's, ended when the handler returns
 	cancel context.CancelFunc
-	log    *slog.Logger
-	sub    string // negotiated subprotocol
+	log    atomic.Pointer[slog.Logger] // see logger
+	sub    string                      // negotiated subprotocol
 	subs   *subscriptions
 	rtok   chan struct{}   // capacity 1: held by the goroutine reading
 	hubbed bool            // registered with the hub
@@ -61,13 +62,38 @@ type message struct {
 // reply; more are answered with CodeBusy.
 const maxDeferred = 64
 
-// sessionLog is the dispatcher's logger for one connection: every record
-// names the connection and, when it has one, its route.
-func sessionLog(l *slog.Logger, conn connection.Connection) *slog.Logger {
-	if route := connection.RouteOf(conn); route != "" {
-		return l.With(slog.String("conn_id", conn.ID()), slog.String("route", route))
+// logger is the dispatcher's logger for the session's connection: every
+// record names the connection and, when it has one, its route. It is made
+// at its first use: With formats the attributes at once, and most
+// connections log nothing, so an idle connection does not keep them.
+func (s *session) logger() *slog.Logger {
+	if l := s.log.Load(); l != nil {
+		return l
 	}
-	return l.With(slog.String("conn_id", conn.ID()))
+	var l *slog.Logger
+	if route := connection.RouteOf(s.conn); route != "" {
+		l = s.d.log.With(slog.String("conn_id", s.conn.ID()), slog.String("route", route))
+	} else {
+		l = s.d.log.With(slog.String("conn_id", s.conn.ID()))
+	}
+	if !s.log.CompareAndSwap(nil, l) {
+		l = s.log.Load()
+	}
+	return l
+}
+
+// logAttrs logs a record with the session's logger, which it makes only
+// for a record the dispatcher's logger takes. The record's source is
+// logAttrs's caller.
+func (s *session) logAttrs(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if !s.d.log.Enabled(ctx, level) {
+		return
+	}
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:]) // skip runtime.Callers and logAttrs
+	r := slog.NewRecord(time.Now(), level, msg, pcs[0])
+	r.AddAttrs(attrs...)
+	_ = s.logger().Handler().Handle(ctx, r)
 }
 
 // serve is the WebSocket handler of a routed dispatcher.
@@ -79,7 +105,6 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		rc:     rc,
 		ctx:    ctx,
 		cancel: cancel,
-		log:    sessionLog(d.log, conn),
 		sub:    conn.Subprotocol(),
 		subs:   newSubscriptions(rc.Query("events")),
 		rtok:   make(chan struct{}, 1),
@@ -323,7 +348,7 @@ func (s *session) failed(c *Context, h *handler, err error, timedOut bool) error
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event refused",
+		s.logAttrs(c.ctx, slog.LevelDebug, "event refused",
 			slog.String("event", c.event), slog.String("code", e.Code), slog.String("message", e.Message))
 	case s.ctx.Err() != nil && (errors.Is(err, ErrClosed) || errors.Is(err, connection.ErrClosed) ||
 		errors.Is(err, connection.ErrSlowConsumer)):
@@ -331,14 +356,14 @@ func (s *session) failed(c *Context, h *handler, err error, timedOut bool) error
 		// client or a write found it gone): nobody is left to answer, and
 		// the server did nothing wrong. A write to another connection
 		// that has gone is the handler's error like any other.
-		s.log.LogAttrs(c.ctx, slog.LevelDebug, "event handler ended with its connection",
+		s.logAttrs(c.ctx, slog.LevelDebug, "event handler ended with its connection",
 			slog.String("event", c.event), slog.String("error", err.Error()))
 		return nil
 	case timedOut && errors.Is(err, context.DeadlineExceeded):
 		e = &Error{Code: CodeTimeout, Message: fmt.Sprintf("the handler did not finish within %v", h.timeout)}
-		s.log.LogAttrs(s.ctx, slog.LevelWarn, "event handler timed out", slog.String("event", c.event))
+		s.logAttrs(s.ctx, slog.LevelWarn, "event handler timed out", slog.String("event", c.event))
 	default:
-		s.log.LogAttrs(s.ctx, slog.LevelError, "event handler failed",
+		s.logAttrs(s.ctx, slog.LevelError, "event handler failed",
 			slog.String("event", c.event), slog.String("error", err.Error()))
 		e = &Error{Code: CodeInternal, Message: "internal error"}
 	}
@@ -356,7 +381,7 @@ func (s *session) reply(c *Context, result any) {
 	}
 	data, err := s.d.encode(event, c.id, c.channel, result)
 	if err != nil {
-		s.log.LogAttrs(s.ctx, slog.LevelError, "event reply not sent",
+		s.logAttrs(s.ctx, slog.LevelError, "event reply not sent",
 			slog.String("event", c.event), slog.String("error", err.Error()))
 		s.sendError(c.id, c.channel, &Error{Code: CodeInternal, Message: "internal error"})
 		return
@@ -386,7 +411,7 @@ func (s *session) protect(c *Context, fn func() error) (err error) {
 // panicked reports a recovered panic.
 func (s *session) panicked(c *Context, v any, stack []byte) {
 	s.d.stats.panics.Add(1)
-	s.log.LogAttrs(s.ctx, slog.LevelError, "event handler panicked",
+	s.logAttrs(s.ctx, slog.LevelError, "event handler panicked",
 		slog.String("event", c.event), slog.Any("panic", v), slog.String("stack", string(stack)))
 	if fn := s.d.cfg.onPanic; fn != nil {
 		defer func() { _ = recover() }() // a failing reporter must not take the connection down

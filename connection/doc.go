@@ -37,9 +37,15 @@
 // package's own (one goroutine, run while any connection uses it) reports
 // input, and the connection is resumed on a shared worker goroutine; the
 // end of the connection's context and the keepalive timer resume it too.
-// Elsewhere, and over TLS, a goroutine reads for the listener. Where it
-// can, the same poller also watches the socket of a handler that does not
-// read, in place of a goroutine blocked in it.
+// The poller's goroutine waits in the runtime's own poller, as a reading
+// goroutine does. Elsewhere, and over TLS, a goroutine reads for the
+// listener. Where it can, the same poller also watches the socket of a
+// handler that does not read, in place of a goroutine blocked in it.
+//
+// While a callback runs, Read and ReadMessage take the next messages (to
+// wait for a peer's answer inside the callback, say), and [OnListenEnd]
+// runs what must run when the connection ends, which a reading handler
+// would defer. Package events listens this way for every connection.
 //
 // # Writes and backpressure
 //

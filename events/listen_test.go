@@ -1,7 +1,10 @@
 package events
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
@@ -114,5 +117,108 @@ func TestRequestInOnConnect(t *testing.T) {
 			t.Fatal("the closed connection is still counted")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRequestsUnderLoad has many connections at once mix plain events
+// with requests to the client made inside handlers and from GoSafe
+// goroutines, the client answering each request only after sending more
+// events: every event is handled once, in order, and every request gets
+// its reply. In both ways of reading (see TestMain).
+func TestRequestsUnderLoad(t *testing.T) {
+	t.Parallel()
+	type num struct {
+		N int `json:"n"`
+	}
+	d := New(quiet())
+	confirm := Requests[num, answer](d, "confirm")
+	Emits[num](d, "result")
+	Emits[num](d, "asked")
+	On(d, "note", func(c *Context, n num) error { return c.Emit("result", n) })
+	On(d, "ask", func(c *Context, n num) error {
+		if _, err := confirm.Do(c.Context(), c, n); err != nil {
+			return err
+		}
+		return c.Emit("asked", n)
+	})
+	On(d, "later", func(c *Context, n num) error {
+		c.GoSafe(c.ConnContext(), func(ctx context.Context) {
+			if _, err := confirm.Do(ctx, c, n); err == nil {
+				c.Emit("asked", n)
+			}
+		})
+		return nil
+	})
+	srv := serve(t, d)
+	const conns, events = 16, 40
+	t.Run("group", func(t *testing.T) {
+		for i := range conns {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				c := dial(t, srv, "/ws")
+				rng := rand.New(rand.NewPCG(uint64(i), 7))
+				var notes, asks int
+				next := 0 // the next note's number
+				send := func() {
+					switch k := rng.IntN(5); {
+					case k < 3:
+						c.SendEvent("note", "", num{N: next})
+						next++
+						notes++
+					case k == 3:
+						c.SendEvent("ask", "", num{N: 1000 + asks})
+						asks++
+					default:
+						c.SendEvent("later", "", num{N: 1000 + asks})
+						asks++
+					}
+				}
+				for range events / 2 {
+					send()
+				}
+				sent := events / 2
+				wantNote, asked := 0, map[int]bool{}
+				for wantNote < notes || len(asked) < asks || sent < events {
+					if wantNote == notes && len(asked) == asks {
+						send() // nothing outstanding: sent < events
+						sent++
+						continue
+					}
+					m := c.recv()
+					var p num
+					json.Unmarshal(m.Payload, &p)
+					switch m.Event {
+					case "result":
+						if p.N != wantNote {
+							t.Fatalf("note %d handled, want %d", p.N, wantNote)
+						}
+						wantNote++
+					case "asked":
+						if asked[p.N] {
+							t.Fatalf("request %d answered twice", p.N)
+						}
+						asked[p.N] = true
+					case "confirm":
+						// More events first, then the reply.
+						for range rng.IntN(3) {
+							if sent < events {
+								send()
+								sent++
+							}
+						}
+						c.SendEvent("confirm.ack", m.ID, answer{OK: true})
+					default:
+						t.Fatalf("got %+v", m)
+					}
+					if sent < events && rng.IntN(4) == 0 {
+						send()
+						sent++
+					}
+				}
+			})
+		}
+	})
+	if s := d.Stats(); s.Busy != 0 || s.Failed != 0 || s.Panics != 0 {
+		t.Fatalf("Stats() = %+v", s)
 	}
 }

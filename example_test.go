@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -127,13 +128,20 @@ func ExampleRouter_webSocket() {
 }
 
 // A route for many mostly idle connections: the handler hands its reads to
-// Listen and returns, and an idle connection then holds no goroutine.
+// Listen and returns, and an idle connection then holds no goroutine. What
+// a reading handler would defer goes in OnListenEnd.
 func ExampleConnection_listen() {
+	var online atomic.Int64
+	ended := make(chan error, 1)
 	app := forge.New(forge.WithAppName("notify"), forge.WithLogger(slog.New(slog.DiscardHandler)))
 	app.Router().WebSocket("/ws/notify", func(ctx forge.Context, conn forge.Connection) error {
+		online.Add(1)
 		return conn.Listen(func(typ forge.MessageType, msg []byte) error {
 			return conn.Write(append([]byte("ack: "), msg...)) // one call at a time, in order
-		})
+		}, forge.OnListenEnd(func(err error) {
+			online.Add(-1)
+			ended <- err
+		}))
 	})
 
 	srv := httptest.NewServer(app.Handler())
@@ -159,7 +167,12 @@ func ExampleConnection_listen() {
 		}
 		fmt.Println(string(reply))
 	}
+	fmt.Println("online:", online.Load())
+	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(time.Second))
+	fmt.Println("ended with close code", forge.CloseStatus(<-ended), "online:", online.Load())
 	// Output:
 	// ack: one
 	// ack: two
+	// online: 1
+	// ended with close code 1000 online: 0
 }

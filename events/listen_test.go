@@ -3,14 +3,17 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/forgetest"
 	"github.com/forgekit/forge/internal/testkit/testmux"
 )
@@ -220,5 +223,56 @@ func TestRequestsUnderLoad(t *testing.T) {
 	})
 	if s := d.Stats(); s.Busy != 0 || s.Failed != 0 || s.Panics != 0 {
 		t.Fatalf("Stats() = %+v", s)
+	}
+}
+
+// TestShutdownEndsSessions shuts the server down with connections idle
+// and one in a handler waiting for the client's reply: each client gets
+// 1001, the disconnect hook runs once per connection, the waiting request
+// fails with ErrClosed, and no connection is left counted.
+func TestShutdownEndsSessions(t *testing.T) {
+	t.Parallel()
+	var disconnects atomic.Int32
+	requestErr := make(chan error, 1)
+	d := New(quiet(), WithOnDisconnect(func(*Context) { disconnects.Add(1) }))
+	confirm := Requests[question, answer](d, "confirm")
+	On(d, "ask", func(c *Context, _ struct{}) error {
+		_, err := confirm.Do(c.Context(), c, question{Q: "still there?"})
+		requestErr <- err
+		return err
+	})
+	app := testmux.New(t)
+	if dedicatedReaders {
+		d.cfg.dedicatedReader = true
+	}
+	Route(app.Mux, "/ws", d)
+	srv := forgetest.Start(t, app)
+	const n = 5
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = dial(t, srv, "/ws")
+	}
+	clients[0].SendEvent("ask", "", nil)
+	if m := clients[0].recv(); m.Event != "confirm" {
+		t.Fatalf("got %+v, want the request", m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), forgetest.Timeout)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- app.Shutdown(ctx) }()
+	for _, c := range clients {
+		c.ExpectClose(int(connection.CloseGoingAway)) // answers the close
+	}
+	if err := <-shut; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-requestErr; !errors.Is(err, ErrClosed) {
+		t.Fatalf("the waiting request failed with %v, want ErrClosed", err)
+	}
+	if got := disconnects.Load(); got != n {
+		t.Fatalf("disconnect hook ran %d times, want %d", got, n)
+	}
+	if s := d.Stats(); s.Connections != 0 {
+		t.Fatalf("%d connections still counted", s.Connections)
 	}
 }

@@ -116,6 +116,8 @@ func TestRecoverAfterReconnect(t *testing.T) {
 			t.Fatalf("%s: recovery %+v, want a failed one", name, rec)
 		}
 		c.Close()
+		// Gone before the next join is counted below.
+		testkit.WaitFor(t, "the leave", func() bool { return h.Count("lobby") == 1 })
 	}
 
 	// A malformed position is a plain join: no replay, no recovery event.

@@ -276,3 +276,50 @@ func TestShutdownEndsSessions(t *testing.T) {
 		t.Fatalf("%d connections still counted", s.Connections)
 	}
 }
+
+// TestKeptMessageWhileGoroutineAsks has a GoSafe goroutine's request read
+// a client event while the handler that started it still runs: once the
+// handler returned, the event is handled at once, not only when the
+// request's read ends (the client waits for the event's reply before it
+// answers the request).
+func TestKeptMessageWhileGoroutineAsks(t *testing.T) {
+	t.Parallel()
+	d := New(quiet(), WithRequestTimeout(time.Minute))
+	confirm := Requests[question, answer](d, "confirm")
+	Emits[echoed](d, "result")
+	On(d, "start", func(c *Context, _ struct{}) error {
+		c.GoSafe(c.ConnContext(), func(ctx context.Context) {
+			if a, err := confirm.Do(ctx, c, question{Q: "later?"}); err == nil {
+				c.Emit("result", echoed{Text: fmt.Sprint("ok=", a.OK)})
+			}
+		})
+		// Return only once the request's read kept the note, and has
+		// had the time to read on.
+		deadline := time.Now().Add(forgetest.Timeout)
+		for c.s.ndeferred.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	On(d, "note", func(c *Context, n echoed) error { return c.Emit("result", n) })
+	c := dial(t, serve(t, d), "/ws")
+	c.SendEvent("start", "s", nil)
+	req := c.recv()
+	if req.Event != "confirm" {
+		t.Fatalf("got %+v, want the request", req)
+	}
+	c.SendEvent("note", "n", echoed{Text: "meanwhile"})
+	c.expect("start.ack", "s")
+	for _, want := range []string{"meanwhile", "ok=true"} {
+		var got echoed
+		json.Unmarshal(c.expect("result", ""), &got)
+		if got.Text != want {
+			t.Fatalf("result %q, want %q", got.Text, want)
+		}
+		if want == "meanwhile" {
+			c.expect("note.ack", "n")
+			c.SendEvent("confirm.ack", req.ID, answer{OK: true})
+		}
+	}
+}

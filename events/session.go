@@ -35,6 +35,7 @@ type session struct {
 	sub    string                      // negotiated subprotocol
 	subs   *subscriptions
 	rtok   chan struct{}   // capacity 1: held by the goroutine reading
+	kept   chan struct{}   // capacity 1: a request's read kept a message (see dispatchFree)
 	hubbed bool            // registered with the hub
 	obs    HandlerObserver // nil unless the connection is observed
 
@@ -108,6 +109,7 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		sub:    conn.Subprotocol(),
 		subs:   newSubscriptions(rc.Query("events")),
 		rtok:   make(chan struct{}, 1),
+		kept:   make(chan struct{}, 1),
 		obs:    handlerObserver(conn),
 	}
 	if d.cfg.hub != nil && d.cfg.hub.KeepsHistory() {
@@ -182,11 +184,25 @@ func (s *session) onMessage(typ connection.MessageType, data []byte) error {
 	return s.dispatchKept()
 }
 
-// dispatchFree dispatches a message with rtok free; the caller holds it.
+// dispatchFree dispatches a message with rtok free; the caller holds it,
+// and holds it again on return. While a request's read holds rtok, the
+// messages it keeps are dispatched as they come, rather than when the
+// read ends (which may be when the request times out).
 func (s *session) dispatchFree(typ connection.MessageType, data []byte) error {
 	<-s.rtok
 	err := s.dispatch(typ, data)
-	s.rtok <- struct{}{} // once a request's read is done
+	for err == nil {
+		if m, ok := s.popDeferred(); ok {
+			err = s.dispatch(m.typ, m.data)
+			continue
+		}
+		select {
+		case s.rtok <- struct{}{}:
+			return nil
+		case <-s.kept:
+		}
+	}
+	s.rtok <- struct{}{}
 	return err
 }
 
@@ -268,6 +284,10 @@ func (s *session) keep(typ connection.MessageType, data []byte) {
 		s.deferred = append(s.deferred, message{typ, data})
 		s.ndeferred.Add(1)
 		s.mu.Unlock()
+		select {
+		case s.kept <- struct{}{}:
+		default:
+		}
 		return
 	}
 	s.mu.Unlock()

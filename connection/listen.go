@@ -215,11 +215,12 @@ func (c *Conn) listenLoop(l *listener) {
 			return
 		}
 		if m, err, ok := c.takePending(); ok {
-			if err == nil {
-				err = c.deliver(l, m)
-			}
 			if err != nil {
 				c.endListening(l, err)
+				return
+			}
+			if err := c.deliver(l, m); err != nil {
+				c.endListeningFree(l, err)
 				return
 			}
 			c.armKeepalive() // see below
@@ -254,12 +255,15 @@ func (c *Conn) listenLoop(l *listener) {
 			}
 		}
 		m, dropped, err := c.readOne()
-		if err == nil && !dropped {
-			err = c.deliver(l, m)
-		}
 		if err != nil {
 			c.endListening(l, err)
 			return
+		}
+		if !dropped {
+			if err := c.deliver(l, m); err != nil {
+				c.endListeningFree(l, err)
+				return
+			}
 		}
 		// The callback may have run past the deadline while the peer's
 		// pongs waited in the socket: as a read after it would, the next
@@ -337,17 +341,22 @@ func (c *Conn) overdue() bool {
 // While the callback runs, the read side is free: Read and ReadMessage,
 // called from the callback or from another goroutine meanwhile, take the
 // next messages (an event dispatcher waiting for a client's reply inside
-// a handler does), and the listener goes on once they are done.
+// a handler does), and the listener goes on once they are done. After a
+// callback's error it does not take the read side back: a pump left by a
+// read that gave up may wait for the peer, and the closing handshake,
+// which the error starts, must not wait for it (see endListening).
 func (c *Conn) deliver(l *listener, m inbound) (err error) {
 	l.inFn.Store(true)
 	<-c.rtok
 	defer func() {
 		l.inFn.Store(false)
-		c.rtok <- struct{}{}
 		if p := recover(); p != nil {
 			c.logAttrs(c.ctx, slog.LevelError, "websocket listener panicked",
 				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 			err = errPanicked
+		}
+		if err == nil {
+			c.rtok <- struct{}{}
 		}
 	}()
 	return l.fn(m.typ, m.data)
@@ -356,8 +365,15 @@ func (c *Conn) deliver(l *listener, m inbound) (err error) {
 // endListening gives the read side back and closes the connection as a
 // handler's result would.
 func (c *Conn) endListening(l *listener, err error) {
-	pollLeave(l)
 	<-c.rtok
+	c.endListeningFree(l, err)
+}
+
+// endListeningFree is endListening after a callback's error: deliver
+// gave the read side up already, and the closing handshake takes it as
+// for a handler that returned.
+func (c *Conn) endListeningFree(l *listener, err error) {
+	pollLeave(l)
 	if fn := l.onEnd; fn != nil {
 		err = c.runHandler(func(*Conn) error { fn(err); return err })
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
 
 // send writes each message to ws as text.
@@ -200,6 +202,53 @@ func TestOnListenEnd(t *testing.T) {
 			case err := <-ended:
 				t.Fatalf("OnListenEnd's function ran twice, the second time with %v", err)
 			default:
+			}
+		})
+	}
+}
+
+// TestListenReadTimeoutThenFail has a callback give up waiting for a
+// message and end the connection: the close frame goes out at once, while
+// the pump still waits for the message, as it would for a handler that
+// returned.
+func TestListenReadTimeoutThenFail(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		code int
+	}{{"fail", 4001}, {"panic", int(CloseInternalError)}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ended := make(chan error, 1)
+			conns := make(chan *Conn, 1)
+			s := newServer(t, Config{}, func(c *Conn) error {
+				conns <- c
+				return c.Listen(func(_ MessageType, data []byte) error {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+					defer cancel()
+					if _, _, err := c.ReadMessage(ctx); !errors.Is(err, ErrReadTimeout) {
+						return fmt.Errorf("ReadMessage: %v, want ErrReadTimeout", err)
+					}
+					if tt.name == "panic" {
+						panic("after a read that gave up")
+					}
+					return &CloseError{Code: 4001, Reason: "no answer"}
+				}, OnListenEnd(func(err error) { ended <- err }))
+			})
+			ws := dial(t, s, nil)
+			takeConn(t, conns)
+			send(t, ws, "ask")
+			// Nothing more is sent: the close frame must not wait for it.
+			ws.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+			code, reason, err := testkit.ReadClose(ws)
+			if err != nil || code != tt.code {
+				t.Fatalf("close %d %q (%v), want %d", code, reason, err, tt.code)
+			}
+			if err := <-ended; int(CloseStatus(err)) != tt.code {
+				t.Errorf("OnListenEnd's function got %v", err)
+			}
+			if err := waitErr(t, s); !errors.Is(err, ErrListening) {
+				t.Fatalf("handler returned %v", err)
 			}
 		})
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/internal/testkit"
 )
 
@@ -41,4 +43,31 @@ func TestHandlerEndedWithItsConnection(t *testing.T) {
 	if st := d.Stats(); st.Failed != 0 {
 		t.Errorf("Stats().Failed = %d, want 0", st.Failed)
 	}
+}
+
+// TestCloseAfterRequestTimeout has a handler close the connection when
+// the client does not answer its request in time: the close frame goes
+// out at once, although the request's read still waits for a message,
+// and the disconnect hook runs.
+func TestCloseAfterRequestTimeout(t *testing.T) {
+	t.Parallel()
+	disconnected := make(chan struct{})
+	d := New(quiet(), WithRequestTimeout(20*time.Millisecond),
+		WithOnDisconnect(func(*Context) { close(disconnected) }))
+	confirm := Requests[question, answer](d, "confirm")
+	On(d, "delete", func(c *Context, _ struct{}) error {
+		if _, err := confirm.Do(c.Context(), c, question{Q: "sure?"}); !errors.Is(err, ErrRequestTimeout) {
+			return err
+		}
+		return &connection.CloseError{Code: 4008, Reason: "no answer"}
+	})
+	c := dial(t, serve(t, d), "/ws")
+	c.SendEvent("delete", "", nil)
+	if req := c.recv(); req.Event != "confirm" {
+		t.Fatalf("got %+v, want the confirm request", req)
+	}
+	// The client says nothing more.
+	c.ExpectClose(4008)
+	<-disconnected
+	testkit.WaitFor(t, "the connection to be uncounted", func() bool { return d.Stats().Connections == 0 })
 }

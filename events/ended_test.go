@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -70,4 +71,35 @@ func TestCloseAfterRequestTimeout(t *testing.T) {
 	c.ExpectClose(4008)
 	<-disconnected
 	testkit.WaitFor(t, "the connection to be uncounted", func() bool { return d.Stats().Connections == 0 })
+}
+
+// TestCloseWhileGoroutineAsks has a handler close the connection while a
+// GoSafe goroutine waits for the client's reply to its request: the close
+// frame goes out at once, not when the request times out, and the
+// request ends with ErrClosed.
+func TestCloseWhileGoroutineAsks(t *testing.T) {
+	t.Parallel()
+	asked := make(chan error, 1)
+	d := New(quiet(), WithRequestTimeout(time.Minute))
+	confirm := Requests[question, answer](d, "confirm")
+	On(d, "start", func(c *Context, _ struct{}) error {
+		c.GoSafe(c.ConnContext(), func(ctx context.Context) {
+			_, err := confirm.Do(ctx, c, question{Q: "later?"})
+			asked <- err
+		})
+		return nil
+	})
+	On(d, "quit", func(*Context, struct{}) error {
+		return &connection.CloseError{Code: 4009, Reason: "bye"}
+	})
+	c := dial(t, serve(t, d), "/ws")
+	c.SendEvent("start", "", nil)
+	if req := c.recv(); req.Event != "confirm" {
+		t.Fatalf("got %+v, want the confirm request", req)
+	}
+	c.SendEvent("quit", "", nil)
+	c.ExpectClose(4009)
+	if err := <-asked; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Do returned %v, want ErrClosed", err)
+	}
 }

@@ -185,9 +185,11 @@ func (s *session) onMessage(typ connection.MessageType, data []byte) error {
 }
 
 // dispatchFree dispatches a message with rtok free; the caller holds it,
-// and holds it again on return. While a request's read holds rtok, the
-// messages it keeps are dispatched as they come, rather than when the
-// read ends (which may be when the request times out).
+// and holds it again on a nil return. While a request's read holds rtok,
+// the messages it keeps are dispatched as they come, rather than when the
+// read ends (which may be when the request times out). An error ends the
+// connection: rtok is left to the request's read, which the session's end
+// cancels.
 func (s *session) dispatchFree(typ connection.MessageType, data []byte) error {
 	<-s.rtok
 	err := s.dispatch(typ, data)
@@ -202,12 +204,12 @@ func (s *session) dispatchFree(typ connection.MessageType, data []byte) error {
 		case <-s.kept:
 		}
 	}
-	s.rtok <- struct{}{}
 	return err
 }
 
 // dispatchKept dispatches the messages requests kept, in order, until
-// there are none; the caller holds rtok.
+// there are none; the caller holds rtok, and holds it still on a nil
+// return (see dispatchFree).
 func (s *session) dispatchKept() error {
 	for {
 		m, ok := s.popDeferred()

@@ -323,3 +323,47 @@ func TestKeptMessageWhileGoroutineAsks(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptMessageWhileConnectGoroutineAsks is TestKeptMessageWhileGoroutineAsks
+// with the request made by a goroutine that the connect hook started: the
+// event its read kept while the hook still ran is handled once the hook
+// returned, not when the request's read ends.
+func TestKeptMessageWhileConnectGoroutineAsks(t *testing.T) {
+	t.Parallel()
+	var confirm *Request[question, answer]
+	d := New(quiet(), WithRequestTimeout(time.Minute), WithOnConnect(func(c *Context) error {
+		c.GoSafe(c.ConnContext(), func(ctx context.Context) {
+			if a, err := confirm.Do(ctx, c, question{Q: "hello?"}); err == nil {
+				c.Emit("result", echoed{Text: fmt.Sprint("ok=", a.OK)})
+			}
+		})
+		// Return only once the request's read kept the note, and has
+		// had the time to read on.
+		deadline := time.Now().Add(forgetest.Timeout)
+		for c.s.ndeferred.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	}))
+	confirm = Requests[question, answer](d, "confirm")
+	Emits[echoed](d, "result")
+	On(d, "note", func(c *Context, n echoed) error { return c.Emit("result", n) })
+	c := dial(t, serve(t, d), "/ws")
+	req := c.recv()
+	if req.Event != "confirm" {
+		t.Fatalf("got %+v, want the request", req)
+	}
+	c.SendEvent("note", "n", echoed{Text: "meanwhile"})
+	for _, want := range []string{"meanwhile", "ok=true"} {
+		var got echoed
+		json.Unmarshal(c.expect("result", ""), &got)
+		if got.Text != want {
+			t.Fatalf("result %q, want %q", got.Text, want)
+		}
+		if want == "meanwhile" {
+			c.expect("note.ack", "n")
+			c.SendEvent("confirm.ack", req.ID, answer{OK: true})
+		}
+	}
+}

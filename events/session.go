@@ -35,7 +35,7 @@ type session struct {
 	sub    string                      // negotiated subprotocol
 	subs   *subscriptions
 	rtok   chan struct{}   // capacity 1: held by the goroutine reading
-	kept   chan struct{}   // capacity 1: a request's read kept a message (see dispatchFree)
+	kept   chan struct{}   // capacity 1: a request's read kept a message (see takeBack)
 	hubbed bool            // registered with the hub
 	obs    HandlerObserver // nil unless the connection is observed
 
@@ -148,7 +148,9 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		// The listener holds the read side between messages (see
 		// onMessage). Messages kept by a request in the OnConnect hook (or
 		// in a goroutine it started) come first.
-		s.rtok <- struct{}{}
+		if err := s.takeBack(); err != nil {
+			return err
+		}
 		if err := s.dispatchKept(); err != nil {
 			return err
 		}
@@ -185,17 +187,26 @@ func (s *session) onMessage(typ connection.MessageType, data []byte) error {
 }
 
 // dispatchFree dispatches a message with rtok free; the caller holds it,
-// and holds it again on a nil return. While a request's read holds rtok,
-// the messages it keeps are dispatched as they come, rather than when the
-// read ends (which may be when the request times out). An error ends the
-// connection: rtok is left to the request's read, which the session's end
-// cancels.
+// and holds it again on a nil return (see takeBack).
 func (s *session) dispatchFree(typ connection.MessageType, data []byte) error {
 	<-s.rtok
-	err := s.dispatch(typ, data)
-	for err == nil {
+	if err := s.dispatch(typ, data); err != nil {
+		return err
+	}
+	return s.takeBack()
+}
+
+// takeBack takes rtok. While a request's read holds it, the messages the
+// read keeps are dispatched as they come, rather than when the read ends
+// (which may be when the request times out). An error ends the
+// connection: rtok is then left to the request's read, which the
+// session's end cancels.
+func (s *session) takeBack() error {
+	for {
 		if m, ok := s.popDeferred(); ok {
-			err = s.dispatch(m.typ, m.data)
+			if err := s.dispatch(m.typ, m.data); err != nil {
+				return err
+			}
 			continue
 		}
 		select {
@@ -204,7 +215,6 @@ func (s *session) dispatchFree(typ connection.MessageType, data []byte) error {
 		case <-s.kept:
 		}
 	}
-	return err
 }
 
 // dispatchKept dispatches the messages requests kept, in order, until

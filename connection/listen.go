@@ -211,7 +211,13 @@ func (w *workers) run(l *listener) {
 func (c *Conn) listenLoop(l *listener) {
 	for {
 		if c.ctx.Err() != nil {
-			c.endListening(l, nil)
+			// A read that ended the context (a pump's, or a callback's)
+			// says what ended the connection; Close and Shutdown leave
+			// none.
+			c.rmu.Lock()
+			err := c.rerr
+			c.rmu.Unlock()
+			c.endListening(l, err)
 			return
 		}
 		if m, err, ok := c.takePending(); ok {

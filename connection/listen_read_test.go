@@ -253,3 +253,29 @@ func TestListenReadTimeoutThenFail(t *testing.T) {
 		})
 	}
 }
+
+// TestOnListenEndAfterPumpRead has the peer's close read by the pump that
+// a callback's read left when it gave up: OnListenEnd's function gets the
+// peer's close, as when the listener reads it.
+func TestOnListenEndAfterPumpRead(t *testing.T) {
+	t.Parallel()
+	ended := make(chan error, 1)
+	s := newServer(t, Config{}, func(c *Conn) error {
+		return c.Listen(func(_ MessageType, data []byte) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			_, _, err := c.ReadMessage(ctx)
+			return c.Write(fmt.Appendf(nil, "gave up: %v", errors.Is(err, ErrReadTimeout)))
+		}, OnListenEnd(func(err error) { ended <- err }))
+	})
+	ws := dial(t, s, nil)
+	send(t, ws, "ask")
+	expectTexts(t, ws, "gave up: true")
+	ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4002, "gone"), time.Now().Add(hangGuard))
+	if code, reason := readClose(t, ws); code != 4002 {
+		t.Errorf("close %d %q, want 4002", code, reason)
+	}
+	if err := <-ended; CloseStatus(err) != 4002 {
+		t.Errorf("OnListenEnd's function got %v, want the peer's close", err)
+	}
+}

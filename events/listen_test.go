@@ -367,3 +367,55 @@ func TestKeptMessageWhileConnectGoroutineAsks(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptMessageWhileTwoGoroutinesAsk has two GoSafe goroutines wait for
+// replies: the event the first one's read keeps is handled at once,
+// although the second one reads next.
+func TestKeptMessageWhileTwoGoroutinesAsk(t *testing.T) {
+	t.Parallel()
+	d := New(quiet(), WithRequestTimeout(time.Minute))
+	confirm := Requests[question, answer](d, "confirm")
+	Emits[echoed](d, "result")
+	On(d, "start", func(c *Context, _ struct{}) error {
+		for _, q := range []string{"one?", "two?"} {
+			c.GoSafe(c.ConnContext(), func(ctx context.Context) {
+				if a, err := confirm.Do(ctx, c, question{Q: q}); err == nil {
+					c.Emit("result", echoed{Text: fmt.Sprint(q, a.OK)})
+				}
+			})
+		}
+		// Return once both wait for their replies, so that the
+		// connection's reader waits for the read side after them.
+		deadline := time.Now().Add(forgetest.Timeout)
+		for c.s.npending.Load() < 2 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	On(d, "note", func(c *Context, n echoed) error { return c.Emit("result", n) })
+	c := dial(t, serve(t, d), "/ws")
+	c.SendEvent("start", "s", nil)
+	var reqs []forgetest.Event
+	for range 2 {
+		req := c.recv()
+		if req.Event != "confirm" {
+			t.Fatalf("got %+v, want a request", req)
+		}
+		reqs = append(reqs, req)
+	}
+	c.expect("start.ack", "s") // the handler returned
+	c.SendEvent("note", "n", echoed{Text: "meanwhile"})
+	var got echoed
+	json.Unmarshal(c.expect("result", ""), &got)
+	if got.Text != "meanwhile" {
+		t.Fatalf("result %q, want the note's", got.Text)
+	}
+	c.expect("note.ack", "n")
+	for _, req := range reqs {
+		c.SendEvent("confirm.ack", req.ID, answer{OK: true})
+	}
+	for range 2 {
+		c.expect("result", "")
+	}
+}

@@ -256,7 +256,13 @@ func (s *session) next() (connection.MessageType, []byte, error) {
 		if m, ok := s.popDeferred(); ok {
 			return m.typ, m.data, nil
 		}
-		s.rtok <- struct{}{}
+		// A request's read may hold rtok for long: what it keeps
+		// meanwhile is taken at once (see takeBack).
+		select {
+		case s.rtok <- struct{}{}:
+		case <-s.kept:
+			continue
+		}
 		if m, ok := s.popDeferred(); ok { // kept while we waited for rtok
 			<-s.rtok
 			return m.typ, m.data, nil

@@ -336,9 +336,17 @@ func (c *Conn) serve(h func(*Conn) error) {
 	c.gmu.Unlock()
 
 	err := c.runHandler(h)
-	if l := c.lis.Load(); l != nil && errors.Is(err, ErrListening) {
-		c.listen(l)
-		return
+	if l := c.lis.Load(); l != nil {
+		if errors.Is(err, ErrListening) {
+			c.listen(l)
+			return
+		}
+		// The handler failed after it called Listen: the connection ends
+		// now, and OnListenEnd's function runs as the handler's defers
+		// would have.
+		if fn := l.onEnd; fn != nil {
+			err = c.runHandler(func(*Conn) error { fn(err); return err })
+		}
 	}
 	c.end(err)
 }

@@ -279,3 +279,39 @@ func TestOnListenEndAfterPumpRead(t *testing.T) {
 		t.Errorf("OnListenEnd's function got %v, want the peer's close", err)
 	}
 }
+
+// TestOnListenEndHandlerFails has the handler fail after it called Listen
+// (it panics, or returns another error than Listen's): the connection
+// closes as for a handler that did not listen, and OnListenEnd's function
+// runs still, as the handler's defers would.
+func TestOnListenEndHandlerFails(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		code int
+	}{{"panic", int(CloseInternalError)}, {"error", 4003}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ended := make(chan error, 1)
+			s := newServer(t, Config{}, func(c *Conn) error {
+				c.Listen(func(MessageType, []byte) error { return nil }, OnListenEnd(func(err error) { ended <- err }))
+				if tt.name == "panic" {
+					panic("after Listen")
+				}
+				return &CloseError{Code: 4003, Reason: "changed my mind"}
+			})
+			ws := dial(t, s, nil)
+			if code, reason := readClose(t, ws); code != tt.code {
+				t.Errorf("close %d %q, want %d", code, reason, tt.code)
+			}
+			select {
+			case err := <-ended:
+				if int(CloseStatus(err)) != tt.code {
+					t.Errorf("OnListenEnd's function got %v", err)
+				}
+			case <-time.After(hangGuard):
+				t.Fatal("OnListenEnd's function did not run")
+			}
+		})
+	}
+}

@@ -315,3 +315,102 @@ func TestOnListenEndHandlerFails(t *testing.T) {
 		})
 	}
 }
+
+// TestListenShutdownDuringCallbackRead shuts the server down while a
+// callback waits in a read, inline or with a context: the read returns
+// the end of the connection, and the connection closes with 1001.
+func TestListenShutdownDuringCallbackRead(t *testing.T) {
+	t.Parallel()
+	for _, inline := range []bool{true, false} {
+		t.Run(fmt.Sprint("inline=", inline), func(t *testing.T) {
+			t.Parallel()
+			reading := make(chan struct{})
+			got := make(chan error, 1)
+			s, _ := listening(t, Config{}, func(c *Conn, _ MessageType, _ []byte) error {
+				close(reading)
+				var err error
+				if inline {
+					_, err = c.Read()
+				} else {
+					_, _, err = c.ReadMessage(c.Context())
+				}
+				got <- err
+				return err
+			})
+			ws := dial(t, s, nil)
+			send(t, ws, "ask")
+			<-reading
+			done := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+				defer cancel()
+				done <- s.tracker.Shutdown(ctx)
+			}()
+			if code, _ := readClose(t, ws); code != int(CloseGoingAway) {
+				t.Errorf("close %d, want 1001", code)
+			}
+			ws.Close()
+			if err := <-got; err == nil {
+				t.Error("the callback's read returned no error")
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			if n := s.tracker.Stats().Open; n != 0 {
+				t.Fatalf("%d connections open after Shutdown", n)
+			}
+		})
+	}
+}
+
+// TestListenKeepaliveDuringCallbackRead has a peer that answers no ping
+// while a callback waits in a read, inline or with a context that does
+// not end: the keepalive closes the connection with 1001, and the read
+// returns.
+func TestListenKeepaliveDuringCallbackRead(t *testing.T) {
+	t.Parallel()
+	for _, inline := range []bool{true, false} {
+		t.Run(fmt.Sprint("inline=", inline), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan error, 1)
+			ended := make(chan error, 1)
+			s := newServer(t, Config{PingInterval: 50 * time.Millisecond, PongWait: 100 * time.Millisecond}, func(c *Conn) error {
+				return c.Listen(func(MessageType, []byte) error {
+					var err error
+					if inline {
+						_, err = c.Read()
+					} else {
+						ctx, cancel := context.WithCancel(context.Background()) // read by a pump
+						defer cancel()
+						_, _, err = c.ReadMessage(ctx)
+					}
+					got <- err
+					return err
+				}, OnListenEnd(func(err error) { ended <- err }))
+			})
+			rc := dialRaw(t, s) // answers no ping
+			if err := rc.write(clientFrame(0x1, []byte("ask"))); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				op, p, err := rc.read()
+				if err != nil {
+					t.Fatalf("no close frame: %v", err)
+				}
+				if op == opPing {
+					continue
+				}
+				if op != opClose || len(p) < 2 || StatusCode(p[0])<<8|StatusCode(p[1]) != CloseGoingAway {
+					t.Fatalf("opcode %#x %q, want a close frame with 1001", op, p)
+				}
+				break
+			}
+			if err := <-got; !errors.Is(err, ErrClosed) {
+				t.Errorf("the callback's read returned %v, want ErrClosed", err)
+			}
+			if err := <-ended; !errors.Is(err, ErrClosed) {
+				t.Errorf("OnListenEnd's function got %v", err)
+			}
+		})
+	}
+}

@@ -268,11 +268,16 @@ func (s *session) next() (connection.MessageType, []byte, error) {
 			return m.typ, m.data, nil
 		}
 		typ, data, err := s.conn.ReadMessage(context.Background())
+		// A reply is routed before rtok goes back: a request that took
+		// rtok in between would find no reply yet and read, waiting for a
+		// message after the one that answered it (the client may send
+		// none until it has the request's outcome).
+		routed := err == nil && s.routeReply(typ, data)
 		<-s.rtok
 		if err != nil {
 			return 0, nil, err
 		}
-		if s.routeReply(typ, data) {
+		if routed {
 			continue
 		}
 		return typ, data, nil

@@ -62,7 +62,8 @@ type ListenOption func(*listener)
 // OnListenEnd has Listen call fn once, when the connection ends, with what
 // ended it: a callback's error, or the read's (a *CloseError the peer
 // sent, an error wrapping ErrClosed, ...; nil when the connection's
-// context ended, by Close or Shutdown). It is what a handler that reads
+// context ended, by Close or Shutdown), or the handler's own error when it
+// called Listen and then returned another. It is what a handler that reads
 // would run in its defers, which in a handler that returns Listen's result
 // run at once: fn runs in the connection's goroutine after the last
 // callback returned, before the closing handshake, and the connection

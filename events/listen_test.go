@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -167,11 +166,7 @@ func TestRequestsUnderLoad(t *testing.T) {
 	On(d, "later", func(c *Context, n num) error {
 		c.GoSafe(c.ConnContext(), func(ctx context.Context) {
 			if _, err := confirm.Do(ctx, c, n); err == nil {
-				if err := c.Emit("asked", n); err != nil {
-					t.Logf("DEBUG emit %d: %v", n.N, err)
-				}
-			} else {
-				t.Logf("DEBUG later %d: %v", n.N, err)
+				c.Emit("asked", n)
 			}
 		})
 		return nil
@@ -205,21 +200,13 @@ func TestRequestsUnderLoad(t *testing.T) {
 				}
 				sent := events / 2
 				wantNote, asked := 0, map[int]bool{}
-				var confirmed []int
 				for wantNote < notes || len(asked) < asks || sent < events {
 					if wantNote == notes && len(asked) == asks {
 						send() // nothing outstanding: sent < events
 						sent++
 						continue
 					}
-					var m forgetest.Event
-					c.SetReadDeadline(time.Now().Add(5 * time.Second))
-					if err := c.Conn.Conn.ReadJSON(&m); err != nil {
-						buf := make([]byte, 1<<22)
-						buf = buf[:runtime.Stack(buf, true)]
-						os.WriteFile(fmt.Sprintf("/tmp/stacks-%d.txt", i), buf, 0o644)
-						t.Fatalf("DEBUG confirmed %v asked %v %v: wantNote %d notes %d asked %d asks %d sent %d, stats %+v", confirmed, asked, err, wantNote, notes, len(asked), asks, sent, d.Stats())
-					}
+					m := c.recv()
 					var p num
 					json.Unmarshal(m.Payload, &p)
 					switch m.Event {
@@ -234,7 +221,6 @@ func TestRequestsUnderLoad(t *testing.T) {
 						}
 						asked[p.N] = true
 					case "confirm":
-						confirmed = append(confirmed, p.N)
 						// More events first, then the reply.
 						for range rng.IntN(3) {
 							if sent < events {
@@ -328,11 +314,7 @@ func TestKeptMessageWhileGoroutineAsks(t *testing.T) {
 		})
 		// Return only once the request's read kept the note, and has
 		// had the time to read on.
-		deadline := time.Now().Add(forgetest.Timeout)
-		for c.s.ndeferred.Load() == 0 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(20 * time.Millisecond)
+		waitSession(func() bool { return c.s.ndeferred.Load() > 0 })
 		return nil
 	})
 	On(d, "note", func(c *Context, n echoed) error { return c.Emit("result", n) })
@@ -344,17 +326,7 @@ func TestKeptMessageWhileGoroutineAsks(t *testing.T) {
 	}
 	c.SendEvent("note", "n", echoed{Text: "meanwhile"})
 	c.expect("start.ack", "s")
-	for _, want := range []string{"meanwhile", "ok=true"} {
-		var got echoed
-		json.Unmarshal(c.expect("result", ""), &got)
-		if got.Text != want {
-			t.Fatalf("result %q, want %q", got.Text, want)
-		}
-		if want == "meanwhile" {
-			c.expect("note.ack", "n")
-			c.SendEvent("confirm.ack", req.ID, answer{OK: true})
-		}
-	}
+	expectKeptThenAnswer(t, c, req)
 }
 
 // TestKeptMessageWhileConnectGoroutineAsks is TestKeptMessageWhileGoroutineAsks
@@ -372,11 +344,7 @@ func TestKeptMessageWhileConnectGoroutineAsks(t *testing.T) {
 		})
 		// Return only once the request's read kept the note, and has
 		// had the time to read on.
-		deadline := time.Now().Add(forgetest.Timeout)
-		for c.s.ndeferred.Load() == 0 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(20 * time.Millisecond)
+		waitSession(func() bool { return c.s.ndeferred.Load() > 0 })
 		return nil
 	}))
 	confirm = Requests[question, answer](d, "confirm")
@@ -388,17 +356,7 @@ func TestKeptMessageWhileConnectGoroutineAsks(t *testing.T) {
 		t.Fatalf("got %+v, want the request", req)
 	}
 	c.SendEvent("note", "n", echoed{Text: "meanwhile"})
-	for _, want := range []string{"meanwhile", "ok=true"} {
-		var got echoed
-		json.Unmarshal(c.expect("result", ""), &got)
-		if got.Text != want {
-			t.Fatalf("result %q, want %q", got.Text, want)
-		}
-		if want == "meanwhile" {
-			c.expect("note.ack", "n")
-			c.SendEvent("confirm.ack", req.ID, answer{OK: true})
-		}
-	}
+	expectKeptThenAnswer(t, c, req)
 }
 
 // TestKeptMessageWhileTwoGoroutinesAsk has two GoSafe goroutines wait for
@@ -419,11 +377,7 @@ func TestKeptMessageWhileTwoGoroutinesAsk(t *testing.T) {
 		}
 		// Return once both wait for their replies, so that the
 		// connection's reader waits for the read side after them.
-		deadline := time.Now().Add(forgetest.Timeout)
-		for c.s.npending.Load() < 2 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(20 * time.Millisecond)
+		waitSession(func() bool { return c.s.npending.Load() >= 2 })
 		return nil
 	})
 	On(d, "note", func(c *Context, n echoed) error { return c.Emit("result", n) })
@@ -450,5 +404,33 @@ func TestKeptMessageWhileTwoGoroutinesAsk(t *testing.T) {
 	}
 	for range 2 {
 		c.expect("result", "")
+	}
+}
+
+// waitSession waits, within forgetest.Timeout, until ok reports true, and
+// then a little more, for a session's goroutines to go on from there.
+func waitSession(ok func() bool) {
+	deadline := time.Now().Add(forgetest.Timeout)
+	for !ok() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+}
+
+// expectKeptThenAnswer reads the result of the note the request's read
+// kept, which must come first, answers the request req, and reads its
+// result.
+func expectKeptThenAnswer(t *testing.T, c *client, req forgetest.Event) {
+	t.Helper()
+	for _, want := range []string{"meanwhile", "ok=true"} {
+		var got echoed
+		json.Unmarshal(c.expect("result", ""), &got)
+		if got.Text != want {
+			t.Fatalf("result %q, want %q", got.Text, want)
+		}
+		if want == "meanwhile" {
+			c.expect("note.ack", "n")
+			c.SendEvent("confirm.ack", req.ID, answer{OK: true})
+		}
 	}
 }

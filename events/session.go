@@ -21,15 +21,17 @@ import (
 // session is the dispatcher's state for one connection.
 //
 // Reading: one goroutine at a time reads the connection, the one holding
-// rtok. Between messages that is the connection's goroutine, in next;
-// while a handler runs, it is a Request.Do waiting for a client's reply
-// (from the handler or from a GoSafe goroutine), which routes replies to
-// their requests and keeps other messages, in order, for next.
+// rtok. Between messages that is the connection's listener (onMessage;
+// next, in the connection's goroutine, with WithDedicatedReader); while a
+// handler runs, it is a Request.Do waiting for a client's reply (from the
+// handler or from a GoSafe goroutine), which routes replies to their
+// requests and keeps other messages, in order, for the listener or next.
+// A reply is routed before rtok is given back.
 type session struct {
 	d      *Dispatcher
 	conn   connection.Connection
 	rc     router.Context
-	ctx    context.Context // the connection's, ended when the handler returns
+	ctx    context.Context // the connection's, ended when the session ends (see end)
 	cancel context.CancelFunc
 	log    atomic.Pointer[slog.Logger] // see logger
 	sub    string                      // negotiated subprotocol

@@ -344,9 +344,7 @@ func (c *Conn) serve(h func(*Conn) error) {
 		// The handler failed after it called Listen: the connection ends
 		// now, and OnListenEnd's function runs as the handler's defers
 		// would have.
-		if fn := l.onEnd; fn != nil {
-			err = c.runHandler(func(*Conn) error { fn(err); return err })
-		}
+		err = c.runOnEnd(l, err)
 	}
 	c.end(err)
 }

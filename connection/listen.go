@@ -351,7 +351,7 @@ func (c *Conn) overdue() bool {
 // a handler does), and the listener goes on once they are done. After a
 // callback's error it does not take the read side back: a pump left by a
 // read that gave up may wait for the peer, and the closing handshake,
-// which the error starts, must not wait for it (see endListening).
+// which the error starts, must not wait for it (see endListeningFree).
 func (c *Conn) deliver(l *listener, m inbound) (err error) {
 	l.inFn.Store(true)
 	<-c.rtok
@@ -381,10 +381,16 @@ func (c *Conn) endListening(l *listener, err error) {
 // for a handler that returned.
 func (c *Conn) endListeningFree(l *listener, err error) {
 	pollLeave(l)
+	c.end(c.runOnEnd(l, err))
+}
+
+// runOnEnd runs OnListenEnd's function, if any, with err, as a handler's
+// defers would run, and returns err, or the error of a panic in it.
+func (c *Conn) runOnEnd(l *listener, err error) error {
 	if fn := l.onEnd; fn != nil {
-		err = c.runHandler(func(*Conn) error { fn(err); return err })
+		return c.runHandler(func(*Conn) error { fn(err); return err })
 	}
-	c.end(err)
+	return err
 }
 
 // keepaliveCheck is tick's part for a listening connection: it resumes a

@@ -19,7 +19,7 @@ MSGS=${MSGS:-2000}
 SERVERS=${SERVERS:-forge gorilla gws melody coder}
 work=$(mktemp -d)
 pid=
-trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 # KEEP=FILE keeps the load generator's JSON lines, one per run.
 
 (cd bench && go build -o "$work/loadgen" ./cmd/loadgen)

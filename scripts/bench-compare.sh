@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 work=$(mktemp -d)
 pid= # the server running, stopped if the script ends early
-trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 (cd bench && go build -o "$work/loadgen" ./cmd/loadgen && go build -o "$work/peer-gorilla" ./peers/gorilla)
 go build -o "$work/forge-bench" ./examples/bench

@@ -25,9 +25,9 @@ import (
 // route's AsyncAPI document. Registering after Route panics, so the
 // documents never miss an event.
 //
-// Each connection's messages are handled one at a time, in order, in the
-// connection's goroutine; a handler that wants to work in the background
-// uses Context.GoSafe. Its methods are safe for concurrent use once
+// Each connection's messages are handled one at a time, in order (by the
+// connection's listener, or its goroutine with WithDedicatedReader); a
+// handler that wants to work in the background uses Context.GoSafe. Its methods are safe for concurrent use once
 // serving.
 type Dispatcher struct {
 	cfg settings

@@ -149,7 +149,7 @@ func (s *session) routeReply(typ connection.MessageType, data []byte) bool {
 
 // await waits for a reply on ch. Whenever nobody else reads the
 // connection, it reads itself: replies go to their requests, other
-// messages are kept for the connection's goroutine.
+// messages are kept, in order, for the session's dispatch (see keep).
 func (s *session) await(ctx context.Context, ch chan reply) (reply, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()

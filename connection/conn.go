@@ -611,29 +611,23 @@ func (c *Conn) tick() {
 	if c.ending.Load() {
 		return
 	}
-	next := c.pingInterval
+	ping, next := true, c.pingInterval
 	l := c.lis.Load()
 	if l == nil {
 		l = c.watch.Load()
 	}
 	if l != nil {
-		var ping bool
-		if ping, next = l.keepaliveCheck(time.Since(c.start), c.pingInterval); !ping {
-			c.gmu.Lock()
-			if !c.done {
-				c.keepalive.Reset(next)
-			}
-			c.gmu.Unlock()
-			return
+		ping, next = l.keepaliveCheck(time.Since(c.start), c.pingInterval)
+	}
+	if ping {
+		c.wmu.Lock()
+		if !c.closing {
+			c.pingDue = true
+			c.kickLocked()
 		}
+		c.wmu.Unlock()
+		c.startPump()
 	}
-	c.wmu.Lock()
-	if !c.closing {
-		c.pingDue = true
-		c.kickLocked()
-	}
-	c.wmu.Unlock()
-	c.startPump()
 	c.gmu.Lock()
 	if !c.done {
 		c.keepalive.Reset(next)

@@ -320,11 +320,8 @@ func (c *Conn) nextInput() (ready bool, err error) {
 // left it to run on. After park returns true, the caller must not touch
 // the connection: another goroutine may be running it already.
 func (c *Conn) park(l *listener) bool {
-	var deadline time.Duration // as keepaliveCheck sees it; 0: none
-	if c.pingInterval > 0 {
-		deadline = c.armedAt + c.pingInterval + c.pongWait
-		l.deadline.Store(int64(deadline))
-	}
+	deadline := c.keepaliveDeadline()
+	l.deadline.Store(int64(deadline))
 	l.state.Store(parked)
 	// From here on, only what another runner does not change is read
 	// (not armedAt, which it may be moving already).
@@ -337,11 +334,22 @@ func (c *Conn) park(l *listener) bool {
 	return !l.state.CompareAndSwap(parked, running)
 }
 
-// overdue reports whether the peer's keepalive deadline has passed, as
-// the keepalive timer sees it (see listener.keepaliveCheck). Only the
-// reader calls it.
+// keepaliveDeadline is when the peer is overdue, as a duration since the
+// connection's start, as the keepalive timer sees it (see
+// listener.keepaliveCheck); 0 without keepalive. Only the reader calls
+// it: armedAt is the reader's.
+func (c *Conn) keepaliveDeadline() time.Duration {
+	if c.pingInterval <= 0 {
+		return 0
+	}
+	return c.armedAt + c.pingInterval + c.pongWait
+}
+
+// overdue reports whether the peer's keepalive deadline has passed. Only
+// the reader calls it.
 func (c *Conn) overdue() bool {
-	return c.pingInterval > 0 && c.armedAt != 0 && time.Since(c.start) >= c.armedAt+c.pingInterval+c.pongWait
+	d := c.keepaliveDeadline()
+	return d > 0 && c.armedAt != 0 && time.Since(c.start) >= d
 }
 
 // deliver calls the listener's callback, turning a panic into an error.

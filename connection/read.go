@@ -153,11 +153,8 @@ func (c *Conn) idlePump() {
 				<-c.rtok
 				return
 			}
-			var deadline time.Duration // as keepaliveCheck sees it; 0: none
-			if c.pingInterval > 0 {
-				deadline = c.armedAt + c.pingInterval + c.pongWait
-				w.deadline.Store(int64(deadline))
-			}
+			deadline := c.keepaliveDeadline()
+			w.deadline.Store(int64(deadline))
 			// The read side goes back before the poller is armed: a
 			// report after arming then finds it free.
 			<-c.rtok

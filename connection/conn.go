@@ -177,6 +177,7 @@ func Serve(w http.ResponseWriter, r *http.Request, cfg *Config, h func(*Conn) er
 	if c == nil {
 		return
 	}
+	c.begin()
 	// The connection outlives the HTTP handler: ServeHTTP returns now, so
 	// net/http releases its per-request state (its deep goroutine stack and
 	// write buffer) and an idle connection costs a small goroutine and its
@@ -322,7 +323,26 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	return c
 }
 
+// serve is the connection's goroutine: it runs the handler, then ends the
+// connection or hands it to its listener.
+//
+// The goroutine is kept small: what comes before the handler (begin) runs
+// in the goroutine that upgraded the connection, and what comes after it
+// (after) in a function of its own, so that the handler runs on top of a
+// small frame. An idle handler blocked in Read or waiting for its context
+// then waits within the 2 KiB of stack that a goroutine starts with; a
+// goroutine whose stack grew keeps 4 KiB while it waits, as the runtime
+// halves a stack only when less than a quarter of it is in use, counting
+// 800 bytes it reserves.
 func (c *Conn) serve(h func(*Conn) error) {
+	c.after(c.runHandler(h))
+}
+
+// begin registers the connection, schedules its first tick and arms the
+// read deadline that the handler's first read would arm (the runtime's
+// timer code is deep enough to grow a goroutine's stack).
+func (c *Conn) begin() {
+	c.armKeepalive()
 	c.tracker.add(c)
 	c.logAttrs(c.ctx, slog.LevelDebug, "websocket connected",
 		slog.String("remote_addr", c.remote), slog.String("subprotocol", c.ws.Subprotocol()))
@@ -334,8 +354,11 @@ func (c *Conn) serve(h func(*Conn) error) {
 	c.gmu.Lock()
 	c.keepalive = time.AfterFunc(pumpGrace, c.firstTick)
 	c.gmu.Unlock()
+}
 
-	err := c.runHandler(h)
+// after ends the connection once its handler returned err, or hands it
+// to its listener.
+func (c *Conn) after(err error) {
 	if l := c.lis.Load(); l != nil {
 		if errors.Is(err, ErrListening) {
 			c.listen(l)

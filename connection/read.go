@@ -18,19 +18,41 @@ import (
 
 // Read implements Connection.
 func (c *Conn) Read() ([]byte, error) {
-	_, data, err := c.read(context.Background())
+	_, data, err := c.readNow()
 	return data, err
 }
 
 // ReadMessage implements Connection.
 func (c *Conn) ReadMessage(ctx context.Context) (MessageType, []byte, error) {
-	return c.read(ctx)
+	if ctx.Done() == nil {
+		return c.readNow()
+	}
+	return c.readWithin(ctx)
 }
 
-// read returns the next message. Without a cancellable ctx it reads inline
-// in the caller's goroutine; with one, a pump reads so that the caller can
-// give up waiting while the message in flight is kept for the next read.
-func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
+// readNow reads the next message in the caller's goroutine. It is
+// readWithin without the select, whose frame an idle handler's goroutine
+// would carry while it waits (see Conn.serve).
+func (c *Conn) readNow() (MessageType, []byte, error) {
+	if l := c.lis.Load(); l != nil && !l.inFn.Load() {
+		return 0, nil, errReadListening
+	}
+	if m, err, ok := c.takePending(); ok {
+		return m.typ, m.data, err
+	}
+	c.rtok <- struct{}{}
+	m, err, ok := c.takePending()
+	if !ok {
+		m, err = c.readFrame()
+	}
+	<-c.rtok
+	return m.typ, m.data, err
+}
+
+// readWithin returns the next message, or gives up when ctx ends: a pump
+// reads, so that the caller can stop waiting while the message in flight
+// is kept for the next read.
+func (c *Conn) readWithin(ctx context.Context) (MessageType, []byte, error) {
 	if l := c.lis.Load(); l != nil && !l.inFn.Load() {
 		return 0, nil, errReadListening
 	}
@@ -45,11 +67,6 @@ func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
 			return 0, nil, ctxReadErr(ctx)
 		}
 		if m, err, ok := c.takePending(); ok {
-			<-c.rtok
-			return m.typ, m.data, err
-		}
-		if done == nil {
-			m, err := c.readFrame()
 			<-c.rtok
 			return m.typ, m.data, err
 		}

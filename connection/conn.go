@@ -80,17 +80,17 @@ type Conn struct {
 	lis               atomic.Pointer[listener] // set by Listen
 	watch             atomic.Pointer[listener] // set by the first idle pump that watches (see idlePump)
 	rmu               sync.Mutex
-	pending           *inbound      // guarded by rmu; read by the pump, not yet delivered
-	rerr              error         // guarded by rmu; sticky terminal read error
-	stashed           atomic.Bool   // pending != nil || rerr != nil; set under rmu, lets reads skip it
-	moreIn            atomic.Bool   // the reader holds input past the message it returned last (see enqueue)
-	armedAt           time.Duration // owned by the reader; when the keepalive deadline was last moved, since start; 0: never
-	msgRate           *msgRate      // nil without a MessageRate; used by the reader
-	msgsIn, bytesIn   atomic.Uint64 // added to by the reader; read by Info
-	msgsOut, bytesOut atomic.Uint64 // added to by the writer role; read by Info
-	route             string        // the route's pattern (Config.Route)
-	obs               ConnObserver  // nil unless the Tracker has an Observer
-	observers         []func(SessionInfo)
+	pending           *inbound                // guarded by rmu; read by the pump, not yet delivered
+	rerr              error                   // guarded by rmu; sticky terminal read error
+	stashed           atomic.Bool             // pending != nil || rerr != nil; set under rmu, lets reads skip it
+	moreIn            atomic.Bool             // the reader holds input past the message it returned last (see enqueue)
+	armedAt           time.Duration           // owned by the reader; when the keepalive deadline was last moved, since start; 0: never
+	msgRate           *msgRate                // nil without a MessageRate; used by the reader
+	msgsIn, bytesIn   atomic.Uint64           // added to by the reader; read by Info
+	msgsOut, bytesOut atomic.Uint64           // added to by the writer role; read by Info
+	route             string                  // the route's pattern (Config.Route)
+	obs               ConnObserver            // nil unless the Tracker has an Observer
+	ends              atomic.Pointer[endHook] // what runs when the context ends (see AfterEnd)
 	start             time.Time
 	closeReason       string // guarded by wmu
 
@@ -310,7 +310,6 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 		}
 		c.inbound = reflect.PointerTo(t)
 	}
-	c.observers = observersFrom(r.Context())
 	c.start = time.Now()
 	// gorilla's own read limit stays off: gorilla would answer an oversized
 	// frame with a bare 1009 and stop reading for good, so the peer's
@@ -381,8 +380,9 @@ func (c *Conn) end(err error) {
 	c.finish(code, reason)
 	info := c.sessionInfo()
 	c.logAttrs(context.Background(), slog.LevelDebug, "websocket closed", slog.Int("code", int(info.Code)))
-	for i := len(c.observers) - 1; i >= 0; i-- {
-		c.observers[i](info)
+	observers := observersFrom(c.ctx)
+	for i := len(observers) - 1; i >= 0; i-- {
+		observers[i](info)
 	}
 	if c.obs != nil {
 		c.obs.Closed(info)

@@ -434,3 +434,48 @@ func expectKeptThenAnswer(t *testing.T, c *client, req forgetest.Event) {
 		}
 	}
 }
+
+// TestContextsEndWithConnection has a handler wait on its message's
+// context and a GoSafe goroutine on the session's (ConnContext) when the
+// server ends the connection: both end, and so does the shutdown, which
+// waits for them. The session's context is tied to the connection's
+// through connection.AfterEnd, not as its child.
+func TestContextsEndWithConnection(t *testing.T) {
+	t.Parallel()
+	waiting := make(chan struct{}, 2)
+	ended := make(chan string, 2)
+	d := New(quiet())
+	On(d, "wait", func(c *Context, _ struct{}) error {
+		c.GoSafe(c.ConnContext(), func(ctx context.Context) {
+			waiting <- struct{}{}
+			<-ctx.Done()
+			ended <- "goroutine"
+		})
+		waiting <- struct{}{}
+		<-c.Context().Done()
+		ended <- "handler"
+		return nil
+	})
+	app := testmux.New(t)
+	if dedicatedReaders {
+		d.cfg.dedicatedReader = true
+	}
+	Route(app.Mux, "/ws", d)
+	srv := forgetest.Start(t, app)
+	c := dial(t, srv, "/ws")
+	c.SendEvent("wait", "", nil)
+	<-waiting
+	<-waiting
+	ctx, cancel := context.WithTimeout(context.Background(), forgetest.Timeout)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- app.Shutdown(ctx) }()
+	c.ExpectClose(int(connection.CloseGoingAway))
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	got := map[string]bool{<-ended: true, <-ended: true}
+	if !got["handler"] || !got["goroutine"] {
+		t.Fatalf("ended: %v, want the handler and the goroutine", got)
+	}
+}

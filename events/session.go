@@ -101,7 +101,15 @@ func (s *session) logAttrs(ctx context.Context, level slog.Level, msg string, at
 
 // serve is the WebSocket handler of a routed dispatcher.
 func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error {
-	ctx, cancel := context.WithCancel(conn.Context())
+	// The session's context ends with the connection's, and before it
+	// when the session ends; AfterEnd ties the two without registering a
+	// child in the connection's context (a map and a channel, kept for as
+	// long as the connection lives).
+	ctx, cancel := context.WithCancel(context.WithoutCancel(conn.Context()))
+	if !connection.AfterEnd(conn, cancel) {
+		cancel()
+		ctx, cancel = context.WithCancel(conn.Context())
+	}
 	s := &session{
 		d:      d,
 		conn:   conn,

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -545,10 +544,9 @@ func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *se
 			listening := false
 			defer func() {
 				if listening && a != nil {
-					// The connection lives on without the handler. (A
-					// route without auth registers nothing on the
-					// context, which would cost each idle connection.)
-					context.AfterFunc(conn.Context(), a.stop)
+					// The connection lives on without the handler; a
+					// route without auth registers nothing.
+					connection.AfterEnd(conn, a.stop)
 				} else {
 					a.stop()
 				}

@@ -1,0 +1,112 @@
+package connection
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestAfterEnd checks that what AfterEnd registers runs once the
+// connection's context ended, whichever way it ends, each function once,
+// and at once when registered after the end.
+func TestAfterEnd(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, s *server, c *Conn)
+	}{
+		{"server closes", func(t *testing.T, s *server, c *Conn) { c.Close() }},
+		{"peer closes", func(t *testing.T, s *server, c *Conn) {}}, // the client's Close below
+		{"shutdown", func(t *testing.T, s *server, c *Conn) {
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+			defer cancel()
+			s.tracker.Shutdown(ctx)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var ran [2]atomic.Int32
+			registered := make(chan *Conn, 1)
+			s := newServer(t, Config{}, func(c *Conn) error {
+				for i := range ran {
+					if !AfterEnd(c, func() {
+						if c.Context().Err() == nil {
+							t.Error("a hook ran before the context ended")
+						}
+						ran[i].Add(1)
+					}) {
+						t.Error("AfterEnd refused a *Conn")
+					}
+				}
+				registered <- c
+				_, err := c.Read()
+				return err
+			})
+			ws := dial(t, s, nil)
+			read := make(chan struct{})
+			go func() { // answers the server's close frame
+				defer close(read)
+				for {
+					if _, _, err := ws.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}()
+			c := <-registered
+			if got := ran[0].Load() + ran[1].Load(); got != 0 {
+				t.Fatalf("%d hooks ran while the connection was open", got)
+			}
+			tc.end(t, s, c)
+			ws.Close()
+			<-read
+			waitErr(t, s)
+			<-c.Context().Done()
+			for i := range ran {
+				if got := ran[i].Load(); got != 1 {
+					t.Errorf("hook %d ran %d times, want 1", i, got)
+				}
+			}
+			late := false
+			if !AfterEnd(c, func() { late = true }) || !late {
+				t.Error("a hook registered after the end did not run at once")
+			}
+		})
+	}
+}
+
+// TestAfterEndRacesTheEnd registers hooks while the connection ends: each
+// runs exactly once, however the two interleave.
+func TestAfterEndRacesTheEnd(t *testing.T) {
+	t.Parallel()
+	const hooks = 200
+	var ran atomic.Int32
+	var wg sync.WaitGroup
+	s := newServer(t, Config{}, func(c *Conn) error {
+		for range 4 {
+			wg.Go(func() {
+				for range hooks / 4 {
+					AfterEnd(c, func() { ran.Add(1) })
+				}
+			})
+		}
+		time.Sleep(time.Millisecond)
+		c.Close()
+		wg.Wait()
+		return nil
+	})
+	ws := dial(t, s, nil)
+	defer ws.Close()
+	waitErr(t, s)
+	if got := ran.Load(); got != hooks {
+		t.Fatalf("%d hooks ran, want %d", got, hooks)
+	}
+}
+
+func TestAfterEndNotAConn(t *testing.T) {
+	t.Parallel()
+	if AfterEnd(nil, func() { t.Error("ran") }) {
+		t.Fatal("AfterEnd accepted a connection that is not a *Conn")
+	}
+}

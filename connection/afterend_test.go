@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// TestAfterEnd checks that what AfterEnd registers runs once the
-// connection's context ended, whichever way it ends, each function once,
-// and at once when registered after the end.
+// TestAfterEnd checks that what afterEnd (connhook.AfterEnd) registers
+// runs once the connection's context ended, whichever way it ends, each
+// function once, and at once when registered after the end.
 func TestAfterEnd(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -31,13 +31,13 @@ func TestAfterEnd(t *testing.T) {
 			registered := make(chan *Conn, 1)
 			s := newServer(t, Config{}, func(c *Conn) error {
 				for i := range ran {
-					if !AfterEnd(c, func() {
+					if !afterEnd(c, func() {
 						if c.Context().Err() == nil {
 							t.Error("a hook ran before the context ended")
 						}
 						ran[i].Add(1)
 					}) {
-						t.Error("AfterEnd refused a *Conn")
+						t.Error("afterEnd refused a *Conn")
 					}
 				}
 				registered <- c
@@ -69,7 +69,7 @@ func TestAfterEnd(t *testing.T) {
 				}
 			}
 			late := false
-			if !AfterEnd(c, func() { late = true }) || !late {
+			if !afterEnd(c, func() { late = true }) || !late {
 				t.Error("a hook registered after the end did not run at once")
 			}
 		})
@@ -87,7 +87,7 @@ func TestAfterEndRacesTheEnd(t *testing.T) {
 		for range 4 {
 			wg.Go(func() {
 				for range hooks / 4 {
-					AfterEnd(c, func() { ran.Add(1) })
+					afterEnd(c, func() { ran.Add(1) })
 				}
 			})
 		}
@@ -106,7 +106,7 @@ func TestAfterEndRacesTheEnd(t *testing.T) {
 
 func TestAfterEndNotAConn(t *testing.T) {
 	t.Parallel()
-	if AfterEnd(nil, func() { t.Error("ran") }) {
-		t.Fatal("AfterEnd accepted a connection that is not a *Conn")
+	if afterEnd(nil, func() { t.Error("ran") }) {
+		t.Fatal("afterEnd accepted a connection that is not a *Conn")
 	}
 }

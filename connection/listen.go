@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/forgekit/forge/internal/connhook"
 )
 
 // ErrListening is what Listen returns for the handler to return: it is not
@@ -149,29 +151,21 @@ func (c *Conn) endContext() {
 	}
 }
 
-// endHook is one function AfterEnd registered, in a list of them.
+// endHook is one function afterEnd registered, in a list of them.
 type endHook struct {
 	f    func()
 	next *endHook
 }
 
 // endsRan marks a connection whose context has ended: its hooks ran, and
-// AfterEnd runs new ones at once.
+// afterEnd runs new ones at once.
 var endsRan = &endHook{}
 
-// AfterEnd arranges for f to run once conn's context has ended, in the
-// goroutine that ends it, so f must not block; if the context has ended
-// already, f runs now. It reports false, doing nothing, when conn is not a
-// *Conn.
-//
-// It is context.AfterFunc(conn.Context(), f) without its cost to an idle
-// connection: that registers a child in the context, which then holds a
-// map and a channel (about 0.4 KB) for as long as the connection lives.
-// Layers that keep state per connection (an event route's session, a
-// route's auth expiry) use it for a context of their own that must end
-// with the connection's: context.WithCancel(context.WithoutCancel(
-// conn.Context())), with the CancelFunc given to AfterEnd.
-func AfterEnd(conn Connection, f func()) bool {
+func init() { connhook.AfterEnd = afterEnd }
+
+// afterEnd is connhook.AfterEnd (see there): it keeps f in the list that
+// endContext runs.
+func afterEnd(conn any, f func()) bool {
 	c, ok := conn.(*Conn)
 	if !ok {
 		return false

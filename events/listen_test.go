@@ -439,7 +439,7 @@ func expectKeptThenAnswer(t *testing.T, c *client, req forgetest.Event) {
 // context and a GoSafe goroutine on the session's (ConnContext) when the
 // server ends the connection: both end, and so does the shutdown, which
 // waits for them. The session's context is tied to the connection's
-// through connection.AfterEnd, not as its child.
+// through connhook.AfterEnd, not as its child.
 func TestContextsEndWithConnection(t *testing.T) {
 	t.Parallel()
 	waiting := make(chan struct{}, 2)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/forgekit/forge/connection"
 	"github.com/forgekit/forge/hub"
+	"github.com/forgekit/forge/internal/connhook"
 	"github.com/forgekit/forge/router"
 )
 
@@ -106,7 +107,7 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 	// child in the connection's context (a map and a channel, kept for as
 	// long as the connection lives).
 	ctx, cancel := context.WithCancel(context.WithoutCancel(conn.Context()))
-	if !connection.AfterEnd(conn, cancel) {
+	if !connhook.AfterEnd(conn, cancel) {
 		cancel()
 		ctx, cancel = context.WithCancel(conn.Context())
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/connhook"
 )
 
 // Handler handles a REST request. A returned error becomes the response:
@@ -546,7 +547,7 @@ func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *se
 				if listening && a != nil {
 					// The connection lives on without the handler; a
 					// route without auth registers nothing.
-					connection.AfterEnd(conn, a.stop)
+					connhook.AfterEnd(conn, a.stop)
 				} else {
 					a.stop()
 				}

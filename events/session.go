@@ -118,7 +118,7 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		ctx:    ctx,
 		cancel: cancel,
 		sub:    conn.Subprotocol(),
-		subs:   newSubscriptions(rc.Query("events")),
+		subs:   newSubscriptions(rc.Request().URL.Query().Get("events")), // not rc.Query: the connection would keep its cache
 		rtok:   make(chan struct{}, 1),
 		kept:   make(chan struct{}, 1),
 		obs:    handlerObserver(conn),
@@ -165,7 +165,7 @@ func (d *Dispatcher) serve(rc router.Context, conn connection.Connection) error 
 		if err := s.dispatchKept(); err != nil {
 			return err
 		}
-		err := conn.Listen(s.onMessage, connection.OnListenEnd(func(error) { s.end(base) }))
+		err := conn.Listen(s.onMessage, connection.OnListenEnd(s.listenEnd))
 		listening = errors.Is(err, connection.ErrListening)
 		return err
 	}
@@ -259,6 +259,11 @@ func (s *session) end(base *Context) {
 	s.mu.Unlock()
 	s.wg.Wait()
 }
+
+// listenEnd ends a listening session (OnListenEnd). It makes the
+// Context that OnDisconnect gets: the connect hook's would have kept
+// another 96 bytes alive for every idle connection.
+func (s *session) listenEnd(error) { s.end(&Context{s: s, ctx: s.ctx}) }
 
 // next returns the next message to dispatch: one kept by a request's
 // reader, or one read now. Replies to requests are routed on the way.

@@ -2,6 +2,8 @@ package connection
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,4 +111,65 @@ func TestAfterEndNotAConn(t *testing.T) {
 	if afterEnd(nil, func() { t.Error("ran") }) {
 		t.Fatal("afterEnd accepted a connection that is not a *Conn")
 	}
+}
+
+// TestAfterEndRanWhenEndReturns ends a connection from two goroutines at
+// once: the second end must not return before the hooks have run, as a
+// second cancel of a parent context does not return before the first has
+// cancelled its children. Otherwise a Write that finds the connection
+// closing (after a Close that returned) can see a tied context still
+// live: the events session then takes its own connection's ErrClosed for
+// a handler failure. The first end is held inside a hook (as a preempted
+// goroutine, or one waiting for the lock of a router's auth timer, would
+// be) while the second runs; it is not under wmu (a read that found the
+// peer gone, an abort). The second end may wait for the hook: it is let
+// go after a while, which only makes the test pass where it would fail.
+func TestAfterEndRanWhenEndReturns(t *testing.T) {
+	t.Parallel()
+	got := make(chan error, 1)
+	s := newServer(t, Config{}, func(c *Conn) error {
+		tied, cancel := context.WithCancel(context.WithoutCancel(c.Context()))
+		afterEnd(c, cancel) // runs after the one below
+		entered, release := make(chan struct{}), make(chan struct{})
+		afterEnd(c, func() { close(entered); <-release })
+		first := make(chan struct{})
+		go func() { defer close(first); c.abort() }()
+		select {
+		case <-entered:
+		case <-time.After(hangGuard):
+			got <- errors.New("the first end ran no hook")
+			close(release)
+			return nil
+		}
+		second := make(chan error, 1)
+		go func() {
+			c.Close()
+			err := c.Write([]byte("x"))
+			switch {
+			case !errors.Is(err, ErrClosed):
+				second <- fmt.Errorf("Write after Close: %v, want ErrClosed", err)
+			case tied.Err() == nil:
+				second <- errors.New("Close returned and Write failed with ErrClosed, but the hooks have not run: the tied context is live")
+			default:
+				second <- nil
+			}
+		}()
+		var err error
+		select {
+		case err = <-second:
+			close(release)
+		case <-time.After(200 * time.Millisecond): // it waits for the hook
+			close(release)
+			err = <-second
+		}
+		got <- err
+		<-first
+		return nil
+	})
+	ws := dial(t, s, nil)
+	defer ws.Close()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	waitErr(t, s)
 }

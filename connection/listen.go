@@ -143,9 +143,14 @@ func (c *Conn) listen(l *listener) {
 // context goes through it.
 func (c *Conn) endContext() {
 	c.cancel()
+	// Under gmu, so that a concurrent end returns only once the hooks
+	// have run, as a second cancel of a parent context returns only once
+	// the first has cancelled its children.
+	c.gmu.Lock()
 	for h := c.ends.Swap(endsRan); h != nil && h != endsRan; h = h.next {
 		h.f()
 	}
+	c.gmu.Unlock()
 	if l := c.lis.Load(); l != nil {
 		l.resume()
 	}

@@ -1,9 +1,11 @@
 package connection
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -171,5 +173,116 @@ func TestAfterEndRanWhenEndReturns(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
+	waitErr(t, s)
+}
+
+// TestReadErrorAfterContextEnd checks that a read's terminal error is
+// visible to other readers only once the connection's context has ended:
+// an event session tells a request that its connection ended from one
+// that failed by looking at its context. The test's logger holds the
+// reader that failed in its log record, and another goroutine reads then.
+func TestReadErrorAfterContextEnd(t *testing.T) {
+	t.Parallel()
+	inLog, release := make(chan struct{}), make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock() // a failed check must not leave the reader in the log
+	log := slog.New(&blockingHandler{msg: "websocket read ended", in: inLog, release: release})
+	ctxErr := make(chan error, 1)
+	s := newServer(t, Config{Logger: log}, func(c *Conn) error {
+		go func() {
+			<-inLog
+			_, err := c.Read()
+			if err == nil {
+				ctxErr <- errors.New("the second read returned a message")
+				return
+			}
+			ctxErr <- c.Context().Err()
+		}()
+		_, err := c.Read()
+		return err
+	})
+	ws := dial(t, s, nil)
+	ws.UnderlyingConn().Close() // a drop, without a close frame
+	select {
+	case err := <-ctxErr:
+		if err == nil {
+			t.Fatal("another reader got the read's error while the connection's context was live")
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("no second read")
+	}
+	unblock()
+	waitErr(t, s)
+}
+
+// blockingHandler is a slog handler that, at the first record whose
+// message is msg, closes in and waits for release.
+type blockingHandler struct {
+	msg         string
+	in, release chan struct{}
+	once        sync.Once
+}
+
+func (h *blockingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *blockingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *blockingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *blockingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() {
+			close(h.in)
+			<-h.release
+		})
+	}
+	return nil
+}
+
+// TestSlowConsumerErrorAfterContextEnd has two writers wait on a full
+// queue until both time out: the second must not return ErrSlowConsumer
+// while the first, which counts the slow consumer, has not yet closed the
+// connection (the test's logger holds it there) and its context is live.
+func TestSlowConsumerErrorAfterContextEnd(t *testing.T) {
+	t.Parallel()
+	inLog, release := make(chan struct{}), make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock()
+	log := slog.New(&blockingHandler{msg: "websocket slow consumer closed", in: inLog, release: release})
+	type result struct{ err, ctxErr error }
+	results := make(chan result, 2)
+	s := newServer(t, Config{Logger: log, QueueBytes: 16 << 10, WriteTimeout: 200 * time.Millisecond}, func(c *Conn) error {
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				payload := bytes.Repeat([]byte("z"), 8<<10)
+				for {
+					if err := c.Write(payload); err != nil {
+						results <- result{err, c.Context().Err()}
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return nil
+	})
+	ws := dial(t, s, nil) // never reads
+	defer ws.Close()
+	select {
+	case <-inLog:
+	case <-time.After(hangGuard):
+		t.Fatal("no slow consumer")
+	}
+	select {
+	case r := <-results:
+		if !errors.Is(r.err, ErrSlowConsumer) && !errors.Is(r.err, ErrClosed) {
+			t.Fatalf("the second writer got %v, want ErrSlowConsumer or ErrClosed", r.err)
+		}
+		if r.ctxErr == nil {
+			t.Fatalf("the second writer got %v while the connection's context was live", r.err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("the second writer did not return")
+	}
+	unblock()
+	<-results
 	waitErr(t, s)
 }

@@ -423,6 +423,10 @@ func (c *Conn) readFailed(err error) error {
 		// could follow it anyway).
 		c.initiateClose(ce.Code, ce.Reason, c.mustDrain.Load() || c.canDiscard.Load())
 	}
+	// The context ends before the error is stored: whoever reads the
+	// error (another goroutine's Read takes it from the stash) finds the
+	// context done, as whoever finds the connection closing does.
+	c.endContext()
 	c.rmu.Lock()
 	if c.rerr == nil {
 		c.rerr = rerr
@@ -435,7 +439,6 @@ func (c *Conn) readFailed(err error) error {
 		attrs = append(attrs, slog.String("detail", detail))
 	}
 	c.logAttrs(c.ctx, level, "websocket read ended", attrs...)
-	c.endContext()
 	return rerr
 }
 

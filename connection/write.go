@@ -251,10 +251,12 @@ func (c *Conn) isSlow() bool {
 }
 
 // slowConsumer fails a connection whose queue stayed full: queued messages
-// are dropped and the close frame goes next.
+// are dropped and the close frame goes next. A second writer whose wait
+// ended with the first one's closes the same way (the first close wins),
+// so that it too returns only once the connection's context has ended.
 func (c *Conn) slowConsumer() {
-	if !c.markSlow() {
-		return
+	if !c.markSlow() && !c.isSlow() {
+		return // closing for another reason, which ended the context
 	}
 	c.initiateClose(CloseSlowConsumer, "slow consumer", true)
 	c.endContext()

@@ -36,7 +36,7 @@ type listener struct {
 	fn       func(MessageType, []byte) error
 	onEnd    func(error)  // OnListenEnd's; nil without
 	watching bool         // an idle pump's watch, not a listener (see Conn.idlePump)
-	state    atomic.Int32 // running or parked
+	state    atomic.Int32 // running, parked or notified
 	noPoll   atomic.Bool  // read in a goroutine of its own (no poller, or it failed)
 	inFn     atomic.Bool  // fn is running, and the read side is free for Read (see deliver)
 
@@ -54,8 +54,9 @@ type listener struct {
 }
 
 const (
-	running int32 = iota
-	parked
+	running  int32 = iota
+	parked         // no goroutine runs it: a resume starts one
+	notified       // running, and input came since its last read (see notify)
 )
 
 // A ListenOption configures Listen.
@@ -191,11 +192,50 @@ func afterEnd(conn any, f func()) bool {
 
 // resume runs a parked connection in a goroutine, unless it is running
 // already: in an idle worker of the poller's, or in a new goroutine that
-// becomes one.
+// becomes one. The end of the context and the keepalive timer resume;
+// the poller notifies.
 func (l *listener) resume() {
-	if !l.state.CompareAndSwap(parked, running) {
-		return
+	if l.state.CompareAndSwap(parked, running) {
+		l.run()
 	}
+}
+
+// notify is the poller's report that input came (or the peer ended or
+// failed): a parked connection is resumed, and a running one marked so
+// that it reads again before it parks (see park). The socket is watched
+// edge-triggered: the report came once, for input its last read did not
+// see, and no other will come for it.
+func (l *listener) notify() {
+	for {
+		switch l.state.Load() {
+		case parked:
+			if l.state.CompareAndSwap(parked, running) {
+				l.run()
+				return
+			}
+		case running:
+			if l.state.CompareAndSwap(running, notified) {
+				return
+			}
+		default: // notified already
+			return
+		}
+	}
+}
+
+// park marks a running listener parked and reports true, unless input
+// came since its last read (notify): it then stays running and reports
+// false.
+func (l *listener) park() bool {
+	if l.state.CompareAndSwap(running, parked) {
+		return true
+	}
+	l.state.Store(running) // notified: only the runner changes that
+	return false
+}
+
+// run runs a listener that was parked, which the caller resumed.
+func (l *listener) run() {
 	if l.watching {
 		l.c.startPump() // never waits
 		return
@@ -282,10 +322,9 @@ func (c *Conn) listenLoop(l *listener) {
 				err   error
 			)
 			if c.nc.drained && !c.nc.buffered() {
-				// The last read left the socket empty: arming the poller
-				// (level-triggered) reports input that came since, so a
-				// read that would most likely find none is saved. Once:
-				// the next look reads.
+				// The last read left the socket empty: the poller reports
+				// input that came since (park), so a read that would most
+				// likely find none is saved. Once: the next look reads.
 				c.nc.drained = false
 			} else if ready, err = c.nextInput(); err != nil {
 				c.endListening(l, c.readFailed(err))
@@ -356,20 +395,29 @@ func (c *Conn) nextInput() (ready bool, err error) {
 }
 
 // park leaves the connection parked and reports true, unless it must run
-// on: its context ended, the poller failed (failAll), the keepalive
-// deadline passed, or the poller could not be armed (the socket is
-// closed; the next read says so). Each is checked after the state says
-// parked: whoever changed it before found the connection running, and
-// left it to run on. After park returns true, the caller must not touch
-// the connection: another goroutine may be running it already.
+// on: input came since its last read (the poller notified it while it
+// ran), its context ended, the poller failed (failAll), or the keepalive
+// deadline passed. The caller's last read left the socket empty: the
+// poller, which watches it edge-triggered, reports any input after it.
+// The context, the poller's failure and the deadline are checked after
+// the state says parked: whoever changed them before found the connection
+// running, and left it to run on. (Closing the socket is always followed
+// by the context's end.) After park returns true, the caller must not
+// touch the connection: another goroutine may be running it already.
 func (c *Conn) park(l *listener) bool {
+	// The runner that resumes the connection reads: the poller's report
+	// that resumed it was the only one for input that came since the last
+	// read, which the skip in listenLoop would leave waiting.
+	c.nc.drained = false
 	deadline := c.keepaliveDeadline()
 	l.deadline.Store(int64(deadline))
-	l.state.Store(parked)
+	if !l.park() {
+		return false
+	}
 	// From here on, only what another runner does not change is read
 	// (not armedAt, which it may be moving already).
 	overdue := deadline > 0 && time.Since(c.start) >= deadline
-	if c.ctx.Err() == nil && !l.noPoll.Load() && !overdue && pollArm(l) == nil {
+	if c.ctx.Err() == nil && !l.noPoll.Load() && !overdue {
 		return true
 	}
 	// Whoever swaps the state back runs the connection: this goroutine, or

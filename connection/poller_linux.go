@@ -12,11 +12,12 @@ import (
 
 // The poller tells listening connections (see Conn.Listen) that input has
 // arrived, so that one parked between messages holds no goroutine. It is an
-// epoll instance of its own, beside the runtime's: a parked connection's
-// socket is armed with EPOLLONESHOT, so that it is reported once and then
-// left alone until the connection parks again. Arming is level-triggered,
-// so input that arrived between the connection's last read and the arming
-// is reported at once.
+// epoll instance of its own, beside the runtime's, which watches each
+// socket edge-triggered from its registration on: input is reported as it
+// arrives, whether the connection is parked (it is resumed) or running (it
+// is marked, and reads again before it parks; see listener.notify). A
+// connection parks only after a read that left its socket empty, so no
+// input waits unreported, and parking costs no system call.
 //
 // One goroutine waits on the instance. It is started by the first listener
 // and ended when the last one leaves (the instance is then closed; a later
@@ -66,8 +67,8 @@ func pollJoin(l *listener) error {
 	}
 	polling.next++
 	reg, epfd := polling.next, polling.p.epfd
-	// Added disarmed: the first park arms it.
-	ev := unix.EpollEvent{Events: unix.EPOLLONESHOT}
+	// Input already there when the socket is added is reported too.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET}
 	ev.Fd, ev.Pad = int32(uint32(reg)), int32(uint32(reg>>32))
 	var err error
 	if cerr := l.raw.Control(func(fd uintptr) { err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, int(fd), &ev) }); cerr != nil {
@@ -124,37 +125,6 @@ func pollHandOver(from, to *listener) bool {
 	polling.regs[from.reg] = to
 	return true
 }
-
-// pollArm asks for one report when l's socket has input (or its peer ended
-// or failed). It fails when the socket is closed.
-func pollArm(l *listener) error {
-	a := arms.Get().(*arming)
-	a.epfd = l.epfd
-	a.ev.Fd, a.ev.Pad = int32(uint32(l.reg)), int32(uint32(l.reg>>32))
-	err := l.raw.Control(a.fn)
-	if err == nil {
-		err = a.err
-	}
-	a.err = nil
-	arms.Put(a)
-	return err
-}
-
-// An arming is one EPOLL_CTL_MOD of pollArm's. They are pooled, with the
-// function RawConn.Control calls made once for each, so that a park (one
-// per message with one message in flight) allocates nothing.
-type arming struct {
-	epfd int
-	ev   unix.EpollEvent
-	err  error
-	fn   func(fd uintptr)
-}
-
-var arms = sync.Pool{New: func() any {
-	a := &arming{ev: unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT}}
-	a.fn = func(fd uintptr) { a.err = unix.EpollCtl(a.epfd, unix.EPOLL_CTL_MOD, int(fd), &a.ev) }
-	return a
-}}
 
 func newPoller() (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -224,7 +194,7 @@ func (p *poller) run() {
 			l := polling.regs[reg]
 			polling.mu.Unlock()
 			if l != nil {
-				l.resume()
+				l.notify()
 			}
 		}
 	}

@@ -12,6 +12,5 @@ var errNoPoller = errors.New("no poller on this platform")
 
 func pollJoin(*listener) error { return errNoPoller }
 func pollLeave(*listener)      {}
-func pollArm(*listener) error  { return errNoPoller }
 
 func pollHandOver(_, _ *listener) bool { return false }

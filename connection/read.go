@@ -172,18 +172,20 @@ func (c *Conn) idlePump() {
 			}
 			deadline := c.keepaliveDeadline()
 			w.deadline.Store(int64(deadline))
-			// The read side goes back before the poller is armed: a
-			// report after arming then finds it free.
+			// The read side goes back before the watch parks: a report
+			// after that then finds it free.
 			<-c.rtok
-			w.state.Store(parked)
+			if !w.park() {
+				c.startPump() // input came since nextInput looked
+				return
+			}
 			// As in park: the keepalive timer may have found the watch
 			// running just before the deadline passed, or the poller
-			// failed meanwhile (failAll found it running), or the socket
-			// closed. Whoever takes the watch back starts a pump: its poll
-			// fails on the deadline or the socket, or it reads without the
-			// poller.
+			// failed meanwhile (failAll found it running). Whoever takes
+			// the watch back starts a pump: its poll fails on the
+			// deadline, or it reads without the poller.
 			overdue := deadline > 0 && time.Since(c.start) >= deadline
-			if (overdue || w.noPoll.Load() || pollArm(w) != nil) && w.state.CompareAndSwap(parked, running) {
+			if (overdue || w.noPoll.Load()) && w.state.CompareAndSwap(parked, running) {
 				c.startPump()
 			}
 			return

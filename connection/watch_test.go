@@ -146,9 +146,9 @@ func TestIdleHandlerThenListens(t *testing.T) {
 }
 
 // TestIdleHandlerThenListensLateArm: an idle pump gives the read side back
-// before it arms the poller for its watch, so it may arm it only after the
-// handler called Listen and the listener registered the socket and parked
-// (the pump's goroutine was descheduled in between). That late arming must
+// before it parks its watch, so it may park it only after the handler
+// called Listen and the listener took the socket's registration and parked
+// (the pump's goroutine was descheduled in between). That late park must
 // not take the listener's reports: the listener still gets the next
 // message. The test plays the late pump's part itself.
 func TestIdleHandlerThenListensLateArm(t *testing.T) {
@@ -171,8 +171,9 @@ func TestIdleHandlerThenListensLateArm(t *testing.T) {
 	close(listen)
 	waitParked(t, c)
 	// What the late idle pump does once it has given the read side back.
-	w.state.Store(parked)
-	_ = pollArm(w)
+	if !w.park() {
+		c.startPump() // as the pump would: a no-op on a listening connection
+	}
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("after")); err != nil {
 		t.Fatal(err)
 	}

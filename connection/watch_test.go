@@ -179,3 +179,58 @@ func TestIdleHandlerThenListensLateArm(t *testing.T) {
 	}
 	expectInOrder(t, ws, 1, func(int) []byte { return []byte("after") })
 }
+
+// TestIdleHandlerThenListensAfterReport: input that arrives after the idle
+// pump read a message for the handler, and before the handler calls
+// Listen, is reported to the watch (which is running: its pump read). The
+// listener that takes the watch's registration over must still read it,
+// though the pump's last read left the socket empty then.
+func TestIdleHandlerThenListensAfterReport(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	t.Parallel()
+	conns := make(chan *Conn, 1)
+	listen := make(chan struct{})
+	// Without keepalive, nothing but the poller resumes the listener.
+	s := newServer(t, Config{PingInterval: -1}, func(c *Conn) error {
+		conns <- c
+		<-listen
+		return listenEcho(c)
+	})
+	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	waitWatching(t, c)
+	w := c.watch.Load()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(hangGuard)
+	for !c.stashed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the message was not read for the handler")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	// The poller's report of it goes to the watch.
+	for w.state.Load() != notified {
+		if time.Now().After(deadline) {
+			t.Fatal("the input was not reported to the watch")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(listen)
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for _, want := range []string{"first", "second"} {
+		_, got, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("%s: %v", want, err)
+		}
+		if string(got) != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}

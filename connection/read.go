@@ -155,6 +155,9 @@ func (c *Conn) idlePump() {
 		c.pump()
 		return
 	}
+	// A pump that no resume started (the keepalive timer's, PeriodicWrite's)
+	// takes the watch too: a report while it looks then fails its park.
+	w.state.CompareAndSwap(parked, running)
 	if c.ctx.Err() == nil {
 		ready, err := c.nextInput()
 		if err != nil {
@@ -172,20 +175,25 @@ func (c *Conn) idlePump() {
 			}
 			deadline := c.keepaliveDeadline()
 			w.deadline.Store(int64(deadline))
-			// The read side goes back before the watch parks: a report
-			// after that then finds it free.
-			<-c.rtok
 			if !w.park() {
-				c.startPump() // input came since nextInput looked
+				c.idlePump() // input came since nextInput looked
 				return
 			}
+			// The read side goes back after the watch parks: a report in
+			// between found it taken, and started no pump (see below).
+			<-c.rtok
 			// As in park: the keepalive timer may have found the watch
 			// running just before the deadline passed, or the poller
 			// failed meanwhile (failAll found it running). Whoever takes
 			// the watch back starts a pump: its poll fails on the
-			// deadline, or it reads without the poller.
+			// deadline, or it reads without the poller. A watch that is
+			// no longer parked was resumed while this pump held the read
+			// side: it starts the pump the resume could not.
 			overdue := deadline > 0 && time.Since(c.start) >= deadline
-			if (overdue || w.noPoll.Load()) && w.state.CompareAndSwap(parked, running) {
+			if overdue || w.noPoll.Load() {
+				w.state.CompareAndSwap(parked, running)
+			}
+			if w.state.Load() != parked {
 				c.startPump()
 			}
 			return

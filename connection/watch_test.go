@@ -3,6 +3,7 @@ package connection
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,39 @@ func TestIdleHandlerThenListensAfterReport(t *testing.T) {
 		if string(got) != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
+	}
+}
+
+// TestIdleHandlerPumpStartedWhileParked: the keepalive timer (or
+// PeriodicWrite) starts an idle pump while the watch is parked. Input that
+// arrives after that pump's look, before it parks the watch again, is
+// reported while the pump holds the read side: the report's pump cannot
+// start, and the pump that looked must not park over it. Without
+// keepalive, nothing else would read the input.
+func TestIdleHandlerPumpStartedWhileParked(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	t.Parallel()
+	conns := make(chan *Conn, 1)
+	s := newServer(t, Config{PingInterval: -1}, func(c *Conn) error {
+		conns <- c
+		<-c.Context().Done()
+		return nil
+	})
+	rc := dialRaw(t, s)
+	c := takeConn(t, conns)
+	for i := range 2000 {
+		waitWatching(t, c)
+		go c.startPump() // as the keepalive timer does
+		for range i % 8 {
+			runtime.Gosched()
+		}
+		p := fmt.Sprint(i)
+		if err := rc.write(maskedFrame(opPing, []byte(p))); err != nil {
+			t.Fatal(err)
+		}
+		rc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		expectFrame(t, rc, opPong, p)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/connhook"
 )
 
 // Errors returned by the hub.
@@ -100,7 +101,7 @@ type member struct {
 	conn   connection.Connection
 	id     string
 	filter Filter      // nil: every message
-	stop   func() bool // stops the unregistration tied to the connection's end
+	stop   func() bool // stops the unregistration tied to the connection's end; nil with connhook's
 
 	// Guarded by Hub.mu.
 	meta  map[string]string
@@ -293,9 +294,14 @@ func (h *Hub) Register(conn connection.Connection, opts ...MemberOption) error {
 		return fmt.Errorf("%w: %s", ErrDuplicateConnection, m.id)
 	}
 	h.members[m.id] = m
-	// No goroutine waits for the end: AfterFunc starts one once it comes
-	// (which then waits for mu).
-	m.stop = context.AfterFunc(conn.Context(), func() { h.unregister(m) })
+	// No goroutine waits for the end: one starts once it comes (and then
+	// waits for mu). connhook.AfterEnd costs an idle member less than
+	// context.AfterFunc on the connection's context (a children map and a
+	// Done channel in it, ~0.4 KB); it cannot be stopped, so an
+	// Unregister leaves it to find the member gone.
+	if !connhook.AfterEnd(conn, func() { go h.unregister(m) }) {
+		m.stop = context.AfterFunc(conn.Context(), func() { h.unregister(m) })
+	}
 	h.mu.Unlock()
 	return nil
 }

@@ -494,3 +494,44 @@ func (n noHistoryBroker) Subscribe(ctx context.Context, topic string, fn func([]
 }
 
 func (n noHistoryBroker) Close() error { return n.b.Close() }
+
+// TestRegisterAgainAfterUnregister unregisters a connection and registers
+// it again: when it ends, its second membership ends with it (the first
+// registration's end hook finds its member gone and changes nothing).
+func TestRegisterAgainAfterUnregister(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	app := testmux.New(t)
+	registered := make(chan error, 1)
+	app.Mux.WebSocket("/ws", func(ctx router.Context, conn connection.Connection) error {
+		err := h.Register(conn)
+		if err == nil && !h.Unregister(conn.ID()) {
+			err = errors.New("Unregister found no member")
+		}
+		if err == nil {
+			err = h.Register(conn)
+		}
+		if err == nil {
+			err = h.Join(ctx.Context(), conn.ID(), "lobby")
+		}
+		registered <- err
+		for {
+			if _, err := conn.Read(); err != nil {
+				return nil
+			}
+		}
+	})
+	srv := forgetest.Start(t, app)
+	c := srv.Dial(t, "/ws", nil)
+	if err := <-registered; err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := h.Members(context.Background(), "lobby"); len(ms) != 1 {
+		t.Fatalf("lobby has %d members, want 1", len(ms))
+	}
+	c.Close()
+	testkit.WaitFor(t, "the lobby to empty", func() bool {
+		ms, _ := h.Members(context.Background(), "lobby")
+		return len(ms) == 0
+	})
+}

@@ -9,7 +9,28 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/testkit"
 )
+
+// idleThenListen serves a handler that does not read until listen is
+// closed, and then echoes through Listen, without keepalive (nothing but
+// the poller resumes the listener); it returns the client and the
+// connection once an idle pump has handed the socket to the poller.
+func idleThenListen(t *testing.T) (*websocket.Conn, *Conn, chan struct{}) {
+	t.Helper()
+	conns := make(chan *Conn, 1)
+	listen := make(chan struct{})
+	s := newServer(t, Config{PingInterval: -1}, func(c *Conn) error {
+		conns <- c
+		<-listen
+		return listenEcho(c)
+	})
+	ws := dial(t, s, nil)
+	c := takeConn(t, conns)
+	waitWatching(t, c)
+	return ws, c, listen
+}
 
 // waitWatching waits until c's idle pump has handed the socket to the
 // poller: no goroutine reads for the handler.
@@ -60,13 +81,7 @@ func TestIdleHandlerIsWatched(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The pump reads it and keeps it; then the handler reads.
-	deadline := time.Now().Add(hangGuard)
-	for !c.stashed.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the message was not read for the handler")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, "the message read for the handler", c.stashed.Load)
 	close(readNow)
 	expectFrame(t, rc, opText, "kept")
 }
@@ -157,17 +172,7 @@ func TestIdleHandlerThenListensLateArm(t *testing.T) {
 		t.Skip("no poller on this platform")
 	}
 	t.Parallel()
-	conns := make(chan *Conn, 1)
-	listen := make(chan struct{})
-	// Without keepalive, nothing but the poller resumes the listener.
-	s := newServer(t, Config{PingInterval: -1}, func(c *Conn) error {
-		conns <- c
-		<-listen
-		return listenEcho(c)
-	})
-	ws := dial(t, s, nil)
-	c := takeConn(t, conns)
-	waitWatching(t, c)
+	ws, c, listen := idleThenListen(t)
 	w := c.watch.Load()
 	close(listen)
 	waitParked(t, c)
@@ -191,38 +196,17 @@ func TestIdleHandlerThenListensAfterReport(t *testing.T) {
 		t.Skip("no poller on this platform")
 	}
 	t.Parallel()
-	conns := make(chan *Conn, 1)
-	listen := make(chan struct{})
-	// Without keepalive, nothing but the poller resumes the listener.
-	s := newServer(t, Config{PingInterval: -1}, func(c *Conn) error {
-		conns <- c
-		<-listen
-		return listenEcho(c)
-	})
-	ws := dial(t, s, nil)
-	c := takeConn(t, conns)
-	waitWatching(t, c)
+	ws, c, listen := idleThenListen(t)
 	w := c.watch.Load()
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("first")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(hangGuard)
-	for !c.stashed.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the message was not read for the handler")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, "the message read for the handler", c.stashed.Load)
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("second")); err != nil {
 		t.Fatal(err)
 	}
 	// The poller's report of it goes to the watch.
-	for w.state.Load() != notified {
-		if time.Now().After(deadline) {
-			t.Fatal("the input was not reported to the watch")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, "the input reported to the watch", func() bool { return w.state.Load() == notified })
 	close(listen)
 	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for _, want := range []string{"first", "second"} {

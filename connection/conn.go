@@ -90,7 +90,7 @@ type Conn struct {
 	msgsOut, bytesOut atomic.Uint64           // added to by the writer role; read by Info
 	route             string                  // the route's pattern (Config.Route)
 	obs               ConnObserver            // nil unless the Tracker has an Observer
-	ends              atomic.Pointer[endHook] // what runs when the context ends (see AfterEnd)
+	ends              atomic.Pointer[endHook] // what runs when the context ends (see afterEnd)
 	start             time.Time
 	closeReason       string // guarded by wmu
 

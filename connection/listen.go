@@ -121,10 +121,10 @@ func (c *Conn) listen(l *listener) {
 	w := c.watch.Swap(nil)
 	switch {
 	case w != nil && pollHandOver(w, l):
-		// The listener takes the watch's registration over: an idle pump
-		// that gave the read side back may arm it still, and the report
-		// must then resume the listener. A report before the hand-over
-		// went to the watch: the listener reads before it first parks.
+		// The listener takes the watch's registration over: reports from
+		// now on resume the listener (an idle pump late to park the watch
+		// changes nothing). A report before the hand-over went to the
+		// watch: the listener reads before it first parks.
 		c.nc.drained = false
 	case canPoll && c.nc != nil && c.nc.raw != nil && c.nc.gbr != nil:
 		if w != nil {

@@ -27,8 +27,8 @@ import (
 //
 // Each connection's messages are handled one at a time, in order (by the
 // connection's listener, or its goroutine with WithDedicatedReader); a
-// handler that wants to work in the background uses Context.GoSafe. Its methods are safe for concurrent use once
-// serving.
+// handler that wants to work in the background uses Context.GoSafe. Its
+// methods are safe for concurrent use once serving.
 type Dispatcher struct {
 	cfg settings
 	env *envelope

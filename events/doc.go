@@ -33,10 +33,11 @@
 // to connection.Listen, so that on Linux (without TLS) an idle connection
 // costs its buffers and state only, and each message runs its handler in
 // a goroutine of forge's. [WithDedicatedReader] keeps a goroutine per
-// connection instead, for few busy connections, which then cost less CPU
-// per message. [Context.Context] is the message's context: the
-// connection's (rooted outside the upgrade request, which ends after the
-// handshake), with the event's deadline from [WithTimeout];
+// connection instead, for few busy connections, which then wait less for
+// each message (no hand-off from forge's poller to a worker).
+// [Context.Context] is the message's context: the connection's (rooted
+// outside the upgrade request, which ends after the handshake), with the
+// event's deadline from [WithTimeout];
 // [Context.ConnContext] lives as long as the dispatcher handles the
 // connection. [Context.GoSafe] starts a goroutine the connection owns: its
 // panics are recovered, and the connection waits for it before it ends.

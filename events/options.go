@@ -222,11 +222,12 @@ func WithPanicHandler(fn func(ctx *Context, v any, stack []byte)) DispatcherOpti
 // WithDedicatedReader gives each connection a goroutine that waits for its
 // messages, as a handler looping on Read has. By default a dispatcher's
 // connections listen (connection.Listen): between messages a connection
-// holds no goroutine (on Linux, without TLS), which saves its stack, about
-// 4 KiB per idle connection, at the price of more CPU per message, since
-// each message wakes the connection through forge's poller. Choose this
-// for few connections that are busy all the time. Handlers behave the
-// same either way: one message at a time per connection, in order.
+// holds no goroutine (on Linux, without TLS), which saves the goroutine
+// and its stack for every idle connection, at the price of latency at low
+// load: each message is handed from forge's poller to a worker goroutine,
+// and a request with its reply takes about twice as long. Choose this for
+// few connections that are busy all the time. Handlers behave the same
+// either way: one message at a time per connection, in order.
 func WithDedicatedReader() DispatcherOption {
 	return dispatcherOption(func(s *settings) { s.dedicatedReader = true })
 }

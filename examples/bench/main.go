@@ -2,9 +2,9 @@
 // scripts/bench-compare.sh and scripts/bench-cluster.sh measure forge with.
 // It serves /echo (every message comes back), /listen (the same echo
 // through Connection.Listen, which holds no goroutine per idle
-// connection), /events (an event route echoing the event "echo"), /room (a hub room: every
-// message goes to every member, sender included, encoded once and offered
-// to each member without waiting) and GET /stats ({"goroutines":N,
+// connection), /events (an event route echoing the event "echo"), /room
+// (a hub room: every message goes to every member, sender included,
+// encoded once and offered to each member without waiting) and GET /stats ({"goroutines":N,
 // "dropped":D, ..., "hub":{...}}, the last the hub's Status).
 //
 //	go build -o /tmp/forge-bench ./examples/bench

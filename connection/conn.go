@@ -125,7 +125,8 @@ type Conn struct {
 	closeFailed bool          // guarded by gmu; writing failed
 	wg          sync.WaitGroup
 
-	keepalive *time.Timer // guarded by gmu after serve starts
+	tickAt  *tickBucket // guarded by ticks().mu; where the next tick waits (see scheduleTick)
+	tickIdx int32       // guarded by ticks().mu; c's entry in tickAt
 }
 
 var _ Connection = (*Conn)(nil)
@@ -351,7 +352,7 @@ func (c *Conn) begin() {
 	// holds the read side already, and the tick leaves it alone; no
 	// goroutine is spent on connections whose handler reads.
 	c.gmu.Lock()
-	c.keepalive = time.AfterFunc(pumpGrace, c.firstTick)
+	c.scheduleTick(pumpGrace, true)
 	c.gmu.Unlock()
 }
 
@@ -506,7 +507,7 @@ func (c *Conn) finish(code StatusCode, reason string) {
 
 	c.gmu.Lock()
 	c.done = true
-	c.keepalive.Stop()
+	c.cancelTick()
 	c.gmu.Unlock()
 	c.ws.Close()
 	c.endContext()
@@ -623,7 +624,7 @@ func (c *Conn) firstTick() {
 	c.startPump()
 	c.gmu.Lock()
 	if !c.done && c.pingInterval > 0 {
-		c.keepalive = time.AfterFunc(max(c.pingInterval-pumpGrace, time.Millisecond), c.tick)
+		c.scheduleTick(max(c.pingInterval-pumpGrace, time.Millisecond), false)
 	}
 	c.gmu.Unlock()
 }
@@ -653,7 +654,7 @@ func (c *Conn) tick() {
 	}
 	c.gmu.Lock()
 	if !c.done {
-		c.keepalive.Reset(next)
+		c.scheduleTick(next, false)
 	}
 	c.gmu.Unlock()
 }

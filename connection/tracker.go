@@ -29,6 +29,8 @@ type Tracker struct {
 	hdrTimeouts   atomic.Uint64
 
 	obs Observer // set by Observe before the first connection
+
+	ticks tickTable // the keepalive ticks of the Tracker's connections
 }
 
 // Stats is a snapshot of a Tracker's counters.

@@ -1,0 +1,116 @@
+package connection
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/forgekit/forge/internal/testkit"
+	"github.com/gorilla/websocket"
+)
+
+func TestTickDue(t *testing.T) {
+	for _, tc := range []struct {
+		at, d, pongWait time.Duration
+		want            int64
+	}{
+		{20 * time.Millisecond, 20 * time.Millisecond, time.Second, 2},
+		{21 * time.Millisecond, 20 * time.Millisecond, time.Second, 3},
+		{29 * time.Millisecond, 20 * time.Millisecond, time.Second, 3},
+		{30*time.Second + time.Millisecond, 30 * time.Second, 10 * time.Second, 3010},
+		// A short PongWait keeps long delays on a finer grid.
+		{30*time.Second + time.Millisecond, 30 * time.Second, 80 * time.Millisecond, 3002},
+		{30*time.Second + time.Millisecond, 30 * time.Second, 20 * time.Millisecond, 3001},
+	} {
+		due := tickDue(tc.at, tc.d, tc.pongWait)
+		if due != tc.want {
+			t.Errorf("tickDue(%v, %v, %v) = %d, want %d", tc.at, tc.d, tc.pongWait, due, tc.want)
+		}
+		if time.Duration(due)*tickFine < tc.at {
+			t.Errorf("tickDue(%v, %v, %v) = %d: before it is due", tc.at, tc.d, tc.pongWait, due)
+		}
+	}
+}
+
+// TestTickBuckets: ticks due together share a bucket; cancelling them in
+// any order keeps every entry's index right, and the last one out stops
+// the bucket's timer and leaves the table empty. The ticks are an hour
+// away, so none fires.
+func TestTickBuckets(t *testing.T) {
+	tr := &Tracker{}
+	conns := make([]*Conn, 200)
+	for i := range conns {
+		conns[i] = &Conn{tracker: tr, pongWait: DefaultPongWait}
+		conns[i].gmu.Lock()
+		conns[i].scheduleTick(time.Hour, false)
+		conns[i].gmu.Unlock()
+	}
+	check := func(live []*Conn) {
+		t.Helper()
+		tr.ticks.mu.Lock()
+		defer tr.ticks.mu.Unlock()
+		n := 0
+		for _, b := range tr.ticks.buckets {
+			for i, e := range b.entries {
+				if e.c.tickAt != b || int(e.c.tickIdx) != i {
+					t.Fatalf("entry %d of bucket %d: conn says bucket %p index %d", i, b.due, e.c.tickAt, e.c.tickIdx)
+				}
+			}
+			n += len(b.entries)
+		}
+		if n != len(live) {
+			t.Fatalf("%d entries in the table, %d ticks scheduled", n, len(live))
+		}
+		// Scheduled within a few milliseconds, an hour ahead: the 200 ticks
+		// fall in one or two buckets of the coarse grid.
+		if len(live) > 0 && len(tr.ticks.buckets) > 2 {
+			t.Fatalf("%d ticks in %d buckets", len(live), len(tr.ticks.buckets))
+		}
+	}
+	check(conns)
+	// Moving a tick takes it out of its bucket.
+	conns[7].gmu.Lock()
+	conns[7].scheduleTick(2*time.Hour, false)
+	conns[7].gmu.Unlock()
+	conns[7].cancelTick()
+	conns = append(conns[:7], conns[8:]...)
+	rand.Shuffle(len(conns), func(i, j int) { conns[i], conns[j] = conns[j], conns[i] })
+	for len(conns) > 0 {
+		conns[0].cancelTick()
+		conns = conns[1:]
+		check(conns)
+	}
+	if len(tr.ticks.buckets) != 0 {
+		t.Fatalf("%d buckets left in an empty table", len(tr.ticks.buckets))
+	}
+}
+
+// TestTicksShareTimers: the connections of a Tracker wait for their ticks
+// in shared buckets, not a timer each, and the table empties as they end.
+func TestTicksShareTimers(t *testing.T) {
+	t.Parallel()
+	const n = 40
+	s := newServer(t, Config{}, echo)
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		conns[i] = dial(t, s, nil)
+	}
+	ticks := &s.tracker.ticks
+	buckets := func() (b, entries int) {
+		ticks.mu.Lock()
+		defer ticks.mu.Unlock()
+		for _, bk := range ticks.buckets {
+			entries += len(bk.entries)
+		}
+		return len(ticks.buckets), entries
+	}
+	// Past their first ticks, every connection waits for its first ping.
+	testkit.WaitFor(t, "every connection's tick scheduled", func() bool { _, e := buckets(); return e == n })
+	if b, _ := buckets(); b > n/4 {
+		t.Errorf("%d connections' ticks wait in %d buckets", n, b)
+	}
+	for _, ws := range conns {
+		ws.Close()
+	}
+	testkit.WaitFor(t, "the tick table empty", func() bool { b, e := buckets(); return b == 0 && e == 0 })
+}

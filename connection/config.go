@@ -35,7 +35,9 @@ const (
 )
 
 // Config holds a connection's settings. The zero value of every field means
-// its default, so a zero Config is ready to use.
+// its default, so a zero Config is ready to use. Connections keep the
+// Config they were served with (see Serve): do not change it while they
+// are open.
 type Config struct {
 	// Origins lists the origins allowed to open a connection from a
 	// browser. An entry is a host pattern ("app.example.com",

@@ -52,28 +52,16 @@ import (
 // a ping flood costs a few kilobytes at most and its last ping is still
 // answered.
 type Conn struct {
-	ws      *websocket.Conn
-	nc      *socketConn // under ws; nil when gorilla was handed another net.Conn
-	id      string
-	log     *slog.Logger                // the route's; records go through logAttrs
-	idLog   atomic.Pointer[slog.Logger] // log with the connection's ID, made by the first record
-	tracker *Tracker
-	ctx     context.Context
-	cancel  context.CancelFunc
-	remote  string
-	local   string
+	ws     *websocket.Conn
+	nc     *socketConn // under ws; nil when gorilla was handed another net.Conn
+	id     string
+	cfg    *Config                     // the route's, shared by its connections and never changed
+	idLog  atomic.Pointer[slog.Logger] // cfg's logger with the connection's ID, made by the first record
+	ctx    context.Context
+	cancel context.CancelFunc
 
-	readLimit    int64
-	wireLimit    int64         // bytes one message may take on the socket; see Config.wireLimit
-	pingInterval time.Duration // <= 0: no keepalive
-	pongWait     time.Duration
-	writeTimeout time.Duration
-	closeTimeout time.Duration
-	queueCap     int
-	policy       Policy
-	compressMin  int
-	inbound      reflect.Type // pointer to Config.Inbound's type; nil when undeclared
-	compress     bool         // compression enabled for the route (see withDeflateOffers for the negotiation)
+	inbound  reflect.Type // pointer to Config.Inbound's type; nil when undeclared
+	compress bool         // compression enabled for the route (see withDeflateOffers for the negotiation)
 
 	// Read side.
 	rtok              chan struct{}            // capacity 1; holding a token means owning ws's reader
@@ -88,7 +76,6 @@ type Conn struct {
 	msgRate           *msgRate                // nil without a MessageRate; used by the reader
 	msgsIn, bytesIn   atomic.Uint64           // added to by the reader; read by Info
 	msgsOut, bytesOut atomic.Uint64           // added to by the writer role; read by Info
-	route             string                  // the route's pattern (Config.Route)
 	obs               ConnObserver            // nil unless the Tracker has an Observer
 	ends              atomic.Pointer[endHook] // what runs when the context ends (see afterEnd)
 	start             time.Time
@@ -153,6 +140,10 @@ var writeBufferPool sync.Pool
 // error before any upgrade (426 for a request that is not a WebSocket
 // handshake, 403 for a foreign origin, 400 for a missing required
 // subprotocol, 503 during shutdown) and h is not called.
+//
+// The connection keeps cfg, which must not change while a connection it
+// served is open: a route's connections share their settings rather than
+// each holding a copy.
 //
 // The request's context ends when Serve returns; h gets the connection's
 // own context (Conn.Context), which keeps the request's values. Anything h
@@ -269,25 +260,12 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 	id := "ws_" + rand.Text()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &Conn{
-		ws:           ws,
-		id:           id,
-		log:          cfg.logger(),
-		tracker:      cfg.Tracker,
-		route:        cfg.Route,
-		ctx:          ctx,
-		cancel:       cancel,
-		remote:       ws.RemoteAddr().String(),
-		local:        ws.LocalAddr().String(),
-		readLimit:    cfg.readLimit(),
-		wireLimit:    cfg.wireLimit(),
-		pingInterval: cfg.pingInterval(),
-		pongWait:     cfg.pongWait(),
-		writeTimeout: cfg.writeTimeout(),
-		closeTimeout: cfg.closeTimeout(),
-		queueCap:     cfg.queueBytes(),
-		policy:       cfg.SlowConsumer,
-		compressMin:  cfg.compressionMinSize(),
-		rtok:         make(chan struct{}, 1),
+		ws:     ws,
+		id:     id,
+		cfg:    cfg,
+		ctx:    ctx,
+		cancel: cancel,
+		rtok:   make(chan struct{}, 1),
 	}
 	// gorilla compresses every message once deflate is negotiated; forge
 	// decides per message (setting it without negotiation is harmless).
@@ -343,9 +321,9 @@ func (c *Conn) serve(h func(*Conn) error) {
 // timer code is deep enough to grow a goroutine's stack).
 func (c *Conn) begin() {
 	c.armKeepalive()
-	c.tracker.add(c)
+	c.cfg.Tracker.add(c)
 	c.logAttrs(c.ctx, slog.LevelDebug, "websocket connected",
-		slog.String("remote_addr", c.remote), slog.String("subprotocol", c.ws.Subprotocol()))
+		slog.String("remote_addr", c.RemoteAddr()), slog.String("subprotocol", c.ws.Subprotocol()))
 	// The first tick comes soon: if the handler is not reading by then (it
 	// only writes, or waits on the context), a pump starts so that pings
 	// are answered and the peer's close is noticed. A handler that reads
@@ -375,8 +353,8 @@ func (c *Conn) after(err error) {
 // end closes the connection as the handler's result err says and releases
 // it: the last thing its goroutine does.
 func (c *Conn) end(err error) {
-	defer c.tracker.release()
-	defer c.tracker.remove(c)
+	defer c.cfg.Tracker.release()
+	defer c.cfg.Tracker.remove(c)
 	code, reason := c.closeCodeFor(err)
 	c.finish(code, reason)
 	info := c.sessionInfo()
@@ -456,7 +434,7 @@ func (c *Conn) isEndOfConn(err error) bool {
 func (c *Conn) finish(code StatusCode, reason string) {
 	c.initiateClose(code, reason, false)
 
-	t := time.NewTimer(c.writeTimeout)
+	t := time.NewTimer(c.cfg.writeTimeout())
 	sent := c.whenCloseSent()
 	select {
 	case <-sent:
@@ -468,10 +446,10 @@ func (c *Conn) finish(code StatusCode, reason string) {
 
 	c.ending.Store(true)
 	netConn := c.ws.NetConn()
-	netConn.SetReadDeadline(time.Now().Add(c.closeTimeout))
+	netConn.SetReadDeadline(time.Now().Add(c.cfg.closeTimeout()))
 	select {
 	case c.rtok <- struct{}{}:
-	case <-time.After(c.closeTimeout):
+	case <-time.After(c.cfg.closeTimeout()):
 		// A reader re-armed its keepalive deadline just before ending was
 		// set; cut it short.
 		netConn.SetReadDeadline(time.Now())
@@ -540,7 +518,7 @@ func (c *Conn) fail(nc net.Conn) {
 	if c.nc != nil {
 		c.nc.frames.off = true // what is discarded need not be checked
 	}
-	nc.SetReadDeadline(time.Now().Add(min(c.closeTimeout, failLinger)))
+	nc.SetReadDeadline(time.Now().Add(min(c.cfg.closeTimeout(), failLinger)))
 	drain(nc)
 }
 
@@ -623,8 +601,8 @@ const pumpGrace = 20 * time.Millisecond
 func (c *Conn) firstTick() {
 	c.startPump()
 	c.gmu.Lock()
-	if !c.done && c.pingInterval > 0 {
-		c.scheduleTick(max(c.pingInterval-pumpGrace, time.Millisecond), false)
+	if !c.done && c.cfg.pingInterval() > 0 {
+		c.scheduleTick(max(c.cfg.pingInterval()-pumpGrace, time.Millisecond), false)
 	}
 	c.gmu.Unlock()
 }
@@ -635,13 +613,13 @@ func (c *Conn) tick() {
 	if c.ending.Load() {
 		return
 	}
-	ping, next := true, c.pingInterval
+	ping, next := true, c.cfg.pingInterval()
 	l := c.lis.Load()
 	if l == nil {
 		l = c.watch.Load()
 	}
 	if l != nil {
-		ping, next = l.keepaliveCheck(time.Since(c.start), c.pingInterval)
+		ping, next = l.keepaliveCheck(time.Since(c.start), c.cfg.pingInterval())
 	}
 	if ping {
 		c.wmu.Lock()
@@ -665,12 +643,12 @@ func (c *Conn) tick() {
 // takes, so that a connection that logs nothing (Debug being off) does not
 // keep a handler of its own. The record's source is logAttrs's caller.
 func (c *Conn) logAttrs(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
-	if !c.log.Enabled(ctx, level) {
+	if !c.cfg.logger().Enabled(ctx, level) {
 		return
 	}
 	l := c.idLog.Load()
 	if l == nil {
-		l = c.log.With(slog.String("conn_id", c.id))
+		l = c.cfg.logger().With(slog.String("conn_id", c.id))
 		if !c.idLog.CompareAndSwap(nil, l) {
 			l = c.idLog.Load()
 		}
@@ -689,10 +667,10 @@ func (c *Conn) ID() string { return c.id }
 func (c *Conn) Context() context.Context { return c.ctx }
 
 // RemoteAddr implements Connection.
-func (c *Conn) RemoteAddr() string { return c.remote }
+func (c *Conn) RemoteAddr() string { return c.ws.RemoteAddr().String() }
 
 // LocalAddr implements Connection.
-func (c *Conn) LocalAddr() string { return c.local }
+func (c *Conn) LocalAddr() string { return c.ws.LocalAddr().String() }
 
 // Subprotocol implements Connection.
 func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }

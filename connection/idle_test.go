@@ -358,7 +358,7 @@ func TestConnSizes(t *testing.T) {
 		name       string
 		size, most uintptr
 	}{
-		{"Conn", unsafe.Sizeof(Conn{}), 640},
+		{"Conn", unsafe.Sizeof(Conn{}), 512},
 		{"socketConn", unsafe.Sizeof(socketConn{}), 256},
 	} {
 		if s.size > s.most {

@@ -432,10 +432,10 @@ func (c *Conn) park(l *listener) bool {
 // listener.keepaliveCheck); 0 without keepalive. Only the reader calls
 // it: armedAt is the reader's.
 func (c *Conn) keepaliveDeadline() time.Duration {
-	if c.pingInterval <= 0 {
+	if c.cfg.pingInterval() <= 0 {
 		return 0
 	}
-	return c.armedAt + c.pingInterval + c.pongWait
+	return c.armedAt + c.cfg.pingInterval() + c.cfg.pongWait()
 }
 
 // overdue reports whether the peer's keepalive deadline has passed. Only

@@ -137,7 +137,7 @@ func ObserverOf(conn Connection) ConnObserver {
 // the connection use it to name the route in what they log.
 func RouteOf(conn Connection) string {
 	if c, ok := conn.(*Conn); ok {
-		return c.route
+		return c.cfg.Route
 	}
 	return ""
 }
@@ -187,8 +187,8 @@ func InfoOf(c *Conn) Info {
 	c.wmu.Unlock()
 	return Info{
 		ID:          c.id,
-		Route:       c.route,
-		RemoteAddr:  c.remote,
+		Route:       c.cfg.Route,
+		RemoteAddr:  c.RemoteAddr(),
 		Subprotocol: c.ws.Subprotocol(),
 		Opened:      c.start,
 		QueueBytes:  queued,
@@ -205,11 +205,11 @@ func (c *Conn) dropped(why Drop, n int) {
 	if n <= 0 {
 		return
 	}
-	if c.tracker != nil {
+	if c.cfg.Tracker != nil {
 		if why == DropClosing {
-			c.tracker.discarded.Add(uint64(n))
+			c.cfg.Tracker.discarded.Add(uint64(n))
 		} else {
-			c.tracker.dropped.Add(uint64(n))
+			c.cfg.Tracker.dropped.Add(uint64(n))
 		}
 	}
 	if c.obs != nil {

@@ -243,9 +243,9 @@ func (c *Conn) readOne() (m inbound, dropped bool, err error) {
 		return inbound{}, false, c.readFailed(err)
 	}
 	if c.nc != nil {
-		c.nc.limitReads(c.wireLimit)
+		c.nc.limitReads(c.cfg.wireLimit())
 	}
-	data, err := readLimited(r, c.readLimit)
+	data, err := readLimited(r, c.cfg.readLimit())
 	if c.nc != nil {
 		c.nc.limitReads(-1)
 	}
@@ -291,8 +291,8 @@ var rateLimitedEvent = []byte(`{"event":"error","payload":{"code":"rate_limited"
 // event (the message is dropped, nil is returned), or by failing the
 // connection with ClosePolicyViolation.
 func (c *Conn) rateLimited() error {
-	if c.tracker != nil {
-		c.tracker.rateLimited.Add(1)
+	if c.cfg.Tracker != nil {
+		c.cfg.Tracker.rateLimited.Add(1)
 	}
 	if c.obs != nil {
 		c.obs.Dropped(DropRateLimited)
@@ -379,14 +379,14 @@ func (c *Conn) readFailed(err error) error {
 		c.mustDrain.Store(true)
 	case errors.Is(err, errTooBig):
 		rerr = &CloseError{Code: CloseMessageTooBig, Reason: "message too big"}
-		detail = fmt.Sprintf("message exceeds %d bytes", c.readLimit)
+		detail = fmt.Sprintf("message exceeds %d bytes", c.cfg.readLimit())
 		level = slog.LevelWarn
 		c.canDiscard.Store(true)
 	case errors.Is(err, errWireTooBig):
 		// gorilla's reader failed on the socket's refusal and will not read
 		// on; it sent no close frame.
 		rerr = &CloseError{Code: CloseMessageTooBig, Reason: "message too big"}
-		detail = fmt.Sprintf("message takes more than %d bytes on the wire", c.wireLimit)
+		detail = fmt.Sprintf("message takes more than %d bytes on the wire", c.cfg.wireLimit())
 		level = slog.LevelWarn
 		c.mustDrain.Store(true)
 	case errors.As(err, &badFrame):
@@ -404,7 +404,7 @@ func (c *Conn) readFailed(err error) error {
 		level = slog.LevelWarn
 		c.canDiscard.Store(true)
 	case errors.As(err, &netErr) && netErr.Timeout() && !c.ending.Load():
-		rerr = fmt.Errorf("%w: peer did not answer keepalive within %v", ErrClosed, c.pongWait)
+		rerr = fmt.Errorf("%w: peer did not answer keepalive within %v", ErrClosed, c.cfg.pongWait())
 		c.initiateClose(CloseGoingAway, "keepalive timeout", true)
 	case c.ending.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || c.nc != nil && c.nc.dropped(err):
 		// The connection dropped: closed here, ended by the peer without a
@@ -467,14 +467,14 @@ const deadlineSlack = time.Second
 // wait from now. Only the reader calls it (pong handling runs inside reads),
 // so armedAt needs no lock.
 func (c *Conn) armKeepalive() {
-	if c.pingInterval <= 0 || c.ending.Load() {
+	if c.cfg.pingInterval() <= 0 || c.ending.Load() {
 		return
 	}
 	now := time.Now()
 	since := max(now.Sub(c.start), 1) // monotonic; never 0, which means "not armed"
-	if c.armedAt != 0 && since-c.armedAt < min(deadlineSlack, c.pongWait/4) {
+	if c.armedAt != 0 && since-c.armedAt < min(deadlineSlack, c.cfg.pongWait()/4) {
 		return
 	}
 	c.armedAt = since
-	c.ws.SetReadDeadline(now.Add(c.pingInterval + c.pongWait))
+	c.ws.SetReadDeadline(now.Add(c.cfg.pingInterval() + c.cfg.pongWait()))
 }

@@ -41,8 +41,8 @@ type tickTable struct {
 var untrackedTicks tickTable
 
 func (c *Conn) ticks() *tickTable {
-	if c.tracker != nil {
-		return &c.tracker.ticks
+	if c.cfg.Tracker != nil {
+		return &c.cfg.Tracker.ticks
 	}
 	return &untrackedTicks
 }
@@ -70,7 +70,7 @@ func (c *Conn) scheduleTick(d time.Duration, first bool) {
 	if t.base.IsZero() {
 		t.base = time.Now()
 	}
-	due := tickDue(time.Since(t.base)+d, d, c.pongWait)
+	due := tickDue(time.Since(t.base)+d, d, c.cfg.pongWait())
 	c.unscheduleTickLocked()
 	b := t.buckets[due]
 	if b == nil {

@@ -38,9 +38,10 @@ func TestTickDue(t *testing.T) {
 // away, so none fires.
 func TestTickBuckets(t *testing.T) {
 	tr := &Tracker{}
+	cfg := &Config{Tracker: tr}
 	conns := make([]*Conn, 200)
 	for i := range conns {
-		conns[i] = &Conn{tracker: tr, pongWait: DefaultPongWait}
+		conns[i] = &Conn{cfg: cfg}
 		conns[i].gmu.Lock()
 		conns[i].scheduleTick(time.Hour, false)
 		conns[i].gmu.Unlock()

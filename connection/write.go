@@ -80,16 +80,16 @@ func (c *Conn) Offer(pm *PreparedMessage) bool {
 		c.dropped(DropClosing, 1)
 		return false
 	}
-	if q := c.queuedLocked(); q > 0 && q+m.size > c.queueCap {
-		switch c.policy {
+	if q := c.queuedLocked(); q > 0 && q+m.size > c.cfg.queueBytes() {
+		switch c.cfg.SlowConsumer {
 		case PolicyDropOldest:
-			for len(c.queue) > 0 && c.queuedLocked()+m.size > c.queueCap {
+			for len(c.queue) > 0 && c.queuedLocked()+m.size > c.cfg.queueBytes() {
 				c.qbytes -= c.queue[0].size
 				c.queue[0] = outbound{}
 				c.queue = c.queue[1:]
 				c.dropped(DropQueueFull, 1)
 			}
-			if q := c.queuedLocked(); q > 0 && q+m.size > c.queueCap { // the writer holds the rest
+			if q := c.queuedLocked(); q > 0 && q+m.size > c.cfg.queueBytes() { // the writer holds the rest
 				c.wmu.Unlock()
 				c.dropped(DropQueueFull, 1)
 				return false
@@ -160,11 +160,11 @@ func (c *Conn) enqueue(ctx context.Context, m outbound, borrowed bool) error {
 			}
 			return ErrClosed
 		}
-		if q := c.queuedLocked(); q == 0 || q+m.size <= c.queueCap {
+		if q := c.queuedLocked(); q == 0 || q+m.size <= c.cfg.queueBytes() {
 			break
 		}
 		if timer == nil {
-			timer = time.NewTimer(c.writeTimeout)
+			timer = time.NewTimer(c.cfg.writeTimeout())
 			defer timer.Stop()
 		}
 		if c.space == nil {
@@ -273,14 +273,14 @@ func (c *Conn) markSlow() bool {
 	}
 	c.slow = true
 	c.wmu.Unlock()
-	if c.tracker != nil {
-		c.tracker.slowConsumers.Add(1)
+	if c.cfg.Tracker != nil {
+		c.cfg.Tracker.slowConsumers.Add(1)
 	}
 	if c.obs != nil {
 		c.obs.Dropped(DropSlowConsumer)
 	}
 	c.logAttrs(c.ctx, slog.LevelWarn, "websocket slow consumer closed",
-		slog.Int("queue_bytes", c.queueCap), slog.Duration("write_timeout", c.writeTimeout))
+		slog.Int("queue_bytes", c.cfg.queueBytes()), slog.Duration("write_timeout", c.cfg.writeTimeout()))
 	return true
 }
 
@@ -432,7 +432,7 @@ func (c *Conn) writeLoop(try bool) turn {
 		case stepStop:
 			return t
 		case stepFlush:
-			if err := c.nc.flush(time.Now().Add(c.writeTimeout)); err != nil {
+			if err := c.nc.flush(time.Now().Add(c.cfg.writeTimeout())); err != nil {
 				c.writeFailed(err)
 				return turnDone
 			}
@@ -618,7 +618,7 @@ func (c *Conn) writeFrames(r *writeRound, try bool) (rest []outbound, err error)
 // failing the round would drop the frames it gathered (socketConn.round),
 // the reader's close frame among them.
 func (c *Conn) writeControl(typ int, data []byte) error {
-	err := c.ws.WriteControl(typ, data, time.Now().Add(c.writeTimeout))
+	err := c.ws.WriteControl(typ, data, time.Now().Add(c.cfg.writeTimeout()))
 	if errors.Is(err, websocket.ErrCloseSent) {
 		return nil
 	}
@@ -669,7 +669,7 @@ func (c *Conn) writeOne(m *outbound) error {
 			c.obs.Message(false, m.typ, m.data)
 		}
 	}
-	c.ws.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	c.ws.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout()))
 	if c.compress {
 		c.ws.EnableWriteCompression(c.compresses(m.size))
 	}
@@ -682,7 +682,7 @@ func (c *Conn) writeOne(m *outbound) error {
 // compresses reports whether a message of size bytes is sent compressed
 // when the peer negotiated compression.
 func (c *Conn) compresses(size int) bool {
-	return c.compress && size >= c.compressMin
+	return c.compress && size >= c.cfg.compressionMinSize()
 }
 
 // sentClose marks the close frame as written (err == nil) or given up on;

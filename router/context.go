@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
 
@@ -250,3 +251,48 @@ func (w *responseWriter) Flush() {
 
 // Unwrap returns the writer that w wraps.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// chiRoute is what a WebSocket route's connections share to answer chi's
+// route context key (see routeContext).
+type chiRoute struct {
+	pattern string
+	routes  chi.Routes
+}
+
+// routeContext is the request context a WebSocket connection's context is
+// made from. chi pools its route context and gives it to the next request
+// once ServeHTTP returns, while the connection's handler runs on: looked up
+// through the request's context, chi.URLParam and chi.RouteContext would
+// read another request's route, as it changes. routeContext answers chi's
+// key with a copy of the connection's own route instead, made the first
+// time it is asked for; every other key goes to the request's context.
+//
+// It must not keep the handler's Context (nor, through it, the request's
+// headers and URL) alive: a handler that does not hold its Context lets
+// them go while it waits.
+type routeContext struct {
+	context.Context
+	params []string // key, value pairs, as in reqContext
+	route  *chiRoute
+	snap   atomic.Pointer[chi.Context]
+}
+
+func (x *routeContext) Value(key any) any {
+	if key != chi.RouteCtxKey {
+		return x.Context.Value(key)
+	}
+	if rc := x.snap.Load(); rc != nil {
+		return rc
+	}
+	rc := chi.NewRouteContext()
+	rc.Routes = x.route.routes
+	rc.RouteMethod = http.MethodGet
+	rc.RoutePatterns = []string{x.route.pattern}
+	for i := 0; i+1 < len(x.params); i += 2 {
+		rc.URLParams.Add(x.params[i], x.params[i+1])
+	}
+	if !x.snap.CompareAndSwap(nil, rc) {
+		return x.snap.Load()
+	}
+	return rc
+}

@@ -9,7 +9,10 @@
 // # Paths
 //
 // A path segment ":name" is a parameter, the same as chi's "{name}"; chi's
-// "{name:regexp}" and a trailing "*" work too.
+// "{name:regexp}" and a trailing "*" work too. Context.Param reads it; so
+// do chi.URLParam and chi.RouteContext, in a WebSocket handler too for as
+// long as it runs (its context answers with a copy of the connection's
+// route, not chi's pooled one, which the next request reuses).
 //
 // # Mistakes
 //

@@ -524,14 +524,20 @@ func (hijacked) WriteHeader(int)           {}
 
 // webSocketHandler upgrades the request; connection.Serve runs the handler
 // in the connection's own goroutine. The Context copied the path parameters
-// already, so chi may reuse its route context once ServeHTTP returns.
+// already, and the connection's context answers chi's key with a copy of
+// its own (routeContext), so chi may reuse its route context once
+// ServeHTTP returns.
 func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *settings) http.Handler {
 	guard, expiry := s.guard, s.authExpiry
+	route := &chiRoute{pattern: cfg.Route, routes: m.chi}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := newContext(w, w, r, 0)
 		if guard != nil {
 			c.auth = &authSession{guard: guard, expiry: expiry}
 		}
+		// The connection's context is made from r's: it must not lead to
+		// chi's pooled route context (see routeContext).
+		r = r.WithContext(&routeContext{Context: r.Context(), params: c.params, route: route})
 		connection.Serve(w, r, cfg, func(conn *connection.Conn) error {
 			// The request's own context is no use once the connection is
 			// hijacked: the handler gets the connection's, with the same

@@ -1,0 +1,63 @@
+package router_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/connection"
+	"github.com/forgekit/forge/internal/testkit"
+	"github.com/forgekit/forge/router"
+)
+
+// TestWebSocketChiRouteContext: chi's route context, which chi pools and
+// hands to the next request once ServeHTTP returns, must not reach a
+// WebSocket handler that outlives the handshake: chi.URLParam on the
+// handler's request, and chi.RouteContext on the connection's context,
+// give the connection's own route and parameters however many requests
+// chi served since.
+func TestWebSocketChiRouteContext(t *testing.T) {
+	t.Parallel()
+	var tracker connection.Tracker
+	m := newMux(t, router.Config{Tracker: &tracker})
+	m.GET("/items/:id", func(ctx router.Context) error {
+		return ctx.JSON(http.StatusOK, ctx.Param("id"))
+	})
+	m.WebSocket("/ws/:room/:user", func(ctx router.Context, conn connection.Connection) error {
+		for {
+			if _, err := conn.Read(); err != nil {
+				return err
+			}
+			rc := chi.RouteContext(conn.Context())
+			var pattern, room string
+			if rc != nil {
+				pattern, room = rc.RoutePattern(), rc.URLParam("room")
+			}
+			if err := conn.WriteJSON([]string{chi.URLParam(ctx.Request(), "room"), chi.URLParam(ctx.Request(), "user"), room, pattern}); err != nil {
+				return err
+			}
+		}
+	})
+	url := startServer(t, m, &tracker)
+	c := testkit.Dial(t, url+"/ws/lobby/ada", nil)
+	base := "http" + url[len("ws"):]
+	for range 3 {
+		// Requests served meanwhile take chi's pooled route contexts.
+		for range 20 {
+			resp, err := http.Get(base + "/items/42")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		if err := c.WriteMessage(websocket.TextMessage, []byte("?")); err != nil {
+			t.Fatal(err)
+		}
+		want := `["lobby","ada","lobby","/ws/{room}/{user}"]`
+		if got := readText(t, c); got != want {
+			t.Fatalf("the handler sees chi's route context as %s, want %s", got, want)
+		}
+	}
+}

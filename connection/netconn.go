@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/forgekit/forge/internal/problem"
 )
 
 // hijacker hands gorilla a wrapped net.Conn on Hijack, so that every byte
@@ -39,7 +41,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sc := newSocketConn(c, h.slack)
+	sc := newSocketConn(problem.Unwrap(c), h.slack)
 	// Input that net/http read ahead stays in its reader, which gorilla
 	// then refuses ("client sent data before handshake is complete").
 	if h.ownReader && sc.raw != nil && brw.Reader.Buffered() == 0 {

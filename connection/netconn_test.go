@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/forgekit/forge/internal/problem"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -667,5 +670,31 @@ func TestQueueRoomAfterPendingFlushed(t *testing.T) {
 	}
 	if _, msg, err := ws.ReadMessage(); err != nil || len(msg) != queue {
 		t.Fatalf("last message: %d bytes, %v", len(msg), err)
+	}
+}
+
+// TestHijackUnwrapsProblemListener: a connection accepted through
+// problem.Listener (as forge.App serves) reaches socketConn without the
+// wrapper, which only has work to do before the hijack and would
+// otherwise check every frame written.
+func TestHijackUnwrapsProblemListener(t *testing.T) {
+	t.Parallel()
+	got := make(chan net.Conn, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Serve(w, r, &Config{Logger: slog.New(slog.DiscardHandler)}, func(c *Conn) error {
+			got <- c.nc.Conn
+			return nil
+		})
+	}))
+	srv.Listener = problem.Listener(srv.Listener)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if c := <-got; reflect.TypeOf(c) != reflect.TypeFor[*net.TCPConn]() {
+		t.Fatalf("socketConn writes through %T, want *net.TCPConn", c)
 	}
 }

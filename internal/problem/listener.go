@@ -37,6 +37,18 @@ func TimedOut(c net.Conn) bool {
 	return ok && pc.timedOut.Load()
 }
 
+// Unwrap returns the connection under c when c is a connection from
+// Listener, and c otherwise. Once net/http has handed a connection over
+// (a hijack), it writes no refusal of its own on it and sets no header
+// timeout: its new owner may drop the wrapper, and with it a check of
+// every write.
+func Unwrap(c net.Conn) net.Conn {
+	if pc, ok := c.(*conn); ok {
+		return pc.Conn
+	}
+	return c
+}
+
 type listener struct{ net.Listener }
 
 func (l listener) Accept() (net.Conn, error) {

@@ -112,8 +112,9 @@ type Conn struct {
 	closeFailed bool          // guarded by gmu; writing failed
 	wg          sync.WaitGroup
 
-	tickAt  *tickBucket // guarded by ticks().mu; where the next tick waits (see scheduleTick)
-	tickIdx int32       // guarded by ticks().mu; c's entry in tickAt
+	tickAt   *tickBucket // guarded by ticks().mu; where the next tick waits (see scheduleTick)
+	tickIdx  int32       // guarded by ticks().mu; c's entry in tickAt
+	ownTicks *tickTable  // the table of c's ticks when cfg has no Tracker (see ticks)
 }
 
 var _ Connection = (*Conn)(nil)
@@ -266,6 +267,9 @@ func newConn(ws *websocket.Conn, r *http.Request, cfg *Config) *Conn {
 		ctx:    ctx,
 		cancel: cancel,
 		rtok:   make(chan struct{}, 1),
+	}
+	if cfg.Tracker == nil {
+		c.ownTicks = new(tickTable)
 	}
 	// gorilla compresses every message once deflate is negotiated; forge
 	// decides per message (setting it without negotiation is harmless).

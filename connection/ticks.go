@@ -22,29 +22,32 @@ const (
 	tickCoarseFrom = time.Second
 )
 
-// A tickTable holds the buckets of one Tracker's connections (or of the
-// connections served without one) by due time. Its lock comes after a
+// A tickTable holds the buckets of one Tracker's connections (or of one
+// connection served without a Tracker) by due time. Its lock comes after a
 // Conn's gmu, under which ticks are scheduled and cancelled; no Conn lock
 // is taken under it.
 //
 // A table per Tracker rather than one per process keeps the connections of
 // a test's synctest bubble, whose Tracker is made inside it, on timers of
-// the bubble's clock.
+// the bubble's clock. A connection served without a Tracker has a table of
+// its own (see Conn.ticks).
 type tickTable struct {
 	mu      sync.Mutex
 	base    time.Time // the origin of due times; set by the first schedule
 	buckets map[int64]*tickBucket
 }
 
-// untrackedTicks schedules the ticks of connections served without a
-// Tracker.
-var untrackedTicks tickTable
-
+// ticks is the table that schedules c's ticks: its Tracker's, or, for a
+// connection served without one, a table of its own. One table shared by
+// every untracked connection would mix synctest bubbles: bubbles whose
+// clocks start at the same instant put their ticks in the same buckets,
+// and one bubble's timer would then run another bubble's connection (a
+// fatal error), or run it on the wrong clock.
 func (c *Conn) ticks() *tickTable {
 	if c.cfg.Tracker != nil {
 		return &c.cfg.Tracker.ticks
 	}
-	return &untrackedTicks
+	return c.ownTicks
 }
 
 // A tickBucket is the ticks due at one time. Its fields are guarded by

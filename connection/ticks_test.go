@@ -1,8 +1,16 @@
 package connection
 
 import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/forgekit/forge/internal/testkit"
@@ -114,4 +122,62 @@ func TestTicksShareTimers(t *testing.T) {
 		ws.Close()
 	}
 	testkit.WaitFor(t, "the tick table empty", func() bool { b, e := buckets(); return b == 0 && e == 0 })
+}
+
+// TestTicksUntrackedInBubbles: connections served without a Tracker, in
+// two synctest bubbles at once, each keep their keepalive on the timers of
+// their own bubble. The bubbles' clocks start at the same instant, so ticks
+// kept in one table for every untracked connection would fall in the same
+// bucket, and one bubble's timer would run the other's connection.
+func TestTicksUntrackedInBubbles(t *testing.T) {
+	t.Parallel()
+	// Made outside the bubbles: waiting on them does not move a bubble's
+	// clock, so both connections schedule their first tick before either
+	// bubble's timers fire.
+	here := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	for i := range 2 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				srv, cli := net.Pipe()
+				cfg := Config{PingInterval: 20 * time.Millisecond, PongWait: 40 * time.Millisecond,
+					Logger: slog.New(slog.DiscardHandler)}
+				ended := make(chan struct{})
+				go func() {
+					br := bufio.NewReader(srv)
+					r, err := http.ReadRequest(br)
+					if err != nil {
+						srv.Close()
+						close(ended)
+						return
+					}
+					Serve(&pipeResponse{conn: srv, br: br, header: http.Header{}}, r, &cfg, func(c *Conn) error {
+						defer close(ended)
+						<-c.Context().Done()
+						return nil
+					})
+				}()
+				d := websocket.Dialer{NetDialContext: func(context.Context, string, string) (net.Conn, error) { return cli, nil }}
+				ws, _, err := d.Dial("ws://pipe/", nil)
+				if err != nil {
+					t.Fatalf("dial: %v", err)
+				}
+				close(here[i])
+				<-here[1-i]
+				var pings atomic.Int32
+				ws.SetPingHandler(func(string) error {
+					pings.Add(1)
+					go ws.WriteControl(websocket.PongMessage, nil, time.Time{})
+					return nil
+				})
+				go ws.ReadMessage() // answers pings until the connection ends
+				time.Sleep(200 * time.Millisecond)
+				if n := pings.Load(); n < 8 {
+					t.Errorf("%d pings in 200 ms with a 20 ms interval, want keepalive running on the bubble's clock", n)
+				}
+				ws.Close()
+				<-ended
+			})
+		})
+	}
 }

@@ -61,3 +61,58 @@ func TestWebSocketChiRouteContext(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketChiRouteContextMounted: in a Mux mounted on another, the
+// WebSocket handler's chi.RouteContext is the one chi gave the handshake:
+// its RoutePattern includes the mount's path, and Routes is the router
+// that served the request, as for the Mux's REST routes.
+func TestWebSocketChiRouteContextMounted(t *testing.T) {
+	t.Parallel()
+	var tracker connection.Tracker
+	m := newMux(t, router.Config{Tracker: &tracker})
+	sub := newMux(t, router.Config{Tracker: &tracker})
+	type seen struct {
+		Pattern   string
+		Patterns  []string
+		Params    []string
+		Routes    bool // Routes matches the request's path
+		RouteMeth string
+	}
+	see := func(rc *chi.Context, path string) seen {
+		if rc == nil {
+			return seen{}
+		}
+		s := seen{Pattern: rc.RoutePattern(), Patterns: rc.RoutePatterns, RouteMeth: rc.RouteMethod}
+		for i, k := range rc.URLParams.Keys {
+			s.Params = append(s.Params, k, rc.URLParams.Values[i])
+		}
+		s.Routes = rc.Routes != nil && rc.Routes.Match(chi.NewRouteContext(), http.MethodGet, path)
+		return s
+	}
+	handshake := make(chan seen, 1)
+	sub.WebSocket("/ws/:room", func(ctx router.Context, conn connection.Connection) error {
+		for {
+			if _, err := conn.Read(); err != nil {
+				return err
+			}
+			if err := conn.WriteJSON(see(chi.RouteContext(conn.Context()), "/api/ws/lobby")); err != nil {
+				return err
+			}
+		}
+	}, router.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handshake <- see(chi.RouteContext(r.Context()), "/api/ws/lobby")
+			next.ServeHTTP(w, r)
+		})
+	}))
+	m.Mount("/api", sub)
+	url := startServer(t, m, &tracker)
+	c := testkit.Dial(t, url+"/api/ws/lobby", nil)
+	want := marshal(t, <-handshake)
+	if err := c.WriteMessage(websocket.TextMessage, []byte("?")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, c); got != want {
+		t.Fatalf("the handler sees chi's route context as\n%s\nthe handshake saw\n%s", got, want)
+	}
+}

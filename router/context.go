@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,11 +253,29 @@ func (w *responseWriter) Flush() {
 // Unwrap returns the writer that w wraps.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// chiRoute is what a WebSocket route's connections share to answer chi's
-// route context key (see routeContext).
+// chiRoute is the route a WebSocket connection's context answers chi's
+// route context key with (see routeContext): the patterns chi matched and
+// the router that served the handshake. A route's connections share one
+// when chi routed the handshake through the Mux's own router and the
+// route's pattern alone; a Mux mounted on another (or served by another
+// chi router) sees the mount's pattern too, and a router of its own, so
+// its connections each keep a copy (see of).
 type chiRoute struct {
-	pattern string
-	routes  chi.Routes
+	patterns []string
+	routes   chi.Routes
+}
+
+// of returns the route chi's rc describes during the handshake: shared, the
+// route's own, when it is that one, or else a copy.
+func (shared *chiRoute) of(rc *chi.Context) *chiRoute {
+	if rc == nil {
+		return shared
+	}
+	if mx, ok := rc.Routes.(*chi.Mux); ok && mx == shared.routes &&
+		len(rc.RoutePatterns) == 1 && rc.RoutePatterns[0] == shared.patterns[0] {
+		return shared
+	}
+	return &chiRoute{patterns: slices.Clone(rc.RoutePatterns), routes: rc.Routes}
 }
 
 // routeContext is the request context a WebSocket connection's context is
@@ -287,7 +306,7 @@ func (x *routeContext) Value(key any) any {
 	rc := chi.NewRouteContext()
 	rc.Routes = x.route.routes
 	rc.RouteMethod = http.MethodGet
-	rc.RoutePatterns = []string{x.route.pattern}
+	rc.RoutePatterns = slices.Clone(x.route.patterns)
 	for i := 0; i+1 < len(x.params); i += 2 {
 		rc.URLParams.Add(x.params[i], x.params[i+1])
 	}

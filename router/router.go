@@ -529,7 +529,7 @@ func (hijacked) WriteHeader(int)           {}
 // ServeHTTP returns.
 func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *settings) http.Handler {
 	guard, expiry := s.guard, s.authExpiry
-	route := &chiRoute{pattern: cfg.Route, routes: m.chi}
+	route := &chiRoute{patterns: []string{cfg.Route}, routes: m.chi}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := newContext(w, w, r, 0)
 		if guard != nil {
@@ -537,7 +537,8 @@ func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *se
 		}
 		// The connection's context is made from r's: it must not lead to
 		// chi's pooled route context (see routeContext).
-		r = r.WithContext(&routeContext{Context: r.Context(), params: c.params, route: route})
+		rc := &routeContext{Context: r.Context(), params: c.params, route: route.of(chi.RouteContext(r.Context()))}
+		r = r.WithContext(rc)
 		connection.Serve(w, r, cfg, func(conn *connection.Conn) error {
 			// The request's own context is no use once the connection is
 			// hijacked: the handler gets the connection's, with the same

@@ -288,10 +288,13 @@ func (shared *chiRoute) of(rc *chi.Context) *chiRoute {
 //
 // It must not keep the handler's Context (nor, through it, the request's
 // headers and URL) alive: a handler that does not hold its Context lets
-// them go while it waits.
+// them go while it waits. (The request's context it is made from still
+// leads to chi's pooled route context, which keeps the parameters, and so
+// the request line, of the last request that used it: this one's, when
+// the pool let go of it since.)
 type routeContext struct {
 	context.Context
-	params []string // key, value pairs, as in reqContext
+	params []string // key, value pairs, as in reqContext; the values copied off the request line (see webSocketHandler)
 	route  *chiRoute
 	snap   atomic.Pointer[chi.Context]
 }

@@ -536,7 +536,13 @@ func (m *Mux) webSocketHandler(h WebSocketHandler, cfg *connection.Config, s *se
 			c.auth = &authSession{guard: guard, expiry: expiry}
 		}
 		// The connection's context is made from r's: it must not lead to
-		// chi's pooled route context (see routeContext).
+		// chi's pooled route context (see routeContext). It keeps the
+		// parameters for as long as the connection lives: chi's values
+		// are substrings of the request's path, whose bytes are those of
+		// the whole request line, query included, so it keeps copies.
+		for i := 1; i < len(c.params); i += 2 {
+			c.params[i] = strings.Clone(c.params[i])
+		}
 		rc := &routeContext{Context: r.Context(), params: c.params, route: route.of(chi.RouteContext(r.Context()))}
 		r = r.WithContext(rc)
 		connection.Serve(w, r, cfg, func(conn *connection.Conn) error {

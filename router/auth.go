@@ -134,8 +134,9 @@ type authSession struct {
 	guard  *auth.Guard
 	expiry bool
 
-	mu    sync.Mutex  // guards timer
-	timer *time.Timer // closes the connection at expiry; nil without one
+	mu      sync.Mutex  // guards the fields below
+	timer   *time.Timer // closes the connection at expiry; nil without one
+	stopped bool        // the connection ended: a refresh must not arm timer again
 }
 
 // watch arms the expiry timer for the connection's principal.
@@ -160,6 +161,7 @@ func (a *authSession) stop() {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.stopped = true
 	if a.timer != nil {
 		a.timer.Stop()
 	}
@@ -187,7 +189,10 @@ func RefreshAuth(ctx Context, token string) (*auth.Principal, error) {
 		return nil, err
 	}
 	c.auth.mu.Lock()
-	if c.auth.timer != nil && !p.ExpiresAt.IsZero() {
+	// A listening connection's refresh may finish after the connection
+	// ended and stop ran (at the end of its context, not after the last
+	// callback): the timer stays stopped.
+	if c.auth.timer != nil && !c.auth.stopped && !p.ExpiresAt.IsZero() {
 		c.auth.timer.Reset(time.Until(p.ExpiresAt))
 	}
 	c.auth.mu.Unlock()

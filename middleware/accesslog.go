@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/gorilla/websocket"
 
 	"github.com/forgekit/forge/connection"
@@ -160,7 +161,7 @@ func (c *accessLogConfig) requestAttrs(r *http.Request, status int) []slog.Attr 
 // and the handshake logs it.
 type sessionLog struct {
 	logger *slog.Logger
-	ctx    context.Context // the request's values, not its cancellation
+	ctx    context.Context // the request's values, not its cancellation; chi's route a copy once handshake ran
 
 	mu      sync.Mutex // guards the fields below
 	base    []slog.Attr
@@ -171,6 +172,14 @@ type sessionLog struct {
 func (s *sessionLog) handshake(ctx context.Context, attrs []slog.Attr) {
 	s.logger.LogAttrs(ctx, slog.LevelInfo, "websocket handshake", attrs...)
 	s.mu.Lock()
+	// chi gives its route context to the next request once ServeHTTP
+	// returns: the session line, logged when the connection ends, must
+	// not read it through the request's context (a slog.Handler that
+	// labels records by route would read another request's, as it
+	// changes). It gets a copy, made now that the request is routed.
+	if rc := chi.RouteContext(s.ctx); rc != nil {
+		s.ctx = &routeCopy{Context: s.ctx, rc: copyRoute(rc)}
+	}
 	// The session line repeats what identifies the request, not the
 	// handshake's status, size and duration.
 	s.base = make([]slog.Attr, 0, len(attrs))
@@ -216,6 +225,36 @@ func (s *sessionLog) session(info connection.SessionInfo) {
 		slog.Uint64("bytes_out", info.BytesOut),
 	)
 	s.logger.LogAttrs(s.ctx, slog.LevelInfo, "websocket session", attrs...)
+}
+
+// routeCopy answers chi's route context key with a copy of the request's
+// route, and every other key with the request's context.
+type routeCopy struct {
+	context.Context
+	rc *chi.Context
+}
+
+func (c *routeCopy) Value(key any) any {
+	if key == chi.RouteCtxKey {
+		return c.rc
+	}
+	return c.Context.Value(key)
+}
+
+// copyRoute copies what a routed request's route context says: its router,
+// method, patterns and parameters. The values are copied off the request
+// line, of which chi's are substrings, so that the copy does not keep it.
+func copyRoute(rc *chi.Context) *chi.Context {
+	cp := chi.NewRouteContext()
+	cp.Routes = rc.Routes
+	cp.RouteMethod = rc.RouteMethod
+	cp.RoutePatterns = append([]string(nil), rc.RoutePatterns...)
+	for i, k := range rc.URLParams.Keys {
+		if i < len(rc.URLParams.Values) {
+			cp.URLParams.Add(k, strings.Clone(rc.URLParams.Values[i]))
+		}
+	}
+	return cp
 }
 
 // remoteIP returns the host part of a RemoteAddr.

@@ -134,8 +134,10 @@ type authSession struct {
 	guard  *auth.Guard
 	expiry bool
 
+	conn *connection.Conn // with expiry, set by watch before the handler runs
+
 	mu      sync.Mutex  // guards the fields below
-	timer   *time.Timer // closes the connection at expiry; nil without one
+	timer   *time.Timer // closes the connection at expiry; nil until there is one
 	stopped bool        // the connection ended: a refresh must not arm timer again
 }
 
@@ -144,15 +146,36 @@ func (a *authSession) watch(conn *connection.Conn) {
 	if a == nil || !a.expiry {
 		return
 	}
+	a.conn = conn
 	p, ok := auth.PrincipalFrom(conn.Context())
-	if !ok || p.ExpiresAt.IsZero() {
+	if !ok {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.timer = time.AfterFunc(time.Until(p.ExpiresAt), func() {
-		conn.CloseWith(connection.CloseTokenExpired, "token expired")
-	})
+	a.expireAt(p.ExpiresAt)
+}
+
+// expireAt moves the expiry to t: the connection is closed then, or never
+// when t is zero. a.mu must be held, and watch must have run.
+func (a *authSession) expireAt(t time.Time) {
+	switch {
+	case a.stopped:
+		// A listening connection's refresh may finish after the
+		// connection ended and stop ran (at the end of its context,
+		// not after the last callback): the timer stays stopped.
+	case t.IsZero():
+		if a.timer != nil {
+			a.timer.Stop()
+		}
+	case a.timer != nil:
+		a.timer.Reset(time.Until(t))
+	default:
+		conn := a.conn
+		a.timer = time.AfterFunc(time.Until(t), func() {
+			conn.CloseWith(connection.CloseTokenExpired, "token expired")
+		})
+	}
 }
 
 func (a *authSession) stop() {
@@ -188,13 +211,10 @@ func RefreshAuth(ctx Context, token string) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.auth.mu.Lock()
-	// A listening connection's refresh may finish after the connection
-	// ended and stop ran (at the end of its context, not after the last
-	// callback): the timer stays stopped.
-	if c.auth.timer != nil && !c.auth.stopped && !p.ExpiresAt.IsZero() {
-		c.auth.timer.Reset(time.Until(p.ExpiresAt))
+	if c.auth.expiry {
+		c.auth.mu.Lock()
+		c.auth.expireAt(p.ExpiresAt)
+		c.auth.mu.Unlock()
 	}
-	c.auth.mu.Unlock()
 	return p, nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/forgekit/forge/apidoc"
 	"github.com/forgekit/forge/auth"
 	"github.com/forgekit/forge/connection"
@@ -85,4 +87,73 @@ func TestRefreshAuthAfterListeningEnd(t *testing.T) {
 	if armed {
 		t.Fatal("the expiry timer of a connection that ended is armed again by a refresh")
 	}
+}
+
+// TestRefreshAuthMovesExpiry checks that the expiry WithAuthExpiry enforces
+// is the refreshed principal's, also when only one of the two principals
+// has one: a refresh to credentials that never expire lifts the old
+// deadline, and one to credentials that expire sets a deadline on a
+// connection opened without one.
+func TestRefreshAuthMovesExpiry(t *testing.T) {
+	provider := auth.Func(func(r *http.Request) (*auth.Principal, error) {
+		switch r.Header.Get("Authorization") {
+		case "Bearer soon":
+			return &auth.Principal{Subject: "ann", ExpiresAt: time.Now().Add(300 * time.Millisecond)}, nil
+		case "Bearer never":
+			return &auth.Principal{Subject: "ann"}, nil
+		}
+		return nil, auth.ErrNoCredentials
+	}, "Bearer", apidoc.SecurityScheme{Type: "http", Scheme: "bearer"})
+	tracker := new(connection.Tracker)
+	m := New(Config{
+		Logger:  slog.New(slog.DiscardHandler),
+		Tracker: tracker,
+		Auth:    map[string]auth.Provider{"p": provider},
+	})
+	// The handler refreshes to the token in the query, then echoes.
+	m.WebSocket("/ws", func(ctx Context, conn connection.Connection) error {
+		if _, err := RefreshAuth(ctx, ctx.Query("to")); err != nil {
+			return err
+		}
+		for {
+			msg, err := conn.Read()
+			if err != nil {
+				return err
+			}
+			if err := conn.Write(msg); err != nil {
+				return err
+			}
+		}
+	}, WithAuth("p"), WithAuthExpiry())
+	srv := httptest.NewServer(m)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracker.Shutdown(ctx); err != nil {
+			t.Errorf("tracker shutdown: %v", err)
+		}
+	})
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+
+	t.Run("to credentials that never expire", func(t *testing.T) {
+		ws := testkit.Dial(t, url+"?to=never", http.Header{"Authorization": {"Bearer soon"}})
+		defer ws.Close()
+		time.Sleep(600 * time.Millisecond) // past the first token's expiry
+		if err := ws.WriteMessage(1, []byte("still here")); err != nil {
+			t.Fatal(err)
+		}
+		ws.SetReadDeadline(time.Now().Add(testkit.Timeout))
+		if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != "still here" {
+			t.Fatalf("after the first token's expiry: %q, %v; want the echo", msg, err)
+		}
+	})
+	t.Run("from credentials that never expire", func(t *testing.T) {
+		ws := testkit.Dial(t, url+"?to=soon", http.Header{"Authorization": {"Bearer never"}})
+		defer ws.Close()
+		ws.SetReadDeadline(time.Now().Add(testkit.Timeout))
+		if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, int(connection.CloseTokenExpired)) {
+			t.Fatalf("read: %v; want close %d at the refreshed token's expiry", err, connection.CloseTokenExpired)
+		}
+	})
 }

@@ -5,7 +5,9 @@ package connection
 import (
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,7 +21,8 @@ import (
 // connection parks only after a read that left its socket empty, so no
 // input waits unreported, and parking costs no system call.
 //
-// One goroutine waits on the instance. It is started by the first listener
+// One goroutine waits on the instance, and runs one of the connections
+// each report resumes itself (see run). It is started by the first listener
 // and ended when the last one leaves (the instance is then closed; a later
 // listener starts a new one), so that a program with no listening
 // connection runs no poller. The goroutine waits in the runtime's own
@@ -36,8 +39,10 @@ type poller struct {
 	file   *os.File        // epfd, in the runtime's poller
 	raw    syscall.RawConn // file's
 	wakefd int             // an eventfd; written to end the goroutine
-	done   chan struct{}   // closed when the goroutine has ended
+	done   chan struct{}   // closed when the goroutine has ended (see end)
 	w      *workers        // run the listeners it resumes
+	leader atomic.Uint64   // the generation of the goroutine that waits (see run)
+	ended  sync.Once
 }
 
 var polling struct {
@@ -63,7 +68,7 @@ func pollJoin(l *listener) error {
 		}
 		polling.p = p
 		polling.regs = make(map[uint64]*listener)
-		go p.run()
+		go p.run(0)
 	}
 	polling.next++
 	reg, epfd := polling.next, polling.p.epfd
@@ -159,10 +164,18 @@ func newPoller() (*poller, error) {
 }
 
 // run waits for reports and resumes the connections they name, until stop.
-func (p *poller) run() {
-	defer close(p.done)
-	defer p.file.Close()
-	defer unix.Close(p.wakefd)
+// gen is the goroutine's generation: it waits on the instance for as long
+// as p.leader is gen.
+//
+// Of the connections a report resumes, the goroutine runs one itself,
+// after handing the others to workers: a connection that receives a
+// message now and then is then read, served and parked without a hand-off
+// to another goroutine, which cost about as much as the message. A
+// callback may take long, or wait (a Read of its own, a request to the
+// client); if it has not returned after inlineBudget, a new goroutine
+// takes over the waiting (a successor, gen+1), and this one ends once the
+// callback returns.
+func (p *poller) run(gen uint64) {
 	events := make([]unix.EpollEvent, 256)
 	var (
 		n   int
@@ -174,30 +187,77 @@ func (p *poller) run() {
 		n, err = unix.EpollWait(p.epfd, events, 0)
 		return n > 0 || err != nil && err != syscall.EINTR
 	}
-	for {
+	var budget *time.Timer // made by the first connection run here
+	defer func() {
+		if budget != nil {
+			budget.Stop()
+		}
+	}()
+	for p.leader.Load() == gen {
 		if rerr := p.raw.Read(take); err == nil {
 			err = rerr
 		}
 		if err != nil {
-			// Not expected from a valid instance; the listeners that were
-			// parked are resumed so that none is stranded, and read in
-			// goroutines of their own from now on.
+			// Not expected from a valid instance (nor from one stop closed
+			// under a goroutine that a successor replaced); the listeners
+			// that were parked are resumed so that none is stranded, and
+			// read in goroutines of their own from now on.
 			p.failAll()
+			p.end()
 			return
 		}
+		var mine *listener
 		for _, ev := range events[:n] {
 			reg := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if reg == 0 {
+				p.end()
 				return
 			}
 			polling.mu.Lock()
 			l := polling.regs[reg]
 			polling.mu.Unlock()
-			if l != nil {
-				l.notify()
+			if l == nil {
+				continue
 			}
+			if mine == nil && !l.watching && l.state.CompareAndSwap(parked, running) {
+				mine = l // run below, once the others are handed over
+				continue
+			}
+			l.notify()
 		}
+		if mine == nil {
+			continue
+		}
+		if budget == nil {
+			budget = time.AfterFunc(inlineBudget, func() { p.succeed(gen) })
+		} else {
+			budget.Reset(inlineBudget)
+		}
+		mine.c.listenLoop(mine)
+		budget.Stop()
 	}
+}
+
+// inlineBudget is how long a connection may run in the poller's goroutine
+// before another goroutine takes over the waiting.
+const inlineBudget = 500 * time.Microsecond
+
+// succeed starts a successor to the goroutine of generation gen, unless
+// one was started already.
+func (p *poller) succeed(gen uint64) {
+	if p.leader.CompareAndSwap(gen, gen+1) {
+		go p.run(gen + 1)
+	}
+}
+
+// end releases the instance, once: the goroutine that takes stop's report
+// (or fails) calls it.
+func (p *poller) end() {
+	p.ended.Do(func() {
+		unix.Close(p.wakefd)
+		p.file.Close()
+		close(p.done)
+	})
 }
 
 func (p *poller) failAll() {

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -57,5 +58,54 @@ func TestListenPollerFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		expect("after")
+	}
+}
+
+// TestListenSlowCallbackSparesOthers: a callback that waits (here until
+// the test releases it) holds up no other listening connection, whether
+// it runs in a worker or in the poller's own goroutine (see poller.run),
+// which hands the waiting to a successor after inlineBudget. Each round
+// has the waiting connection resumed alone, as the poller runs one itself.
+func TestListenSlowCallbackSparesOthers(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	t.Parallel()
+	release := make(chan struct{})
+	defer close(release)
+	echoed := make(chan string, 16)
+	s, conns := listening(t, Config{}, func(c *Conn, typ MessageType, data []byte) error {
+		if string(data) == "wait" {
+			<-release
+			return nil
+		}
+		echoed <- string(data)
+		return nil
+	})
+	const n = 4
+	waiting := make([]*rawClient, n)
+	for i := range waiting {
+		waiting[i] = dialRaw(t, s)
+		waitParked(t, takeConn(t, conns))
+	}
+	other := dialRaw(t, s)
+	waitParked(t, takeConn(t, conns))
+	for i, rc := range waiting {
+		if err := rc.write(maskedFrame(opText, []byte("wait"))); err != nil {
+			t.Fatal(err)
+		}
+		// The others' reports come one by one: the poller may run each.
+		msg := fmt.Sprintf("after %d waiting", i+1)
+		if err := other.write(maskedFrame(opText, []byte(msg))); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-echoed:
+			if got != msg {
+				t.Fatalf("got %q, want %q", got, msg)
+			}
+		case <-time.After(hangGuard):
+			t.Fatalf("no %q: a waiting callback holds up another connection", msg)
+		}
 	}
 }

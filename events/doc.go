@@ -33,8 +33,9 @@
 // to connection.Listen, so that on Linux (without TLS) an idle connection
 // costs its buffers and state only, and each message runs its handler in
 // a goroutine of forge's. [WithDedicatedReader] keeps a goroutine per
-// connection instead, for few busy connections, which then wait less for
-// each message (no hand-off from forge's poller to a worker).
+// connection instead, for few busy connections, which then wait a little
+// less for each message (nothing between the socket and the handler but
+// the runtime's poller).
 // [Context.Context] is the message's context: the connection's (rooted
 // outside the upgrade request, which ends after the handshake), with the
 // event's deadline from [WithTimeout];

@@ -223,10 +223,11 @@ func WithPanicHandler(fn func(ctx *Context, v any, stack []byte)) DispatcherOpti
 // messages, as a handler looping on Read has. By default a dispatcher's
 // connections listen (connection.Listen): between messages a connection
 // holds no goroutine (on Linux, without TLS), which saves the goroutine
-// and its stack for every idle connection, at the price of latency at low
-// load: each message is handed from forge's poller to a worker goroutine,
-// and a request with its reply takes about twice as long. Choose this for
-// few connections that are busy all the time. Handlers behave the same
+// and its stack for every idle connection, at the price of some latency:
+// the poller runs a connection whose message it reported in its own
+// goroutine or hands it to a worker, and a request with its reply takes
+// 1.1-1.6 times as long (BenchmarkRoundTrip). Choose this for few
+// connections that are busy all the time. Handlers behave the same
 // either way: one message at a time per connection, in order.
 func WithDedicatedReader() DispatcherOption {
 	return dispatcherOption(func(s *settings) { s.dedicatedReader = true })

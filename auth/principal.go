@@ -65,12 +65,25 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 // carry a principal already and r is the handshake request. The principal
 // is unchanged when it fails; the error is an *Error (safe to show the
 // client) or ErrNoCredentials.
+//
+// The providers see the handshake request with the token as its only
+// credential: without its query string, cookies, subprotocols and the
+// headers API-key providers read, so that a refresh whose token is
+// refused cannot pass on what the client connected with.
 func (g *Guard) Reauthenticate(ctx context.Context, r *http.Request, token string) (*Principal, error) {
 	cell, ok := ctx.Value(principalKey{}).(*principalCell)
 	if !ok {
 		return nil, errors.New("forge: reauthenticate: the connection was not authenticated")
 	}
-	req := r.Clone(ctx) // deep-copies the header
+	req := r.Clone(ctx) // deep-copies the header and the URL
+	req.URL.RawQuery, req.URL.ForceQuery = "", false
+	req.Header.Del("Cookie")
+	req.Header.Del("Sec-WebSocket-Protocol")
+	for _, np := range g.providers {
+		if kp, ok := np.provider.(*APIKeyProvider); ok && kp.in == "header" {
+			req.Header.Del(kp.name)
+		}
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	p, bad, _ := authenticate(req, g.providers)
 	if bad != nil {

@@ -187,10 +187,20 @@ func (p *poller) run(gen uint64) {
 		n, err = unix.EpollWait(p.epfd, events, 0)
 		return n > 0 || err != nil && err != syscall.EINTR
 	}
-	var budget *time.Timer // made by the first connection run here
+	var (
+		budget *time.Timer // made by the first connection run here
+		inline bool        // a connection runs here (see below)
+	)
 	defer func() {
 		if budget != nil {
 			budget.Stop()
+		}
+		if inline {
+			// The connection's callback ended this goroutine
+			// (runtime.Goexit, as t.FailNow does): the connection is
+			// stranded, as it would be in a worker, but the others are
+			// not, and stop still finds a goroutine to take its report.
+			p.succeed(gen)
 		}
 	}()
 	for p.leader.Load() == gen {
@@ -233,7 +243,9 @@ func (p *poller) run(gen uint64) {
 		} else {
 			budget.Reset(inlineBudget)
 		}
+		inline = true
 		mine.c.listenLoop(mine)
+		inline = false
 		budget.Stop()
 	}
 }

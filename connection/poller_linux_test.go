@@ -1,7 +1,9 @@
 package connection
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -107,5 +109,72 @@ func TestListenSlowCallbackSparesOthers(t *testing.T) {
 		case <-time.After(hangGuard):
 			t.Fatalf("no %q: a waiting callback holds up another connection", msg)
 		}
+	}
+}
+
+// TestListenCallbackGoexitSparesPoller: a callback that ends its goroutine
+// (runtime.Goexit, as t.FailNow does) strands its own connection, as it
+// would in a worker, but not the others: when it ran in the poller's own
+// goroutine (see poller.run), another takes over the waiting. Not
+// parallel: the poller is the package's.
+func TestListenCallbackGoexitSparesPoller(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	exiting := make(chan struct{}, 1)
+	s, conns := listening(t, Config{}, func(c *Conn, typ MessageType, data []byte) error {
+		if string(data) == "exit" {
+			exiting <- struct{}{}
+			runtime.Goexit()
+		}
+		return c.WriteMessage(context.Background(), typ, data)
+	})
+	quitter := dialRaw(t, s)
+	cq := takeConn(t, conns)
+	other := dialRaw(t, s)
+	co := takeConn(t, conns)
+	waitParked(t, cq)
+	waitParked(t, co)
+	// Reported alone, the message is run by the poller's goroutine itself.
+	if err := quitter.write(maskedFrame(opText, []byte("exit"))); err != nil {
+		t.Fatal(err)
+	}
+	<-exiting
+	// The stranded connection is put back as if it had parked, so that
+	// it ends with the test.
+	defer func() {
+		l := cq.lis.Load()
+		for l.inFn.Load() {
+			time.Sleep(time.Millisecond)
+		}
+		l.state.Store(parked)
+		l.resume()
+	}()
+	if err := other.write(maskedFrame(opText, []byte("hello"))); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		_, p, err := other.read()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(p)
+	}()
+	select {
+	case g := <-got:
+		if g != "hello" {
+			t.Fatalf("got %q, want the echo", g)
+		}
+	case <-time.After(5 * time.Second):
+		// Have a goroutine wait on the instance again, so that the test's
+		// end does not hang too.
+		polling.mu.Lock()
+		p := polling.p
+		polling.mu.Unlock()
+		p.succeed(p.leader.Load())
+		<-got
+		t.Fatal("no echo: the goroutine a callback ended was the poller's, and nothing waits on the instance")
 	}
 }

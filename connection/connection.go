@@ -97,9 +97,11 @@ type Connection interface {
 	// (elsewhere, and over TLS, a goroutine reads for it); so a server
 	// with many idle connections keeps only their buffers and state.
 	//
-	// fn runs in a goroutine of the connection's, one call at a time and
-	// in order; it may write, and it should return soon, since the
-	// connection reads nothing while it runs. Its error closes the
+	// fn runs in a goroutine of forge's (on Linux sometimes the poller's
+	// own, which hands its waiting to another once fn has run for half a
+	// millisecond), one call at a time and in order; it may write, and it
+	// should return soon, since the connection reads nothing while it
+	// runs. Its error closes the
 	// connection as a handler's would (see Serve for the codes), and so
 	// does a panic, recovered and logged. The connection's context ends
 	// when it closes, for any reason; pings, pongs, keepalive and the

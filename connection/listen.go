@@ -24,13 +24,14 @@ var errReadListening = errors.New("forge: read on a connection that has a listen
 // listener is the state of a connection whose handler called Listen.
 //
 // Between messages a listening connection parks: no goroutine waits for its
-// input. The poller resumes it in a new goroutine when input arrives, as do
-// the end of its context (a close from either side, Shutdown) and the
-// keepalive timer when the peer's answer is overdue. state decides who
-// resumes it: only the one that swaps parked for running starts the
-// goroutine, so at most one runs at a time, and one that finds nothing to
-// do parks again. While it is listening, the connection's read token stays
-// taken, parked or not, so that no pump reads behind its back.
+// input. The poller resumes it when input arrives (in a worker, or in its
+// own goroutine; see poller.run), as do the end of its context (a close
+// from either side, Shutdown) and the keepalive timer when the peer's
+// answer is overdue. state decides who resumes it: only the one that swaps
+// parked for running runs it (or starts the goroutine that does), so at
+// most one runs at a time, and one that finds nothing to do parks again.
+// While it is listening, the connection's read token stays taken, parked
+// or not, so that no pump reads behind its back.
 type listener struct {
 	c        *Conn
 	fn       func(MessageType, []byte) error

@@ -174,7 +174,9 @@ func newPoller() (*poller, error) {
 // callback may take long, or wait (a Read of its own, a request to the
 // client); if it has not returned after inlineBudget, a new goroutine
 // takes over the waiting (a successor, gen+1), and this one ends once the
-// callback returns.
+// connection it runs parks or ends, which may be many messages later. Two
+// goroutines may then wait on the instance for a moment (a successor the
+// timer started late); only the one whose gen is p.leader loops.
 func (p *poller) run(gen uint64) {
 	events := make([]unix.EpollEvent, 256)
 	var (
@@ -288,7 +290,10 @@ func (p *poller) failAll() {
 	}
 }
 
-// stop ends the goroutine and waits for it, and has the idle workers end.
+// stop has the goroutine that waits end, waits until the instance is
+// released (end), and has the idle workers end. A goroutine that a
+// successor replaced may still be running a connection's end (the one
+// that called stop, say) when it returns.
 func (p *poller) stop() {
 	var one = [8]byte{1}
 	_, _ = unix.Write(p.wakefd, one[:])

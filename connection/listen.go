@@ -139,7 +139,7 @@ func (c *Conn) listen(l *listener) {
 		l.noPoll.Store(true)
 	}
 	c.armKeepalive() // as a read would, before it waits
-	c.listenLoop(l)
+	c.listenLoop(l, false)
 }
 
 // endContext ends the connection's context and resumes a parked
@@ -273,7 +273,7 @@ func newWorkers() *workers {
 // run runs l, then, with w (nil without a poller), other listeners until
 // it has none for workerIdle.
 func (w *workers) run(l *listener) {
-	l.c.listenLoop(l)
+	l.c.listenLoop(l, false)
 	if w == nil {
 		return
 	}
@@ -282,7 +282,7 @@ func (w *workers) run(l *listener) {
 	for {
 		select {
 		case l := <-w.work:
-			l.c.listenLoop(l)
+			l.c.listenLoop(l, false)
 			idle.Reset(workerIdle)
 		case <-idle.C:
 			return
@@ -295,8 +295,19 @@ func (w *workers) run(l *listener) {
 // listenLoop reads and delivers messages until the connection ends, or
 // until it parks with nothing to read (its goroutine then ends). The
 // caller holds the read token and the running state.
-func (c *Conn) listenLoop(l *listener) {
+//
+// inline is the poller's goroutine running the connection (see
+// poller.run): it delivers what one read brought and then parks the
+// connection if that read left the socket empty, as with one that sends
+// now and then, or hands it to a worker if more may be there, so that a
+// busy connection does not keep the poller from the others' reports.
+func (c *Conn) listenLoop(l *listener, inline bool) {
+	served := false
 	for {
+		if inline && served && !c.nc.drained && !c.nc.buffered() && !c.stashed.Load() {
+			l.run() // a worker goes on from here
+			return
+		}
 		if c.ctx.Err() != nil {
 			// A read that ended the context (a pump's, or a callback's)
 			// says what ended the connection; Close and Shutdown leave
@@ -316,6 +327,7 @@ func (c *Conn) listenLoop(l *listener) {
 				c.endListeningFree(l, err)
 				return
 			}
+			served = true
 			c.armKeepalive() // see below
 			continue
 		}
@@ -356,6 +368,7 @@ func (c *Conn) listenLoop(l *listener) {
 				c.endListeningFree(l, err)
 				return
 			}
+			served = true
 		}
 		// The callback may have run past the deadline while the peer's
 		// pongs waited in the socket: as a read after it would, the next

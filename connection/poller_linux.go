@@ -246,7 +246,7 @@ func (p *poller) run(gen uint64) {
 			budget.Reset(inlineBudget)
 		}
 		inline = true
-		mine.c.listenLoop(mine)
+		mine.c.listenLoop(mine, true)
 		inline = false
 		budget.Stop()
 	}

@@ -173,10 +173,12 @@ func newPoller() (*poller, error) {
 // to another goroutine, which cost about as much as the message. A
 // callback may take long, or wait (a Read of its own, a request to the
 // client); if it has not returned after inlineBudget, a new goroutine
-// takes over the waiting (a successor, gen+1), and this one ends once the
-// connection it runs parks or ends, which may be many messages later. Two
-// goroutines may then wait on the instance for a moment (a successor the
-// timer started late); only the one whose gen is p.leader loops.
+// takes over the waiting (a successor, gen+1), this one ends once the
+// callback returned, and the connection is left to workers from then on
+// (listener.slow), so that the others' reports wait for its callbacks
+// once at most. Two goroutines may wait on the instance for a moment (a
+// successor the timer started late); only the one whose gen is p.leader
+// loops.
 func (p *poller) run(gen uint64) {
 	events := make([]unix.EpollEvent, 256)
 	var (
@@ -231,7 +233,7 @@ func (p *poller) run(gen uint64) {
 			if l == nil {
 				continue
 			}
-			if mine == nil && !l.watching && l.state.CompareAndSwap(parked, running) {
+			if mine == nil && !l.watching && !l.slow.Load() && l.state.CompareAndSwap(parked, running) {
 				mine = l // run below, once the others are handed over
 				continue
 			}
@@ -248,13 +250,18 @@ func (p *poller) run(gen uint64) {
 		inline = true
 		mine.c.listenLoop(mine, true)
 		inline = false
-		budget.Stop()
+		if !budget.Stop() {
+			// A successor took over: this connection's callbacks wait or
+			// take long, and the others' reports should not wait for
+			// them again.
+			mine.slow.Store(true)
+		}
 	}
 }
 
 // inlineBudget is how long a connection may run in the poller's goroutine
 // before another goroutine takes over the waiting.
-const inlineBudget = 500 * time.Microsecond
+const inlineBudget = 250 * time.Microsecond
 
 // succeed starts a successor to the goroutine of generation gen, unless
 // one was started already.

@@ -173,9 +173,11 @@ func newPoller() (*poller, error) {
 // to another goroutine, which cost about as much as the message. A
 // callback may take long, or wait (a Read of its own, a request to the
 // client); if it has not returned after inlineBudget, a new goroutine
-// takes over the waiting (a successor, gen+1), this one ends once the
-// callback returned, and the connection is left to workers from then on
-// (listener.slow), so that the others' reports wait for its callbacks
+// takes over the waiting (a successor, gen+1), this one ends once its run
+// of the connection returned (the messages its read brought delivered,
+// the connection parked, handed to a worker or ended), and the connection
+// is left to workers from then on (listener.slow, set before the
+// successor starts), so that the others' reports wait for its callbacks
 // once at most. Two goroutines may wait on the instance for a moment (a
 // successor the timer started late); only the one whose gen is p.leader
 // loops.
@@ -192,8 +194,9 @@ func (p *poller) run(gen uint64) {
 		return n > 0 || err != nil && err != syscall.EINTR
 	}
 	var (
-		budget *time.Timer // made by the first connection run here
-		inline bool        // a connection runs here (see below)
+		budget *time.Timer              // made by the first connection run here
+		inline bool                     // a connection runs here (see below)
+		timed  atomic.Pointer[listener] // the connection that runs here, for budget's function
 	)
 	defer func() {
 		if budget != nil {
@@ -242,8 +245,19 @@ func (p *poller) run(gen uint64) {
 		if mine == nil {
 			continue
 		}
+		timed.Store(mine)
 		if budget == nil {
-			budget = time.AfterFunc(inlineBudget, func() { p.succeed(gen) })
+			budget = time.AfterFunc(inlineBudget, func() {
+				// This connection's callbacks wait or take long, and the
+				// others' reports should not wait for them again. It is
+				// marked before the successor starts: once it parked, a
+				// report for it may reach the successor before this
+				// goroutine gets past listenLoop.
+				if l := timed.Load(); l != nil {
+					l.slow.Store(true)
+				}
+				p.succeed(gen)
+			})
 		} else {
 			budget.Reset(inlineBudget)
 		}
@@ -251,11 +265,11 @@ func (p *poller) run(gen uint64) {
 		mine.c.listenLoop(mine, true)
 		inline = false
 		if !budget.Stop() {
-			// A successor took over: this connection's callbacks wait or
-			// take long, and the others' reports should not wait for
-			// them again.
+			// The function may not have looked yet: marked before
+			// timed is cleared, it starts the successor after either.
 			mine.slow.Store(true)
 		}
+		timed.Store(nil)
 	}
 }
 

@@ -178,3 +178,66 @@ func TestListenCallbackGoexitSparesPoller(t *testing.T) {
 		t.Fatal("no echo: the goroutine a callback ended was the poller's, and nothing waits on the instance")
 	}
 }
+
+// TestListenSlowMarkedWhenBudgetPasses: a connection whose callback runs
+// in the poller's goroutine past inlineBudget is marked slow by the time
+// the successor waits on the instance, not only once the callback
+// returned: a report for it that the successor takes after it parks, and
+// before the replaced goroutine gets to mark it, must not have the
+// successor run it too. Not parallel: the poller is the package's.
+func TestListenSlowMarkedWhenBudgetPasses(t *testing.T) {
+	if !canPoll {
+		t.Skip("no poller on this platform")
+	}
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	got := make(chan string, 2)
+	s, conns := listening(t, Config{}, func(_ *Conn, _ MessageType, data []byte) error {
+		if string(data) == "hold" {
+			entered <- struct{}{}
+			<-release
+		}
+		got <- string(data)
+		return nil
+	})
+	rc := dialRaw(t, s)
+	c := takeConn(t, conns)
+	waitParked(t, c)
+	polling.mu.Lock()
+	p := polling.p
+	polling.mu.Unlock()
+	gen := p.leader.Load()
+	// Reported alone, the message is run by the poller's goroutine itself.
+	if err := rc.write(maskedFrame(opText, []byte("hold"))); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	deadline := time.Now().Add(hangGuard)
+	for p.leader.Load() == gen {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("no successor: the callback did not run in the poller's goroutine")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	slow := c.lis.Load().slow.Load()
+	close(release)
+	if !slow {
+		t.Error("a successor waits, but the connection whose callback outlasted the budget is not marked slow")
+	}
+	for _, m := range []string{"hold", "after"} {
+		if m == "after" {
+			if err := rc.write(maskedFrame(opText, []byte(m))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case g := <-got:
+			if g != m {
+				t.Fatalf("got %q, want %q", g, m)
+			}
+		case <-time.After(hangGuard):
+			t.Fatalf("no %q", m)
+		}
+	}
+}

@@ -98,14 +98,14 @@ type Connection interface {
 	// with many idle connections keeps only their buffers and state.
 	//
 	// fn runs in a goroutine of forge's (on Linux sometimes the poller's
-	// own, which hands its waiting to another once fn has run for half a
-	// millisecond), one call at a time and in order; it may write, and it
-	// should return soon, since the connection reads nothing while it
-	// runs. Its error closes the
-	// connection as a handler's would (see Serve for the codes), and so
-	// does a panic, recovered and logged. The connection's context ends
-	// when it closes, for any reason; pings, pongs, keepalive and the
-	// closing handshake work as for a handler that reads. Read and
+	// own, which hands its waiting to another once fn has run for 250 µs,
+	// and leaves that connection to other goroutines from then on), one
+	// call at a time and in order; it may write, and it should return
+	// soon, since the connection reads nothing while it runs. Its error
+	// closes the connection as a handler's would (see Serve for the
+	// codes), and so does a panic, recovered and logged. The connection's
+	// context ends when it closes, for any reason; pings, pongs, keepalive
+	// and the closing handshake work as for a handler that reads. Read and
 	// ReadMessage fail once Listen was called, except while fn runs: then
 	// they take the next messages (from fn, or from a goroutine waiting
 	// for a reply meanwhile), which fn is not given, and the connection

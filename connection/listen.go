@@ -238,7 +238,9 @@ func (l *listener) park() bool {
 	return false
 }
 
-// run runs a listener that was parked, which the caller resumed.
+// run runs a listener that was parked, which the caller resumed, or one
+// that the poller's goroutine ran and hands on, running or notified (see
+// listenLoop): in a worker, or a pump for a watch.
 func (l *listener) run() {
 	if l.watching {
 		l.c.startPump() // never waits

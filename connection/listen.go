@@ -371,8 +371,8 @@ func (c *Conn) listenLoop(l *listener, inline bool) {
 				c.endListeningFree(l, err)
 				return
 			}
-			served = true
 		}
+		served = true // a dropped message too: a flood of them hands on as well
 		// The callback may have run past the deadline while the peer's
 		// pongs waited in the socket: as a read after it would, the next
 		// poll gives the peer a full window.

@@ -98,8 +98,8 @@ type Connection interface {
 	// with many idle connections keeps only their buffers and state.
 	//
 	// fn runs in a goroutine of forge's (on Linux sometimes the poller's
-	// own, which hands its waiting to another once fn has run for 250 µs,
-	// and leaves that connection to other goroutines from then on), one
+	// own, which hands its waiting to another once fn has run for 1 ms,
+	// and leaves that connection to other goroutines for a while), one
 	// call at a time and in order; it may write, and it should return
 	// soon, since the connection reads nothing while it runs. Its error
 	// closes the connection as a handler's would (see Serve for the

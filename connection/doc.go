@@ -38,7 +38,7 @@
 // input, and the connection is resumed in the poller's goroutine itself
 // (one of those a report names; a callback that takes long has another
 // goroutine take over the waiting, and its connection goes to workers
-// from then on) or on a shared worker goroutine; the end of the
+// for a while) or on a shared worker goroutine; the end of the
 // connection's context and the keepalive timer resume it too.
 // The poller's goroutine waits in the runtime's own poller, as a reading
 // goroutine does. Elsewhere, and over TLS, a goroutine reads for the

@@ -40,7 +40,7 @@ type listener struct {
 	state    atomic.Int32 // running, parked or notified
 	noPoll   atomic.Bool  // read in a goroutine of its own (no poller, or it failed)
 	inFn     atomic.Bool  // fn is running, and the read side is free for Read (see deliver)
-	slow     atomic.Bool  // it once ran past inlineBudget in the poller's goroutine, which leaves it to workers since
+	slow     atomic.Int64 // until when (pollClock) the poller leaves it to workers: it ran past inlineBudget in the poller's goroutine
 
 	// For the keepalive timer (see Conn.tick), as durations since the
 	// connection's start.

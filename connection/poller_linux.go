@@ -176,9 +176,9 @@ func newPoller() (*poller, error) {
 // takes over the waiting (a successor, gen+1), this one ends once its run
 // of the connection returned (the messages its read brought delivered,
 // the connection parked, handed to a worker or ended), and the connection
-// is left to workers from then on (listener.slow, set before the
+// is left to workers for slowFor (listener.slow, set before the
 // successor starts), so that the others' reports wait for its callbacks
-// once at most. Two goroutines may wait on the instance for a moment (a
+// once in that time at most. Two goroutines may wait on the instance for a moment (a
 // successor the timer started late); only the one whose gen is p.leader
 // loops.
 func (p *poller) run(gen uint64) {
@@ -236,7 +236,7 @@ func (p *poller) run(gen uint64) {
 			if l == nil {
 				continue
 			}
-			if mine == nil && !l.watching && !l.slow.Load() && l.state.CompareAndSwap(parked, running) {
+			if mine == nil && !l.watching && !l.isSlow() && l.state.CompareAndSwap(parked, running) {
 				mine = l // run below, once the others are handed over
 				continue
 			}
@@ -254,7 +254,7 @@ func (p *poller) run(gen uint64) {
 				// report for it may reach the successor before this
 				// goroutine gets past listenLoop.
 				if l := timed.Load(); l != nil {
-					l.slow.Store(true)
+					l.markSlow()
 				}
 				p.succeed(gen)
 			})
@@ -267,15 +267,31 @@ func (p *poller) run(gen uint64) {
 		if !budget.Stop() {
 			// The function may not have looked yet: marked before
 			// timed is cleared, it starts the successor after either.
-			mine.slow.Store(true)
+			mine.markSlow()
 		}
 		timed.Store(nil)
 	}
 }
 
+// slowFor is how long the poller leaves a connection to workers after its
+// run in the poller's goroutine outlasted inlineBudget: not for good, as
+// the run's time is the wall clock's, and a collection, a preemption or a
+// busy box can stretch a callback that is quick as a rule.
+const slowFor = 10 * time.Second
+
+// pollEpoch is the origin of listener.slow's times.
+var pollEpoch = time.Now()
+
+func (l *listener) markSlow() { l.slow.Store(int64(time.Since(pollEpoch) + slowFor)) }
+
+func (l *listener) isSlow() bool {
+	until := l.slow.Load()
+	return until != 0 && time.Since(pollEpoch) < time.Duration(until)
+}
+
 // inlineBudget is how long a connection may run in the poller's goroutine
 // before another goroutine takes over the waiting.
-const inlineBudget = 250 * time.Microsecond
+const inlineBudget = time.Millisecond
 
 // succeed starts a successor to the goroutine of generation gen, unless
 // one was started already.

@@ -223,10 +223,10 @@ func TestListenSlowMarkedWhenBudgetPasses(t *testing.T) {
 	// The callback still waits: whatever marks the connection must have
 	// done it by now, give or take the scheduler.
 	l := c.lis.Load()
-	for wait := time.Now().Add(2 * time.Second); !l.slow.Load() && time.Now().Before(wait); {
+	for wait := time.Now().Add(2 * time.Second); !l.isSlow() && time.Now().Before(wait); {
 		time.Sleep(time.Millisecond)
 	}
-	slow := l.slow.Load()
+	slow := l.isSlow()
 	close(release)
 	if !slow {
 		t.Error("a successor waits, but the connection whose callback outlasted the budget is not marked slow")

@@ -39,12 +39,7 @@ func TestRefreshAuthAfterListeningEnd(t *testing.T) {
 		return nil, auth.ErrNoCredentials
 	}, "Bearer", apidoc.SecurityScheme{Type: "http", Scheme: "bearer"})
 
-	tracker := new(connection.Tracker)
-	m := New(Config{
-		Logger:  slog.New(slog.DiscardHandler),
-		Tracker: tracker,
-		Auth:    map[string]auth.Provider{"p": provider},
-	})
+	m, tracker := authMux(provider)
 	type state struct {
 		a    *authSession
 		conn connection.Connection
@@ -60,15 +55,7 @@ func TestRefreshAuthAfterListeningEnd(t *testing.T) {
 		})
 	}, WithAuth("p"), WithAuthExpiry())
 
-	srv := httptest.NewServer(m)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tracker.Shutdown(ctx); err != nil {
-			t.Errorf("tracker shutdown: %v", err)
-		}
-	})
+	srv := serveAuthMux(t, m, tracker)
 	ws := testkit.Dial(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", http.Header{"Authorization": {"Bearer first"}})
 	defer ws.Close()
 	st := <-opened
@@ -104,12 +91,7 @@ func TestRefreshAuthMovesExpiry(t *testing.T) {
 		}
 		return nil, auth.ErrNoCredentials
 	}, "Bearer", apidoc.SecurityScheme{Type: "http", Scheme: "bearer"})
-	tracker := new(connection.Tracker)
-	m := New(Config{
-		Logger:  slog.New(slog.DiscardHandler),
-		Tracker: tracker,
-		Auth:    map[string]auth.Provider{"p": provider},
-	})
+	m, tracker := authMux(provider)
 	// The handler refreshes to the token in the query, then echoes.
 	m.WebSocket("/ws", func(ctx Context, conn connection.Connection) error {
 		if _, err := RefreshAuth(ctx, ctx.Query("to")); err != nil {
@@ -125,15 +107,7 @@ func TestRefreshAuthMovesExpiry(t *testing.T) {
 			}
 		}
 	}, WithAuth("p"), WithAuthExpiry())
-	srv := httptest.NewServer(m)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tracker.Shutdown(ctx); err != nil {
-			t.Errorf("tracker shutdown: %v", err)
-		}
-	})
+	srv := serveAuthMux(t, m, tracker)
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 
 	t.Run("to credentials that never expire", func(t *testing.T) {
@@ -156,4 +130,29 @@ func TestRefreshAuthMovesExpiry(t *testing.T) {
 			t.Fatalf("read: %v; want close %d at the refreshed token's expiry", err, connection.CloseTokenExpired)
 		}
 	})
+}
+
+// authMux is a Mux with provider registered as "p", and its Tracker.
+func authMux(provider auth.Provider) (*Mux, *connection.Tracker) {
+	tracker := new(connection.Tracker)
+	return New(Config{
+		Logger:  slog.New(slog.DiscardHandler),
+		Tracker: tracker,
+		Auth:    map[string]auth.Provider{"p": provider},
+	}), tracker
+}
+
+// serveAuthMux serves m until the test ends, then shuts its connections down.
+func serveAuthMux(t *testing.T, m *Mux, tracker *connection.Tracker) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(m)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracker.Shutdown(ctx); err != nil {
+			t.Errorf("tracker shutdown: %v", err)
+		}
+	})
+	return srv
 }

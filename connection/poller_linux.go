@@ -178,9 +178,9 @@ func newPoller() (*poller, error) {
 // the connection parked, handed to a worker or ended), and the connection
 // is left to workers for slowFor (listener.slow, set before the
 // successor starts), so that the others' reports wait for its callbacks
-// once in that time at most. Two goroutines may wait on the instance for a moment (a
-// successor the timer started late); only the one whose gen is p.leader
-// loops.
+// once in that time at most. Two goroutines may wait on the instance for
+// a moment (a successor the timer started late); only the one whose gen
+// is p.leader loops.
 func (p *poller) run(gen uint64) {
 	events := make([]unix.EpollEvent, 256)
 	var (
